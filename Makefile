@@ -1,0 +1,62 @@
+# Development tasks. Without DATABASE_URL / REDIS_URL in the environment, `run`, `test` and `lint`
+# start an embedded PostgreSQL and Redis (data in var/); with them set, those servers are used.
+
+PYTHON ?= python3
+VENV := .venv
+VENV_PYTHON := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+EMBEDDED := $(VENV_PYTHON) -m medtech.embedded
+PYTEST_ARGS ?=
+
+.PHONY: help install run test lint fmt browser clean
+
+help:
+	@echo "make run      start the app (web, Celery worker and beat) with demo data on http://localhost:$${PORT:-8000}/"
+	@echo "make test     run the tests (PYTEST_ARGS=... to pass options to pytest)"
+	@echo "make lint     ruff check, ruff format --check, and no missing migrations"
+	@echo "make fmt      format the code and apply ruff's safe fixes"
+	@echo "make install  create $(VENV) and install the project with its dev and embedded extras"
+	@echo "make browser  install Chromium for the browser tests (Debian, as root)"
+	@echo "make clean    remove $(VENV)"
+
+$(VENV_PYTHON):
+	$(PYTHON) -m venv $(VENV)
+
+# Reinstall only when pyproject.toml changed since the last install.
+$(STAMP): pyproject.toml | $(VENV_PYTHON)
+	$(VENV_PYTHON) -m pip install -e ".[dev,embedded]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	DEBUG=true $(EMBEDDED) run
+
+test: install browser
+	$(EMBEDDED) exec -- $(VENV_PYTHON) -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	DEBUG=true $(EMBEDDED) exec -- $(VENV_PYTHON) manage.py makemigrations --check --dry-run
+
+fmt: install
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+# The browser tests drive Chromium; without it they are skipped (with the reason shown).
+browser:
+	@if command -v chromium >/dev/null 2>&1; then \
+		true; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "Installing Chromium and fonts for the browser tests..."; \
+		apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core fonts-liberation \
+		|| echo "warning: could not install chromium; browser tests will be skipped." >&2; \
+	else \
+		echo "warning: chromium is not installed (installing it needs root and apt-get);" \
+			"browser tests will be skipped." >&2; \
+	fi
+
+clean:
+	rm -rf $(VENV)

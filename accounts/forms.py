@@ -1,0 +1,71 @@
+import zoneinfo
+
+from django import forms
+
+from .models import Certification, Facility, Role
+from .services import POLICY_FIELDS
+
+DATE = forms.DateInput(attrs={"type": "date"})
+
+
+class StaffCreateForm(forms.Form):
+    first_name = forms.CharField(max_length=150)
+    last_name = forms.CharField(max_length=150)
+    title = forms.CharField(max_length=40, required=False, help_text="e.g. CMA, LPN, RN")
+    username = forms.CharField(max_length=150)
+    email = forms.EmailField(required=False)
+    role = forms.ChoiceField(choices=Role.choices)
+    password1 = forms.CharField(label="Password", widget=forms.PasswordInput)
+    password2 = forms.CharField(label="Password again", widget=forms.PasswordInput)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("password1") and data.get("password1") != data.get("password2"):
+            self.add_error("password2", "The two passwords differ.")
+        return data
+
+
+class MembershipForm(forms.Form):
+    role = forms.ChoiceField(choices=Role.choices)
+    title = forms.CharField(max_length=40, required=False)
+    is_active = forms.BooleanField(
+        required=False, label="Active (may sign in and work at this facility)"
+    )
+
+
+class SetPasswordForm(forms.Form):
+    password1 = forms.CharField(label="New password", widget=forms.PasswordInput)
+    password2 = forms.CharField(label="New password again", widget=forms.PasswordInput)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("password1") and data.get("password1") != data.get("password2"):
+            self.add_error("password2", "The two passwords differ.")
+        return data
+
+
+class CertificationForm(forms.ModelForm):
+    class Meta:
+        model = Certification
+        fields = ["kind", "number", "issued", "expires"]
+        widgets = {"issued": DATE, "expires": DATE}
+
+    def clean(self):
+        data = super().clean()
+        if data.get("issued") and data.get("expires") and data["expires"] < data["issued"]:
+            self.add_error("expires", "The expiry date is before the issue date.")
+        return data
+
+
+class FacilityPolicyForm(forms.ModelForm):
+    timezone = forms.ChoiceField(
+        choices=[(name, name) for name in sorted(zoneinfo.available_timezones())]
+    )
+
+    class Meta:
+        model = Facility
+        fields = list(POLICY_FIELDS)
+
+
+class UnitForm(forms.Form):
+    name = forms.CharField(max_length=60)

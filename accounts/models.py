@@ -1,0 +1,160 @@
+"""Facilities and the people who work in them."""
+
+import zoneinfo
+from datetime import date, timedelta
+from functools import cached_property
+
+from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
+from django.db import models
+
+from medtech.audit import track
+
+
+def validate_timezone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"“{value}” is not a known time zone (e.g. America/New_York).")
+
+
+# Password hashes and login stamps stay out of the audit trail.
+@track(exclude=["password", "last_login"])
+class User(AbstractUser):
+    """A person who signs in. Roles live on Membership, per facility."""
+
+    title = models.CharField(
+        max_length=40, blank=True, help_text="Shown beside initials on the MAR, e.g. CMA, RN."
+    )
+
+    class Meta:
+        ordering = ["last_name", "first_name", "username"]
+
+    def __str__(self) -> str:
+        return self.get_full_name() or self.username
+
+    @property
+    def initials(self) -> str:
+        letters = (self.first_name[:1] + self.last_name[:1]).upper()
+        return letters or self.username[:2].upper()
+
+
+@track()
+class Facility(models.Model):
+    """A community with its own clock (timezone) and its own clinical policy."""
+
+    name = models.CharField(max_length=120, unique=True)
+    timezone = models.CharField(
+        max_length=64, default="America/New_York", validators=[validate_timezone]
+    )
+    dose_window_minutes = models.PositiveSmallIntegerField(
+        default=60, help_text="Minutes before and after the due time a dose may be given."
+    )
+    time_critical_window_minutes = models.PositiveSmallIntegerField(default=30)
+    missed_after_hours = models.PositiveSmallIntegerField(
+        default=4, help_text="Hours after the window closes before an overdue dose is missed."
+    )
+    prn_followup_minutes = models.PositiveSmallIntegerField(default=60)
+    reorder_days = models.PositiveSmallIntegerField(default=7)
+    prn_requires_nurse_approval = models.BooleanField(default=False)
+    medtechs_may_give_schedule_ii = models.BooleanField(default=True)
+    idle_logout_minutes = models.PositiveSmallIntegerField(default=15)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "facilities"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(dose_window_minutes__gte=5, dose_window_minutes__lte=240),
+                name="facility_dose_window_range",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(time_critical_window_minutes__gte=5)
+                & models.Q(time_critical_window_minutes__lte=models.F("dose_window_minutes")),
+                name="facility_time_critical_window_range",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(idle_logout_minutes__gte=1, idle_logout_minutes__lte=480),
+                name="facility_idle_logout_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @cached_property
+    def tz(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone)
+
+
+@track()
+class Unit(models.Model):
+    facility = models.ForeignKey(Facility, on_delete=models.PROTECT, related_name="units")
+    name = models.CharField(max_length=60)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["facility", "name"], name="unit_unique_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Role(models.TextChoices):
+    MED_TECH = "med_tech", "Med tech"
+    NURSE = "nurse", "Nurse"
+    ADMIN = "admin", "Administrator"
+
+
+@track()
+class Membership(models.Model):
+    """A user's role in one facility. A user may belong to several facilities."""
+
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="memberships")
+    facility = models.ForeignKey(Facility, on_delete=models.PROTECT, related_name="memberships")
+    role = models.CharField(max_length=16, choices=Role.choices)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["facility__name"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "facility"], name="membership_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} — {self.get_role_display()} at {self.facility}"
+
+
+class CertificationKind(models.TextChoices):
+    MEDICATION_AIDE = "medication_aide", "Medication aide"
+    CPR = "cpr", "CPR"
+    FIRST_AID = "first_aid", "First aid"
+    NURSE_LICENSE = "nurse_license", "Nurse license"
+
+
+@track()
+class Certification(models.Model):
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="certifications")
+    kind = models.CharField(max_length=24, choices=CertificationKind.choices)
+    number = models.CharField(max_length=60, blank=True)
+    issued = models.DateField()
+    expires = models.DateField()
+
+    class Meta:
+        ordering = ["expires"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(expires__gte=models.F("issued")),
+                name="certification_expires_after_issued",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.user})"
+
+    def is_current(self, on: date) -> bool:
+        return self.issued <= on <= self.expires
+
+    def expires_within(self, on: date, days: int) -> bool:
+        return on <= self.expires <= on + timedelta(days=days)

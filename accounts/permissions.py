@@ -1,0 +1,66 @@
+"""Page access: login, a current facility, and the role the page needs.
+
+Every view of the product goes through `facility_view`. Objects are then fetched through the
+request's facility (see `scoped_get`), so another facility's object is a 404, never a leak.
+"""
+
+from collections.abc import Callable, Iterable
+from functools import wraps
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.db.models import Model, QuerySet
+from django.shortcuts import get_object_or_404, redirect
+
+from .models import Role
+
+WRITERS_ADMIN = (Role.ADMIN,)
+WRITERS_CLINICAL = (Role.NURSE, Role.ADMIN)
+EVERYONE = (Role.MED_TECH, Role.NURSE, Role.ADMIN)
+
+_ROLE_WORDS = {
+    Role.ADMIN: "administrators",
+    Role.NURSE: "nurses",
+    Role.MED_TECH: "med techs",
+}
+
+
+def roles_phrase(roles: Iterable[str]) -> str:
+    words = [_ROLE_WORDS[Role(r)] for r in roles]
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def facility_view(roles: Iterable[str] = EVERYONE, *, action: str = "open this page"):
+    """Decorator: the user is logged in, works in a current facility and has one of `roles`."""
+    roles = tuple(roles)
+
+    def decorator(view: Callable):
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            if request.facility is None:
+                if request.user.memberships.filter(is_active=True).exists():
+                    return redirect("facility_select")
+                raise PermissionDenied(
+                    "Your account is not a member of any facility. "
+                    "Ask an administrator to add you to one."
+                )
+            if request.role not in roles:
+                raise PermissionDenied(
+                    f"Only {roles_phrase(roles)} can {action}. "
+                    f"You are signed in as a {request.membership.get_role_display().lower()}."
+                )
+            return view(request, *args, **kwargs)
+
+        wrapper.allowed_roles = roles
+        return wrapper
+
+    return decorator
+
+
+def scoped_get(queryset: QuerySet | type[Model], request, **lookup):
+    """Fetch one object of the current facility, or 404 (never another facility's object)."""
+    if not isinstance(queryset, QuerySet):
+        queryset = queryset._default_manager.all()
+    return get_object_or_404(queryset, facility=request.facility, **lookup)

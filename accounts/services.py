@@ -1,0 +1,180 @@
+"""Every write about facilities, staff and certifications. One transaction each."""
+
+from datetime import date
+
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+
+from medtech.errors import DomainError
+
+from .models import Certification, Facility, Membership, Role, Unit, User
+
+POLICY_FIELDS = (
+    "name",
+    "timezone",
+    "dose_window_minutes",
+    "time_critical_window_minutes",
+    "missed_after_hours",
+    "prn_followup_minutes",
+    "reorder_days",
+    "prn_requires_nurse_approval",
+    "medtechs_may_give_schedule_ii",
+    "idle_logout_minutes",
+)
+
+
+def _check_password(password: str, user: User) -> None:
+    try:
+        validate_password(password, user)
+    except ValidationError as error:
+        raise DomainError(" ".join(error.messages), field="password1") from None
+
+
+@transaction.atomic
+def staff_create(
+    *,
+    actor: User,
+    facility: Facility,
+    username: str,
+    password: str,
+    role: str,
+    first_name: str,
+    last_name: str,
+    email: str = "",
+    title: str = "",
+) -> Membership:
+    """Create a staff account and its membership of `facility`."""
+    username = username.strip()
+    if not username:
+        raise DomainError("Enter a username.", field="username")
+    if not first_name.strip() or not last_name.strip():
+        raise DomainError("Enter the first and last name.", field="first_name")
+    if role not in Role.values:
+        raise DomainError("Choose a role.", field="role")
+    if User.objects.filter(username__iexact=username).exists():
+        raise DomainError("That username is taken; choose another.", field="username")
+    user = User(
+        username=username,
+        first_name=first_name.strip(),
+        last_name=last_name.strip(),
+        email=email.strip(),
+        title=title.strip(),
+    )
+    _check_password(password, user)
+    user.set_password(password)
+    try:
+        with transaction.atomic():
+            user.save()
+    except IntegrityError:
+        raise DomainError("That username is taken; choose another.", field="username") from None
+    return Membership.objects.create(user=user, facility=facility, role=role)
+
+
+def _active_admins(facility: Facility):
+    return Membership.objects.filter(facility=facility, role=Role.ADMIN, is_active=True)
+
+
+@transaction.atomic
+def membership_update(
+    *, actor: User, membership: Membership, role: str, is_active: bool, title: str
+) -> Membership:
+    """Change a staff member's role, title or access. A facility always keeps one administrator."""
+    locked = Membership.objects.select_for_update().select_related("user").get(pk=membership.pk)
+    if role not in Role.values:
+        raise DomainError("Choose a role.", field="role")
+    # Lock the facility's administrators so two demotions at once cannot leave none.
+    admins = list(_active_admins(locked.facility).select_for_update())
+    losing_admin = (
+        locked.role == Role.ADMIN and locked.is_active and (role != Role.ADMIN or not is_active)
+    )
+    if losing_admin and len(admins) <= 1:
+        raise DomainError("The facility must keep at least one active administrator.")
+    locked.role = role
+    locked.is_active = is_active
+    locked.save(update_fields=["role", "is_active"])
+    if locked.user.title != title.strip():
+        locked.user.title = title.strip()
+        locked.user.save(update_fields=["title"])
+    return locked
+
+
+@transaction.atomic
+def staff_set_password(*, actor: User, user: User, password: str) -> None:
+    _check_password(password, user)
+    user.set_password(password)
+    user.save(update_fields=["password"])
+
+
+def _validate_certification(issued: date, expires: date) -> None:
+    if expires < issued:
+        raise DomainError("The expiry date is before the issue date.", field="expires")
+
+
+@transaction.atomic
+def certification_create(
+    *, actor: User, user: User, kind: str, number: str, issued: date, expires: date
+) -> Certification:
+    _validate_certification(issued, expires)
+    return Certification.objects.create(
+        user=user, kind=kind, number=number.strip(), issued=issued, expires=expires
+    )
+
+
+@transaction.atomic
+def certification_update(
+    *,
+    actor: User,
+    certification: Certification,
+    kind: str,
+    number: str,
+    issued: date,
+    expires: date,
+) -> Certification:
+    _validate_certification(issued, expires)
+    locked = Certification.objects.select_for_update().get(pk=certification.pk)
+    locked.kind, locked.number, locked.issued, locked.expires = (
+        kind,
+        number.strip(),
+        issued,
+        expires,
+    )
+    locked.save()
+    return locked
+
+
+@transaction.atomic
+def certification_delete(*, actor: User, certification: Certification) -> None:
+    certification.delete()
+
+
+@transaction.atomic
+def facility_update_policy(*, actor: User, facility: Facility, **policy) -> Facility:
+    unknown = set(policy) - set(POLICY_FIELDS)
+    if unknown:
+        raise TypeError(f"Not policy fields: {sorted(unknown)}")
+    locked = Facility.objects.select_for_update().get(pk=facility.pk)
+    for name, value in policy.items():
+        setattr(locked, name, value)
+    if locked.time_critical_window_minutes > locked.dose_window_minutes:
+        raise DomainError(
+            "The time-critical window cannot be longer than the normal window.",
+            field="time_critical_window_minutes",
+        )
+    try:
+        locked.full_clean()
+    except ValidationError as error:
+        field, problems = next(iter(error.message_dict.items()))
+        raise DomainError(" ".join(problems), field=field) from None
+    locked.save()
+    return locked
+
+
+@transaction.atomic
+def unit_create(*, actor: User, facility: Facility, name: str) -> Unit:
+    name = name.strip()
+    if not name:
+        raise DomainError("Enter the unit's name.", field="name")
+    if Unit.objects.filter(facility=facility, name__iexact=name).exists():
+        raise DomainError(f"There is already a unit called {name}.", field="name")
+    return Unit.objects.create(facility=facility, name=name)

@@ -1,0 +1,307 @@
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.db import connection
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from medtech.views_util import paginate, run_service
+
+from . import selectors, services
+from .forms import (
+    CertificationForm,
+    FacilityPolicyForm,
+    MembershipForm,
+    SetPasswordForm,
+    StaffCreateForm,
+    UnitForm,
+)
+from .middleware import SESSION_FACILITY_KEY
+from .models import Certification, Membership, Role, Unit
+from .permissions import EVERYONE, WRITERS_ADMIN, WRITERS_CLINICAL, facility_view
+
+DEMO_LOGINS = [
+    ("admin", "Administrator, Maple Grove Assisted Living"),
+    ("nurse", "Nurse, Maple Grove Assisted Living"),
+    ("medtech", "Med tech, Maple Grove Assisted Living"),
+    ("medtech2", "Med tech, Cedar House Group Home"),
+]
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "registration/login.html"
+    redirect_authenticated_user = True
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        if settings.DEMO_MODE:
+            context["demo_logins"] = DEMO_LOGINS
+            context["demo_password"] = settings.DEMO_PASSWORD
+        return context
+
+
+def healthz(request):
+    """Database and broker status for load balancers: 200 when both answer, else 503."""
+    status = {"database": "ok", "broker": "ok"}
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except Exception as error:  # any failure means "down" to a load balancer
+        status["database"] = f"error: {error.__class__.__name__}"
+    try:
+        from medtech.celery import app
+
+        with app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+    except Exception as error:
+        status["broker"] = f"error: {error.__class__.__name__}"
+    healthy = all(value == "ok" for value in status.values())
+    status["status"] = "ok" if healthy else "unavailable"
+    return JsonResponse(status, status=200 if healthy else 503)
+
+
+@login_required
+def facility_select(request):
+    memberships = list(selectors.membership_list_for_user(user=request.user))
+    if request.method == "POST":
+        try:
+            chosen = int(request.POST.get("facility", ""))
+        except ValueError:
+            chosen = None
+        if chosen not in {m.facility_id for m in memberships}:
+            messages.error(request, "Choose one of your facilities.")
+        else:
+            request.session[SESSION_FACILITY_KEY] = chosen
+            return redirect("home")
+    return render(request, "accounts/facility_select.html", {"memberships": memberships})
+
+
+@facility_view(EVERYONE)
+def home(request):
+    from residents.models import Resident, ResidentStatus
+
+    counts = {
+        status: Resident.objects.filter(facility=request.facility, status=status).count()
+        for status in (ResidentStatus.ACTIVE, ResidentStatus.LOA, ResidentStatus.HOSPITAL)
+    }
+    today = timezone.now().astimezone(request.facility.tz).date()
+    expiring = None
+    if request.role in WRITERS_CLINICAL:
+        expiring = selectors.certification_expiring_list(
+            facility=request.facility, today=today
+        ).count()
+    return render(request, "accounts/home.html", {"counts": counts, "expiring": expiring})
+
+
+@facility_view(WRITERS_ADMIN, action="manage staff")
+def staff_list(request):
+    query = request.GET.get("q", "").strip()
+    role = request.GET.get("role", "")
+    role = role if role in Role.values else ""
+    page = paginate(
+        request, selectors.staff_list(facility=request.facility, query=query, role=role)
+    )
+    today = timezone.now().astimezone(request.facility.tz).date()
+    return render(
+        request,
+        "accounts/staff_list.html",
+        {"page": page, "query": query, "role": role, "roles": Role.choices, "today": today},
+    )
+
+
+@facility_view(WRITERS_ADMIN, action="add staff")
+def staff_create(request):
+    form = StaffCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        membership = run_service(
+            form,
+            lambda: services.staff_create(
+                actor=request.user,
+                facility=request.facility,
+                username=data["username"],
+                password=data["password1"],
+                role=data["role"],
+                first_name=data["first_name"],
+                last_name=data["last_name"],
+                email=data["email"],
+                title=data["title"],
+            ),
+        )
+        if membership is not None:
+            messages.success(request, f"{membership.user} can now sign in.")
+            return redirect("staff_detail", pk=membership.pk)
+    return render(request, "accounts/staff_form.html", {"form": form})
+
+
+def _membership(request, pk: int) -> Membership:
+    return get_object_or_404(
+        Membership.objects.select_related("user"), pk=pk, facility=request.facility
+    )
+
+
+@facility_view(WRITERS_ADMIN, action="manage staff")
+def staff_detail(request, pk: int):
+    membership = _membership(request, pk)
+    form = MembershipForm(
+        request.POST or None,
+        initial={
+            "role": membership.role,
+            "title": membership.user.title,
+            "is_active": membership.is_active,
+        },
+    )
+    if request.method == "POST" and form.is_valid():
+        saved = run_service(
+            form,
+            lambda: services.membership_update(
+                actor=request.user, membership=membership, **form.cleaned_data
+            ),
+        )
+        if saved is not None:
+            messages.success(request, "Saved.")
+            return redirect("staff_detail", pk=membership.pk)
+    today = timezone.now().astimezone(request.facility.tz).date()
+    return render(
+        request,
+        "accounts/staff_detail.html",
+        {
+            "membership": membership,
+            "form": form,
+            "certifications": membership.user.certifications.all(),
+            "today": today,
+        },
+    )
+
+
+@facility_view(WRITERS_ADMIN, action="reset passwords")
+def staff_password(request, pk: int):
+    membership = _membership(request, pk)
+    form = SetPasswordForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        done = run_service(
+            form,
+            lambda: (
+                services.staff_set_password(
+                    actor=request.user,
+                    user=membership.user,
+                    password=form.cleaned_data["password1"],
+                )
+                or True
+            ),
+        )
+        if done:
+            messages.success(request, f"New password set for {membership.user}.")
+            return redirect("staff_detail", pk=membership.pk)
+    return render(request, "accounts/staff_password.html", {"form": form, "membership": membership})
+
+
+@facility_view(WRITERS_ADMIN, action="manage certifications")
+def certification_create(request, pk: int):
+    membership = _membership(request, pk)
+    form = CertificationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        saved = run_service(
+            form,
+            lambda: services.certification_create(
+                actor=request.user, user=membership.user, **form.cleaned_data
+            ),
+        )
+        if saved is not None:
+            messages.success(request, f"{saved.get_kind_display()} recorded.")
+            return redirect("staff_detail", pk=membership.pk)
+    return render(
+        request, "accounts/certification_form.html", {"form": form, "membership": membership}
+    )
+
+
+def _certification(request, pk: int, cert_pk: int) -> tuple[Membership, Certification]:
+    membership = _membership(request, pk)
+    certification = get_object_or_404(Certification, pk=cert_pk, user=membership.user)
+    return membership, certification
+
+
+@facility_view(WRITERS_ADMIN, action="manage certifications")
+def certification_edit(request, pk: int, cert_pk: int):
+    membership, certification = _certification(request, pk, cert_pk)
+    form = CertificationForm(request.POST or None, instance=certification)
+    if request.method == "POST" and form.is_valid():
+        saved = run_service(
+            form,
+            lambda: services.certification_update(
+                actor=request.user, certification=certification, **form.cleaned_data
+            ),
+        )
+        if saved is not None:
+            messages.success(request, f"{saved.get_kind_display()} saved.")
+            return redirect("staff_detail", pk=membership.pk)
+    return render(
+        request,
+        "accounts/certification_form.html",
+        {"form": form, "membership": membership, "certification": certification},
+    )
+
+
+@require_POST
+@facility_view(WRITERS_ADMIN, action="manage certifications")
+def certification_delete(request, pk: int, cert_pk: int):
+    membership, certification = _certification(request, pk, cert_pk)
+    services.certification_delete(actor=request.user, certification=certification)
+    messages.success(request, f"{certification.get_kind_display()} removed.")
+    return redirect("staff_detail", pk=membership.pk)
+
+
+@facility_view(WRITERS_CLINICAL, action="see expiring certifications")
+def certification_expiring(request):
+    today = timezone.now().astimezone(request.facility.tz).date()
+    certifications = selectors.certification_expiring_list(facility=request.facility, today=today)
+    return render(
+        request,
+        "accounts/certifications_expiring.html",
+        {"certifications": certifications, "today": today},
+    )
+
+
+@facility_view(WRITERS_ADMIN, action="change facility policy")
+def facility_settings(request):
+    facility = request.facility
+    form = FacilityPolicyForm(request.POST or None, instance=facility)
+    if request.method == "POST" and form.is_valid():
+        saved = run_service(
+            form,
+            lambda: services.facility_update_policy(
+                actor=request.user, facility=facility, **form.cleaned_data
+            ),
+        )
+        if saved is not None:
+            messages.success(request, "Facility policy saved.")
+            return redirect("facility_settings")
+    units = Unit.objects.filter(facility=facility)
+    return render(
+        request,
+        "accounts/facility_settings.html",
+        {"form": form, "units": units, "unit_form": UnitForm()},
+    )
+
+
+@require_POST
+@facility_view(WRITERS_ADMIN, action="add units")
+def unit_create(request):
+    form = UnitForm(request.POST)
+    if form.is_valid():
+        unit = run_service(
+            form,
+            lambda: services.unit_create(
+                actor=request.user, facility=request.facility, name=form.cleaned_data["name"]
+            ),
+        )
+        if unit is not None:
+            messages.success(request, f"Unit {unit.name} added.")
+            return redirect("facility_settings")
+    for errors in form.errors.values():
+        for error in errors:
+            messages.error(request, error)
+    return redirect("facility_settings")

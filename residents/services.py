@@ -1,0 +1,224 @@
+"""Every write about residents. Each function is one transaction and takes the acting user."""
+
+from datetime import date, datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import Facility, Unit, User
+from medtech.errors import DomainError
+
+from .models import Allergy, AllergyStatus, Resident, ResidentStatus, ResidentStatusChange
+from .signals import resident_status_changed
+
+# Where a resident can go from each status. Discharge is final: a returning person is readmitted.
+_ALLOWED_MOVES = {
+    ResidentStatus.ACTIVE: {ResidentStatus.LOA, ResidentStatus.HOSPITAL, ResidentStatus.DISCHARGED},
+    ResidentStatus.LOA: {ResidentStatus.ACTIVE, ResidentStatus.HOSPITAL, ResidentStatus.DISCHARGED},
+    ResidentStatus.HOSPITAL: {
+        ResidentStatus.ACTIVE,
+        ResidentStatus.LOA,
+        ResidentStatus.DISCHARGED,
+    },
+    ResidentStatus.DISCHARGED: set(),
+}
+
+EDITABLE_FIELDS = (
+    "unit",
+    "room",
+    "first_name",
+    "last_name",
+    "preferred_name",
+    "date_of_birth",
+    "photo",
+    "code_status",
+    "physician_name",
+    "physician_phone",
+    "pharmacy",
+    "admission_date",
+    "notes",
+)
+
+
+def _facility_today(facility: Facility) -> date:
+    return timezone.now().astimezone(facility.tz).date()
+
+
+def _validate_details(*, facility: Facility, fields: dict) -> dict:
+    """Clean and check the fields a form or a script supplies; raise DomainError on the first."""
+    cleaned = dict(fields)
+    for name in ("first_name", "last_name", "room"):
+        if name in cleaned:
+            cleaned[name] = (cleaned[name] or "").strip()
+            if not cleaned[name]:
+                label = name.replace("_", " ")
+                raise DomainError(f"Enter the resident's {label}.", field=name)
+    unit: Unit | None = cleaned.get("unit")
+    if "unit" in cleaned and (unit is None or unit.facility_id != facility.pk):
+        raise DomainError("Choose a unit of this facility.", field="unit")
+    today = _facility_today(facility)
+    born = cleaned.get("date_of_birth")
+    if born is not None and (born > today or born.year < 1900):
+        raise DomainError("Date of birth must be a past date after 1900.", field="date_of_birth")
+    admitted = cleaned.get("admission_date")
+    if admitted is not None and admitted > today:
+        raise DomainError("Admission date cannot be in the future.", field="admission_date")
+    if born is not None and admitted is not None and admitted < born:
+        raise DomainError("Admission date is before the date of birth.", field="admission_date")
+    return cleaned
+
+
+@transaction.atomic
+def resident_admit(*, actor: User, facility: Facility, **details) -> Resident:
+    """Admit a resident (status active) and start their status history."""
+    unknown = set(details) - set(EDITABLE_FIELDS) - {"allergy_status"}
+    if unknown:
+        raise TypeError(f"Unknown resident fields: {sorted(unknown)}")
+    details.setdefault("admission_date", _facility_today(facility))
+    cleaned = _validate_details(facility=facility, fields=details)
+    resident = Resident(facility=facility, status=ResidentStatus.ACTIVE, **cleaned)
+    resident.save()
+    ResidentStatusChange.objects.create(
+        resident=resident,
+        from_status="",
+        to_status=ResidentStatus.ACTIVE,
+        reason="Admitted",
+        effective_at=timezone.now(),
+        changed_by=actor,
+    )
+    return resident
+
+
+@transaction.atomic
+def resident_update(*, actor: User, resident: Resident, **changes) -> Resident:
+    """Change a resident's details (not their status: see resident_change_status)."""
+    unknown = set(changes) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise TypeError(f"Not editable here: {sorted(unknown)}")
+    resident = Resident.objects.select_for_update().get(pk=resident.pk)
+    merged = {name: getattr(resident, name) for name in ("date_of_birth", "admission_date")}
+    merged.update(changes)
+    cleaned = _validate_details(facility=resident.facility, fields=merged)
+    for name in changes:
+        setattr(resident, name, cleaned[name])
+    resident.save()
+    return resident
+
+
+@transaction.atomic
+def resident_change_status(
+    *,
+    actor: User,
+    resident: Resident,
+    to_status: str,
+    reason: str,
+    effective_at: datetime | None = None,
+) -> ResidentStatusChange:
+    """Move a resident to LOA, hospital, back (active) or discharged, with a reason.
+
+    Locks the resident row, so two people changing the status at once apply one after the other
+    and the second sees the first's result. Receivers of `resident_status_changed` (the dose
+    engine) run inside this transaction.
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError("Give a reason for the change.", field="reason")
+    locked = Resident.objects.select_for_update().get(pk=resident.pk)
+    try:
+        to_status = ResidentStatus(to_status)
+    except ValueError:
+        raise DomainError("Choose a status.", field="to_status") from None
+    from_status = ResidentStatus(locked.status)
+    if to_status == from_status:
+        raise DomainError(f"{locked.display_name} is already {from_status.label.lower()}.")
+    if to_status not in _ALLOWED_MOVES[from_status]:
+        raise DomainError(
+            f"A {from_status.label.lower()} resident cannot be moved to "
+            f"{to_status.label.lower()}. Readmit them instead.",
+            field="to_status",
+        )
+    now = timezone.now()
+    effective_at = effective_at or now
+    if effective_at > now:
+        raise DomainError("The change cannot take effect in the future.", field="effective_at")
+    last = locked.status_changes.order_by("-effective_at").first()
+    if last is not None and effective_at < last.effective_at:
+        raise DomainError(
+            "The change cannot take effect before the previous one.", field="effective_at"
+        )
+    locked.status = to_status
+    locked.save(update_fields=["status"])
+    change = ResidentStatusChange.objects.create(
+        resident=locked,
+        from_status=from_status,
+        to_status=to_status,
+        reason=reason,
+        effective_at=effective_at,
+        changed_by=actor,
+    )
+    resident.status = to_status
+    resident_status_changed.send(
+        sender=Resident,
+        resident=locked,
+        from_status=from_status,
+        to_status=to_status,
+        effective_at=effective_at,
+        actor=actor,
+    )
+    return change
+
+
+def resident_discharge(
+    *, actor: User, resident: Resident, reason: str, effective_at: datetime | None = None
+) -> ResidentStatusChange:
+    return resident_change_status(
+        actor=actor,
+        resident=resident,
+        to_status=ResidentStatus.DISCHARGED,
+        reason=reason,
+        effective_at=effective_at,
+    )
+
+
+@transaction.atomic
+def allergy_add(
+    *, actor: User, resident: Resident, substance: str, reaction: str = "", severity: str = ""
+) -> Allergy:
+    substance = (substance or "").strip()
+    if not substance:
+        raise DomainError("Enter the substance the resident is allergic to.", field="substance")
+    locked = Resident.objects.select_for_update().get(pk=resident.pk)
+    if locked.allergies.filter(substance__iexact=substance).exists():
+        raise DomainError(f"{substance} is already on the allergy list.", field="substance")
+    allergy = Allergy.objects.create(
+        resident=locked,
+        substance=substance,
+        reaction=(reaction or "").strip(),
+        severity=severity or "unknown",
+        recorded_by=actor,
+    )
+    locked.allergy_status = AllergyStatus.RECORDED
+    locked.save(update_fields=["allergy_status"])
+    return allergy
+
+
+@transaction.atomic
+def allergy_remove(*, actor: User, allergy: Allergy) -> None:
+    """Remove an allergy entered in error. With none left, allergies read "not recorded" again."""
+    locked = Resident.objects.select_for_update().get(pk=allergy.resident_id)
+    allergy.delete()
+    if not locked.allergies.exists():
+        locked.allergy_status = AllergyStatus.NOT_RECORDED
+        locked.save(update_fields=["allergy_status"])
+
+
+@transaction.atomic
+def resident_mark_nkda(*, actor: User, resident: Resident) -> Resident:
+    """Record "no known drug allergies", distinct from "not recorded"."""
+    locked = Resident.objects.select_for_update().get(pk=resident.pk)
+    if locked.allergies.exists():
+        raise DomainError("Remove the recorded allergies before marking NKDA.")
+    locked.allergy_status = AllergyStatus.NKDA
+    locked.save(update_fields=["allergy_status"])
+    resident.allergy_status = AllergyStatus.NKDA
+    return locked

@@ -1,0 +1,127 @@
+from datetime import date
+
+import pytest
+
+from accounts import services
+from accounts.models import Membership, Role, User
+from medtech.errors import DomainError
+from tests.factories import CertificationFactory, member
+
+
+def test_staff_create_makes_a_user_who_can_sign_in(facility, admin_user):
+    membership = services.staff_create(
+        actor=admin_user,
+        facility=facility,
+        username="jdoe",
+        password="a-long-enough-secret-9",
+        role=Role.MED_TECH,
+        first_name="Jane",
+        last_name="Doe",
+        title="CMA",
+    )
+    assert membership.facility == facility
+    assert membership.user.check_password("a-long-enough-secret-9")
+    assert membership.user.title == "CMA"
+
+
+@pytest.mark.parametrize(
+    ("username", "password", "message"),
+    [
+        ("newuser", "short", "too short"),
+        ("newuser", "password123", "too common"),
+        ("admin1", "a-long-enough-secret-9", "taken"),
+        ("ADMIN1", "a-long-enough-secret-9", "taken"),
+    ],
+)
+def test_staff_create_refuses_bad_input(facility, admin_user, username, password, message):
+    before = User.objects.count()
+    with pytest.raises(DomainError, match=message):
+        services.staff_create(
+            actor=admin_user,
+            facility=facility,
+            username=username,
+            password=password,
+            role=Role.NURSE,
+            first_name="A",
+            last_name="B",
+        )
+    assert User.objects.count() == before
+
+
+def test_last_administrator_cannot_be_demoted_or_deactivated(facility, admin_user):
+    membership = Membership.objects.get(user=admin_user)
+    with pytest.raises(DomainError, match="at least one active administrator"):
+        services.membership_update(
+            actor=admin_user, membership=membership, role=Role.NURSE, is_active=True, title=""
+        )
+    with pytest.raises(DomainError, match="at least one active administrator"):
+        services.membership_update(
+            actor=admin_user, membership=membership, role=Role.ADMIN, is_active=False, title=""
+        )
+    membership.refresh_from_db()
+    assert (membership.role, membership.is_active) == (Role.ADMIN, True)
+
+
+def test_an_administrator_can_be_demoted_when_another_remains(facility, admin_user):
+    member(facility, Role.ADMIN)
+    membership = Membership.objects.get(user=admin_user)
+    services.membership_update(
+        actor=admin_user, membership=membership, role=Role.NURSE, is_active=True, title="RN"
+    )
+    membership.refresh_from_db()
+    assert membership.role == Role.NURSE
+    assert membership.user.title == "RN"
+
+
+def test_certification_expiry_before_issue_is_refused(medtech_user, admin_user):
+    with pytest.raises(DomainError, match="before the issue date"):
+        services.certification_create(
+            actor=admin_user,
+            user=medtech_user,
+            kind="cpr",
+            number="1",
+            issued=date(2026, 5, 1),
+            expires=date(2026, 4, 1),
+        )
+    assert not medtech_user.certifications.exists()
+
+
+def test_certification_update_and_delete(medtech_user, admin_user):
+    cert = CertificationFactory(user=medtech_user)
+    services.certification_update(
+        actor=admin_user,
+        certification=cert,
+        kind=cert.kind,
+        number="NEW-1",
+        issued=date(2025, 1, 1),
+        expires=date(2027, 1, 1),
+    )
+    cert.refresh_from_db()
+    assert (cert.number, cert.expires) == ("NEW-1", date(2027, 1, 1))
+    services.certification_delete(actor=admin_user, certification=cert)
+    assert not medtech_user.certifications.exists()
+
+
+def test_policy_refuses_time_critical_window_longer_than_normal(facility, admin_user):
+    with pytest.raises(DomainError, match="time-critical window"):
+        services.facility_update_policy(
+            actor=admin_user,
+            facility=facility,
+            dose_window_minutes=30,
+            time_critical_window_minutes=45,
+        )
+    facility.refresh_from_db()
+    assert facility.dose_window_minutes == 60
+
+
+def test_policy_refuses_unknown_time_zone(facility, admin_user):
+    with pytest.raises(DomainError, match="not a known time zone"):
+        services.facility_update_policy(actor=admin_user, facility=facility, timezone="Mars/Base")
+    facility.refresh_from_db()
+    assert facility.timezone == "America/New_York"
+
+
+def test_unit_names_are_unique_per_facility(facility, admin_user):
+    services.unit_create(actor=admin_user, facility=facility, name="East")
+    with pytest.raises(DomainError, match="already a unit"):
+        services.unit_create(actor=admin_user, facility=facility, name="east")

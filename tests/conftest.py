@@ -1,0 +1,77 @@
+import pytest
+from django.test import Client
+
+from accounts.models import Role
+from tests.factories import FacilityFactory, ResidentFactory, UnitFactory, member
+
+
+@pytest.fixture
+def facility(db):
+    return FacilityFactory(name="Maple Grove", timezone="America/New_York")
+
+
+@pytest.fixture
+def other_facility(db):
+    return FacilityFactory(name="Cedar House", timezone="America/Chicago")
+
+
+@pytest.fixture
+def unit(facility):
+    return UnitFactory(facility=facility, name="North Wing")
+
+
+@pytest.fixture
+def resident(facility, unit):
+    return ResidentFactory(facility=facility, unit=unit, first_name="Ada", last_name="Byron")
+
+
+@pytest.fixture
+def admin_user(facility):
+    return member(facility, Role.ADMIN, username="admin1")
+
+
+@pytest.fixture
+def nurse_user(facility):
+    return member(facility, Role.NURSE, username="nurse1")
+
+
+@pytest.fixture
+def medtech_user(facility):
+    return member(facility, Role.MED_TECH, username="medtech1")
+
+
+@pytest.fixture
+def outsider_user(other_facility):
+    return member(other_facility, Role.ADMIN, username="outsider1")
+
+
+def _client_for(user) -> Client:
+    client = Client()
+    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    return client
+
+
+@pytest.fixture
+def admin_client(admin_user):
+    return _client_for(admin_user)
+
+
+@pytest.fixture
+def nurse_client(nurse_user):
+    return _client_for(nurse_user)
+
+
+@pytest.fixture
+def medtech_client(medtech_user):
+    return _client_for(medtech_user)
+
+
+@pytest.fixture
+def outsider_client(outsider_user):
+    return _client_for(outsider_user)
+
+
+@pytest.fixture
+def login_client():
+    """Log a user in through the real backends (axes included)."""
+    return _client_for

@@ -1,0 +1,93 @@
+"""factory-boy factories shared by every test module."""
+
+from datetime import date, timedelta
+
+import factory
+from django.utils import timezone
+
+from accounts.models import Certification, CertificationKind, Facility, Membership, Role, Unit, User
+from residents.models import Allergy, Resident
+
+PASSWORD = "correct-horse-battery"
+
+
+class FacilityFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Facility
+
+    name = factory.Sequence(lambda n: f"Facility {n}")
+    timezone = "America/New_York"
+
+
+class UnitFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Unit
+
+    facility = factory.SubFactory(FacilityFactory)
+    name = factory.Sequence(lambda n: f"Unit {n}")
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    password = factory.PostGenerationMethodCall("set_password", PASSWORD)
+
+    @factory.post_generation
+    def save_password(self, create, extracted, **kwargs):
+        if create:
+            self.save()
+
+
+class MembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Membership
+
+    user = factory.SubFactory(UserFactory)
+    facility = factory.SubFactory(FacilityFactory)
+    role = Role.MED_TECH
+
+
+class CertificationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Certification
+
+    user = factory.SubFactory(UserFactory)
+    kind = CertificationKind.MEDICATION_AIDE
+    number = factory.Sequence(lambda n: f"MA-{n:05d}")
+    issued = factory.LazyFunction(lambda: timezone.now().date() - timedelta(days=365))
+    expires = factory.LazyFunction(lambda: timezone.now().date() + timedelta(days=365))
+
+
+class ResidentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Resident
+
+    facility = factory.SubFactory(FacilityFactory)
+    unit = factory.LazyAttribute(lambda o: UnitFactory(facility=o.facility))
+    room = factory.Sequence(lambda n: f"{100 + n}")
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    date_of_birth = date(1940, 5, 17)
+    admission_date = date(2024, 1, 2)
+
+
+class AllergyFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Allergy
+
+    resident = factory.SubFactory(ResidentFactory)
+    substance = "Penicillin"
+    reaction = "hives"
+    recorded_by = factory.SubFactory(UserFactory)
+
+
+def member(facility: Facility, role: str = Role.MED_TECH, **user_fields) -> User:
+    """A user with one active membership of `facility` in `role`."""
+    user = UserFactory(**user_fields)
+    MembershipFactory(user=user, facility=facility, role=role)
+    return user

@@ -1,0 +1,201 @@
+"""Sign-in, lockout, idle logout, production settings and the audit context."""
+
+import os
+import subprocess
+import sys
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import Role
+from residents import services as resident_services
+from tests.factories import PASSWORD, member
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _login(client: Client, username: str, password: str, ip: str = "10.0.0.5"):
+    return client.post(
+        reverse("login"), {"username": username, "password": password}, REMOTE_ADDR=ip
+    )
+
+
+def test_login_with_right_password_reaches_home(medtech_user):
+    client = Client()
+    response = _login(client, medtech_user.username, PASSWORD)
+    assert response.status_code == 302
+    assert client.get(reverse("home")).status_code == 200
+
+
+def test_five_failed_logins_lock_the_account_for_fifteen_minutes(medtech_user):
+    client = Client()
+    for _ in range(4):
+        response = _login(client, medtech_user.username, "wrong-password")
+        assert response.status_code == 200
+        assert b"Please enter a correct username and password" in response.content
+    locked = _login(client, medtech_user.username, "wrong-password")
+    assert locked.status_code == 429
+    assert b"locked for 15 minutes" in locked.content
+    # Even the right password is refused while locked.
+    again = _login(client, medtech_user.username, PASSWORD)
+    assert again.status_code == 429
+    assert "_auth_user_id" not in client.session
+
+    with time_machine.travel(timezone.now() + timedelta(minutes=16), tick=False):
+        after = _login(Client(), medtech_user.username, PASSWORD)
+        assert after.status_code == 302
+
+
+def test_lockout_is_per_username_and_address(medtech_user, nurse_user):
+    client = Client()
+    for _ in range(5):
+        _login(client, medtech_user.username, "wrong-password", ip="10.0.0.9")
+    # Another user at the same workstation still signs in, and so does the same user elsewhere.
+    assert _login(Client(), nurse_user.username, PASSWORD, ip="10.0.0.9").status_code == 302
+    assert _login(Client(), medtech_user.username, PASSWORD, ip="10.0.0.10").status_code == 302
+
+
+def test_session_ends_after_the_facilitys_idle_minutes(facility, medtech_user):
+    facility.idle_logout_minutes = 15
+    facility.save()
+    client = Client()
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        assert _login(client, medtech_user.username, PASSWORD).status_code == 302
+        assert client.get(reverse("home")).status_code == 200
+    # Activity keeps the session alive: each request restarts the clock.
+    with time_machine.travel(start + timedelta(minutes=14), tick=False):
+        assert client.get(reverse("home")).status_code == 200
+    with time_machine.travel(start + timedelta(minutes=28), tick=False):
+        assert client.get(reverse("home")).status_code == 200
+    with time_machine.travel(start + timedelta(minutes=44), tick=False):
+        response = client.get(reverse("home"))
+        assert response.status_code == 302
+        assert response.url.startswith(reverse("login"))
+
+
+def test_idle_minutes_follow_facility_policy(facility, medtech_user):
+    facility.idle_logout_minutes = 5
+    facility.save()
+    client = Client()
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        _login(client, medtech_user.username, PASSWORD)
+        client.get(reverse("home"))
+    with time_machine.travel(start + timedelta(minutes=6), tick=False):
+        assert client.get(reverse("home")).status_code == 302
+
+
+def test_logout_is_a_post_and_ends_the_session(medtech_client):
+    response = medtech_client.post(reverse("logout"))
+    assert response.status_code == 302
+    assert medtech_client.get(reverse("home")).status_code == 302
+
+
+def _manage(*args: str, env: dict) -> subprocess.CompletedProcess:
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "SECURE_SSL_REDIRECT"}
+    }
+    base["DJANGO_SETTINGS_MODULE"] = "medtech.settings.base"
+    base.update(env)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=base,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_production_settings_pass_check_deploy():
+    result = _manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        env={
+            "DEBUG": "false",
+            "SECRET_KEY": "x" * 20 + "a-long-random-production-secret-1234567890",
+            "ALLOWED_HOSTS": "emar.example.org",
+        },
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "ALLOWED_HOSTS"])
+def test_production_refuses_to_start_without_secret_key_or_hosts(missing):
+    env = {"DEBUG": "false", "SECRET_KEY": "s" * 60, "ALLOWED_HOSTS": "emar.example.org"}
+    del env[missing]
+    result = _manage("check", env=env)
+    assert result.returncode != 0
+    assert "SECRET_KEY and ALLOWED_HOSTS must be set" in result.stderr
+
+
+def test_audit_events_carry_the_acting_user_and_url(admin_client, admin_user, resident):
+    response = admin_client.post(
+        reverse("resident_status", args=[resident.pk]),
+        {"to_status": "hospital", "reason": "Fall, sent to ER"},
+    )
+    assert response.status_code == 302
+    from pghistory.models import Events
+
+    event = (
+        Events.objects.references(resident)
+        .filter(pgh_model="residents.ResidentEvent", pgh_label="update")
+        .order_by("-pgh_created_at")
+        .first()
+    )
+    assert event is not None
+    assert event.pgh_diff["status"] == ["active", "hospital"]
+    assert event.pgh_context["user"] == admin_user.pk
+    assert event.pgh_context["url"] == reverse("resident_status", args=[resident.pk])
+
+
+def test_bulk_update_outside_a_request_is_audited(resident):
+    from residents.models import Resident
+
+    Resident.objects.filter(pk=resident.pk).update(room="999")
+    from pghistory.models import Events
+
+    diffs = [e.pgh_diff for e in Events.objects.tracks(resident) if e.pgh_label == "update"]
+    assert {"room": [resident.room, "999"]} in diffs
+
+
+def test_audit_events_cannot_be_rewritten(resident, admin_user):
+    from django.db import connection, transaction
+    from django.db.utils import ProgrammingError
+
+    resident_services.resident_update(actor=admin_user, resident=resident, room="12B")
+    with (
+        pytest.raises(ProgrammingError, match="Cannot update or delete"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute("DELETE FROM residents_residentevent")
+
+
+def test_member_of_no_facility_gets_a_plain_403(db):
+    from tests.factories import UserFactory
+
+    user = UserFactory()
+    client = Client()
+    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    response = client.get(reverse("resident_list"))
+    assert response.status_code == 403
+    assert b"not a member of any facility" in response.content
+
+
+def test_inactive_membership_loses_access(facility):
+    user = member(facility, Role.NURSE)
+    user.memberships.update(is_active=False)
+    client = Client()
+    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    assert client.get(reverse("resident_list")).status_code == 403
