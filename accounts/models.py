@@ -57,6 +57,9 @@ class Facility(models.Model):
     prn_requires_nurse_approval = models.BooleanField(default=False)
     medtechs_may_give_schedule_ii = models.BooleanField(default=True)
     idle_logout_minutes = models.PositiveSmallIntegerField(default=15)
+    nurses_may_verify_own_orders = models.BooleanField(
+        default=False, help_text="Let a nurse verify an order she entered herself."
+    )
 
     class Meta:
         ordering = ["name"]

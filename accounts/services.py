@@ -21,6 +21,7 @@ POLICY_FIELDS = (
     "prn_requires_nurse_approval",
     "medtechs_may_give_schedule_ii",
     "idle_logout_minutes",
+    "nurses_may_verify_own_orders",
 )
 
 

@@ -1,1 +1,335 @@
-"""Models arrive with their issue; the app exists so the layout is complete."""
+"""The medication catalog and the orders (prescriptions) written against it."""
+
+import datetime
+from decimal import Decimal
+
+import pgtrigger
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.db import models
+
+from accounts.models import Facility
+from medtech.audit import track
+from residents.models import Resident
+
+from .schedule import DoseSchedule, describe
+
+
+class ControlledSchedule(models.TextChoices):
+    NONE = "", "Not controlled"
+    II = "II", "Schedule II"
+    III = "III", "Schedule III"
+    IV = "IV", "Schedule IV"
+    V = "V", "Schedule V"
+
+
+class Route(models.TextChoices):
+    ORAL = "oral", "By mouth"
+    SUBLINGUAL = "sublingual", "Under the tongue"
+    TOPICAL = "topical", "Topical"
+    TRANSDERMAL = "transdermal", "Transdermal patch"
+    SUBCUTANEOUS = "subcutaneous", "Subcutaneous injection"
+    INTRAMUSCULAR = "intramuscular", "Intramuscular injection"
+    INHALED = "inhaled", "Inhaled"
+    OPHTHALMIC = "ophthalmic", "Eye"
+    OTIC = "otic", "Ear"
+    NASAL = "nasal", "Nasal"
+    RECTAL = "rectal", "Rectal"
+    ENTERAL = "enteral", "Feeding tube"
+
+    @classmethod
+    def injections(cls) -> set[str]:
+        return {cls.SUBCUTANEOUS, cls.INTRAMUSCULAR}
+
+
+class Form(models.TextChoices):
+    TABLET = "tablet", "Tablet"
+    CAPSULE = "capsule", "Capsule"
+    LIQUID = "liquid", "Liquid"
+    PATCH = "patch", "Patch"
+    INJECTION = "injection", "Injection"
+    INHALER = "inhaler", "Inhaler"
+    DROPS = "drops", "Drops"
+    CREAM = "cream", "Cream / ointment"
+    SUPPOSITORY = "suppository", "Suppository"
+    POWDER = "powder", "Powder"
+
+
+@track()
+class Medication(models.Model):
+    """A catalog entry, shared by every facility."""
+
+    name = models.CharField(max_length=120)
+    generic_name = models.CharField(max_length=120, blank=True)
+    strength = models.CharField(max_length=60, help_text="e.g. 10 mg, 500 mg/5 mL")
+    form = models.CharField(max_length=16, choices=Form.choices)
+    default_route = models.CharField(max_length=16, choices=Route.choices, default=Route.ORAL)
+    controlled_schedule = models.CharField(
+        max_length=3, choices=ControlledSchedule.choices, default="", blank=True
+    )
+    ndc = models.CharField("NDC", max_length=20, blank=True)
+    barcode = models.CharField(max_length=64, blank=True)
+    is_psychotropic = models.BooleanField(default=False)
+    is_time_critical = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["name", "strength"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["name", "strength", "form"], name="medication_unique_product"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.strength} {self.get_form_display().lower()}"
+
+    @property
+    def is_controlled(self) -> bool:
+        return bool(self.controlled_schedule)
+
+
+class OrderStatus(models.TextChoices):
+    PENDING = "pending", "Pending verification"
+    ACTIVE = "active", "Active"
+    ON_HOLD = "on_hold", "On hold"
+    DISCONTINUED = "discontinued", "Discontinued"
+
+
+class Recurrence(models.TextChoices):
+    DAILY = "daily", "Every day"
+    WEEKDAYS = "weekdays", "On chosen weekdays"
+    EVERY_N_DAYS = "every_n_days", "Every N days"
+    MONTH_DAYS = "month_days", "On chosen days of the month"
+
+
+# The clinical content of an order. Once written it never changes (a database trigger refuses):
+# a change is a discontinue plus a new, linked order.
+CLINICAL_FIELDS = [
+    "resident",
+    "medication",
+    "dose_amount",
+    "dose_unit",
+    "route",
+    "instructions",
+    "indication",
+    "prescriber",
+    "start_date",
+    "stop_date",
+    "is_prn",
+    "times",
+    "recurrence",
+    "weekdays",
+    "every_n_days",
+    "month_days",
+    "window_minutes",
+    "prn_min_hours",
+    "prn_max_per_24h",
+]
+
+
+@track()
+class Prescription(models.Model):
+    """A medication order for one resident. Produces doses only while active and verified."""
+
+    facility = models.ForeignKey(Facility, on_delete=models.PROTECT, related_name="+")
+    resident = models.ForeignKey(Resident, on_delete=models.PROTECT, related_name="orders")
+    medication = models.ForeignKey(Medication, on_delete=models.PROTECT, related_name="orders")
+    dose_amount = models.DecimalField(max_digits=8, decimal_places=3)
+    dose_unit = models.CharField(max_length=20, default="tablet")
+    route = models.CharField(max_length=16, choices=Route.choices)
+    instructions = models.CharField(max_length=300, blank=True)
+    indication = models.CharField(max_length=200, blank=True)
+    prescriber = models.CharField(max_length=120)
+    start_date = models.DateField()
+    stop_date = models.DateField(null=True, blank=True)
+    is_prn = models.BooleanField("PRN (as needed)", default=False)
+    times = ArrayField(models.TimeField(), default=list, blank=True)
+    recurrence = models.CharField(
+        max_length=16, choices=Recurrence.choices, default=Recurrence.DAILY
+    )
+    weekdays = ArrayField(models.PositiveSmallIntegerField(), default=list, blank=True)
+    every_n_days = models.PositiveSmallIntegerField(default=1)
+    month_days = ArrayField(models.PositiveSmallIntegerField(), default=list, blank=True)
+    window_minutes = models.PositiveSmallIntegerField()
+    prn_min_hours = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
+    prn_max_per_24h = models.PositiveSmallIntegerField(null=True, blank=True)
+
+    status = models.CharField(
+        max_length=16, choices=OrderStatus.choices, default=OrderStatus.PENDING
+    )
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    entered_at = models.DateTimeField(auto_now_add=True)
+    verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    verified_at = models.DateTimeField(null=True, blank=True)
+    # Since when the order has been producing doses (verification or the last resume).
+    active_since = models.DateTimeField(null=True, blank=True)
+    replaces = models.OneToOneField(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="replaced_by"
+    )
+    allergy_override_reason = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["medication__name", "pk"]
+        indexes = [
+            models.Index(fields=["status", "is_prn"], name="order_generation_idx"),
+            models.Index(fields=["resident", "status"], name="order_resident_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(dose_amount__gt=0), name="order_dose_positive"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(stop_date__isnull=True)
+                | models.Q(stop_date__gte=models.F("start_date")),
+                name="order_stop_after_start",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(is_prn=True) | ~models.Q(times=[]),
+                name="order_scheduled_has_times",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(is_prn=False)
+                | (models.Q(prn_min_hours__gt=0) & models.Q(prn_max_per_24h__gt=0)),
+                name="order_prn_has_limits",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(window_minutes__gte=5, window_minutes__lte=240),
+                name="order_window_range",
+            ),
+        ]
+        triggers = [
+            pgtrigger.ReadOnly(name="order_clinical_fields_read_only", fields=CLINICAL_FIELDS),
+            pgtrigger.Protect(name="order_never_deleted", operation=pgtrigger.Delete),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.medication} — {self.dose_text}"
+
+    @property
+    def dose_text(self) -> str:
+        amount = self.dose_amount.normalize() if isinstance(self.dose_amount, Decimal) else ""
+        return f"{amount:f} {self.dose_unit} {self.get_route_display().lower()}"
+
+    def dose_schedule(self) -> DoseSchedule | None:
+        """The order's schedule for `meds.schedule.occurrences`; None for a PRN order."""
+        if self.is_prn:
+            return None
+        return DoseSchedule(
+            times=tuple(sorted(self.times)),
+            start=self.start_date,
+            end=self.stop_date,
+            weekdays=frozenset(self.weekdays) if self.recurrence == Recurrence.WEEKDAYS else None,
+            every_n_days=self.every_n_days if self.recurrence == Recurrence.EVERY_N_DAYS else 1,
+            month_days=(
+                frozenset(self.month_days) if self.recurrence == Recurrence.MONTH_DAYS else None
+            ),
+        )
+
+    @property
+    def schedule_text(self) -> str:
+        if self.is_prn:
+            hours = self.prn_min_hours.normalize() if self.prn_min_hours else "?"
+            return f"PRN every {hours:f} h, max {self.prn_max_per_24h} in 24 h"
+        return describe(self.dose_schedule())
+
+    @property
+    def is_controlled(self) -> bool:
+        return self.medication.is_controlled
+
+
+class VitalSign(models.TextChoices):
+    SYSTOLIC_BP = "systolic_bp", "Systolic BP"
+    DIASTOLIC_BP = "diastolic_bp", "Diastolic BP"
+    PULSE = "pulse", "Pulse"
+    TEMPERATURE = "temperature", "Temperature"
+    RESPIRATIONS = "respirations", "Respirations"
+    SPO2 = "spo2", "SpO2"
+    BLOOD_GLUCOSE = "blood_glucose", "Blood glucose"
+
+
+VITAL_UNITS = {
+    VitalSign.SYSTOLIC_BP: "mmHg",
+    VitalSign.DIASTOLIC_BP: "mmHg",
+    VitalSign.PULSE: "/min",
+    VitalSign.TEMPERATURE: "°F",
+    VitalSign.RESPIRATIONS: "/min",
+    VitalSign.SPO2: "%",
+    VitalSign.BLOOD_GLUCOSE: "mg/dL",
+}
+
+
+class Comparator(models.TextChoices):
+    LT = "lt", "below"
+    LE = "le", "at or below"
+    GT = "gt", "above"
+    GE = "ge", "at or above"
+
+
+@track()
+class HoldParameter(models.Model):
+    """Hold the dose if the vital sign compares so: e.g. hold if systolic BP below 100."""
+
+    prescription = models.ForeignKey(
+        Prescription, on_delete=models.PROTECT, related_name="hold_parameters"
+    )
+    vital = models.CharField(max_length=16, choices=VitalSign.choices)
+    comparator = models.CharField(max_length=2, choices=Comparator.choices)
+    threshold = models.DecimalField(max_digits=6, decimal_places=1)
+
+    class Meta:
+        ordering = ["vital"]
+        triggers = [
+            pgtrigger.ReadOnly(
+                name="hold_parameter_read_only",
+                fields=["prescription", "vital", "comparator", "threshold"],
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"Hold if {self.get_vital_display()} {self.get_comparator_display()} "
+            f"{self.threshold.normalize():f} {VITAL_UNITS[VitalSign(self.vital)]}"
+        )
+
+    def triggers_on(self, reading: Decimal) -> bool:
+        return {
+            Comparator.LT: reading < self.threshold,
+            Comparator.LE: reading <= self.threshold,
+            Comparator.GT: reading > self.threshold,
+            Comparator.GE: reading >= self.threshold,
+        }[Comparator(self.comparator)]
+
+
+@track()
+class PrescriptionStatusChange(models.Model):
+    """Verification, hold, resume and discontinuation of an order, with who, when and why."""
+
+    prescription = models.ForeignKey(
+        Prescription, on_delete=models.PROTECT, related_name="status_changes"
+    )
+    from_status = models.CharField(max_length=16, choices=OrderStatus.choices, blank=True)
+    to_status = models.CharField(max_length=16, choices=OrderStatus.choices)
+    reason = models.CharField(max_length=300, blank=True)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    changed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-changed_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.prescription_id}: {self.from_status} → {self.to_status}"
+
+
+def local_day_bounds(day: datetime.date, tz) -> tuple[datetime.datetime, datetime.datetime]:
+    """The UTC instants at which a local day starts and the next one starts."""
+    start = datetime.datetime.combine(day, datetime.time(), tzinfo=tz).astimezone(datetime.UTC)
+    end = datetime.datetime.combine(
+        day + datetime.timedelta(days=1), datetime.time(), tzinfo=tz
+    ).astimezone(datetime.UTC)
+    return start, end

@@ -7,11 +7,13 @@ captured too; HistoryMiddleware attaches the acting user and the URL as context.
 import pghistory
 
 
-def track(*, exclude: list[str] | None = None):
-    """Decorator for a domain model: snapshot every insert, update and delete."""
-    return pghistory.track(
-        pghistory.InsertEvent(),
-        pghistory.UpdateEvent(),
-        pghistory.DeleteEvent(),
-        exclude=exclude,
-    )
+def track(*, exclude: list[str] | None = None, inserts: bool = True):
+    """Decorator for a domain model: snapshot every insert, update and delete.
+
+    `inserts=False` is for rows the machine derives in bulk (scheduled doses): their creation is
+    reproducible from the order, and tracking it would double the cost of every generation run.
+    """
+    trackers = [pghistory.UpdateEvent(), pghistory.DeleteEvent()]
+    if inserts:
+        trackers.insert(0, pghistory.InsertEvent())
+    return pghistory.track(*trackers, exclude=exclude)

@@ -418,9 +418,21 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return args
 
 
+def drop_default_settings_module() -> None:
+    """Don't pass on the DJANGO_SETTINGS_MODULE default set by importing the `medtech` package.
+
+    medtech/__init__.py loads the Celery app, which sets DJANGO_SETTINGS_MODULE to
+    medtech.settings.base when it is unset; inherited, that would override pytest's
+    medtech.settings.test. manage.py, Celery and WSGI fall back to the same default anyway.
+    """
+    if os.environ.get("DJANGO_SETTINGS_MODULE") == "medtech.settings.base":
+        del os.environ["DJANGO_SETTINGS_MODULE"]
+
+
 def main(argv: list[str] | None = None) -> int:
     """Start the services, do the action, stop the services; return the exit status."""
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    drop_default_settings_module()
     port = os.environ.get("PORT", "8000")
     if args.action == "run" and accepts_connections(int(port)):
         say(f"port {port} is already in use: stop what runs there, or set PORT")

@@ -8,5 +8,7 @@ urlpatterns = [
     path("healthz", account_views.healthz, name="healthz"),
     path("", include("accounts.urls")),
     path("residents/", include("residents.urls")),
+    path("", include("meds.urls")),
+    path("", include("mar.urls")),
     path("django-admin/", admin.site.urls),
 ]

@@ -61,6 +61,9 @@ class Resident(models.Model):
     status = models.CharField(
         max_length=16, choices=ResidentStatus.choices, default=ResidentStatus.ACTIVE
     )
+    # When the resident last became present (admission or return): doses are never generated
+    # for the time before it.
+    present_since = models.DateTimeField(null=True, blank=True)
     allergy_status = models.CharField(
         max_length=16, choices=AllergyStatus.choices, default=AllergyStatus.NOT_RECORDED
     )

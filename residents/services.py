@@ -76,14 +76,17 @@ def resident_admit(*, actor: User, facility: Facility, **details) -> Resident:
         raise TypeError(f"Unknown resident fields: {sorted(unknown)}")
     details.setdefault("admission_date", _facility_today(facility))
     cleaned = _validate_details(facility=facility, fields=details)
-    resident = Resident(facility=facility, status=ResidentStatus.ACTIVE, **cleaned)
+    now = timezone.now()
+    resident = Resident(
+        facility=facility, status=ResidentStatus.ACTIVE, present_since=now, **cleaned
+    )
     resident.save()
     ResidentStatusChange.objects.create(
         resident=resident,
         from_status="",
         to_status=ResidentStatus.ACTIVE,
         reason="Admitted",
-        effective_at=timezone.now(),
+        effective_at=now,
         changed_by=actor,
     )
     return resident
@@ -147,7 +150,9 @@ def resident_change_status(
             "The change cannot take effect before the previous one.", field="effective_at"
         )
     locked.status = to_status
-    locked.save(update_fields=["status"])
+    if to_status == ResidentStatus.ACTIVE:
+        locked.present_since = effective_at
+    locked.save(update_fields=["status", "present_since"])
     change = ResidentStatusChange.objects.create(
         resident=locked,
         from_status=from_status,

@@ -1,6 +1,6 @@
 """factory-boy factories shared by every test module."""
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import factory
 from django.utils import timezone
@@ -74,6 +74,7 @@ class ResidentFactory(factory.django.DjangoModelFactory):
     last_name = factory.Faker("last_name")
     date_of_birth = date(1940, 5, 17)
     admission_date = date(2024, 1, 2)
+    present_since = factory.LazyFunction(lambda: datetime(2024, 1, 2, tzinfo=UTC))
 
 
 class AllergyFactory(factory.django.DjangoModelFactory):
@@ -91,3 +92,37 @@ def member(facility: Facility, role: str = Role.MED_TECH, **user_fields) -> User
     user = UserFactory(**user_fields)
     MembershipFactory(user=user, facility=facility, role=role)
     return user
+
+
+class MedicationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "meds.Medication"
+
+    name = factory.Sequence(lambda n: f"Medication{n}")
+    generic_name = factory.LazyAttribute(lambda o: f"{o.name.lower()}-generic")
+    strength = "10 mg"
+    form = "tablet"
+    default_route = "oral"
+
+
+class PrescriptionFactory(factory.django.DjangoModelFactory):
+    """An active, verified order "08:00 and 20:00 every day" unless told otherwise."""
+
+    class Meta:
+        model = "meds.Prescription"
+
+    resident = factory.SubFactory(ResidentFactory)
+    facility = factory.LazyAttribute(lambda o: o.resident.facility)
+    medication = factory.SubFactory(MedicationFactory)
+    dose_amount = 1
+    dose_unit = "tablet"
+    route = "oral"
+    prescriber = "Dr. Hayes"
+    start_date = date(2026, 1, 1)
+    times = factory.LazyFunction(lambda: [time(8, 0), time(20, 0)])
+    window_minutes = 60
+    status = "active"
+    entered_by = factory.SubFactory(UserFactory)
+    verified_by = factory.SubFactory(UserFactory)
+    verified_at = factory.LazyFunction(lambda: datetime(2026, 1, 1, tzinfo=UTC))
+    active_since = factory.LazyFunction(lambda: datetime(2026, 1, 1, tzinfo=UTC))

@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.postgres",
     "django_htmx",
     "pgtrigger",
     "pghistory",
@@ -86,6 +87,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.current_facility",
+                "mar.context_processors.open_alerts",
             ],
         },
     },
@@ -159,7 +161,8 @@ PHOTO_MAX_BYTES = env.int("PHOTO_MAX_BYTES", default=5 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
-CELERY_BROKER_URL = REDIS_URL
+# The embedded launcher exports both: redis-py and kombu spell unix-socket URLs differently.
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
@@ -167,7 +170,19 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
 # Interval schedules only: crontabs have a long record of DST bugs. Jobs decide from row state.
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE = {
+    # `expires`: after an outage a backlog of stale runs is dropped; one fresh run catches up.
+    "generate-due-doses": {
+        "task": "mar.tasks.generate_due_doses",
+        "schedule": 15 * 60.0,
+        "options": {"expires": 14 * 60},
+    },
+    "mark-overdue-doses": {
+        "task": "mar.tasks.mark_overdue_doses",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
+}
 
 # Production hardening; SECURE_SSL_REDIRECT can be switched off when a proxy terminates TLS and
 # already redirects.
@@ -195,5 +210,6 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+    "loggers": {"axes": {"level": "WARNING"}},
 }
 DEMO_PASSWORD = env("DEMO_PASSWORD", default="medtech-demo") if DEMO_MODE else None

@@ -1,0 +1,5 @@
+from django.dispatch import Signal
+
+# Sent inside the transaction that changes an order's status, with `prescription`,
+# `from_status`, `to_status`, `at` and `actor`. The dose engine cancels or fills in doses here.
+prescription_status_changed = Signal()

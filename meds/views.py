@@ -1,0 +1,153 @@
+from django.contrib import messages
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from accounts.models import Role
+from accounts.permissions import EVERYONE, WRITERS_CLINICAL, facility_view, scoped_get
+from medtech.errors import DomainError
+from medtech.views_util import run_service
+from residents.models import Resident
+
+from . import selectors, services
+from .forms import OrderForm, ReasonForm, initial_from_order
+from .models import OrderStatus, Prescription
+from .services import AllergyWarning
+
+
+def _today(request):
+    return timezone.now().astimezone(request.facility.tz).date()
+
+
+@facility_view(EVERYONE)
+def resident_orders(request, pk: int):
+    resident = scoped_get(Resident.objects.select_related("unit"), request, pk=pk)
+    groups = selectors.order_list_for_resident(resident=resident)
+    return render(request, "meds/resident_orders.html", {"resident": resident, "groups": groups})
+
+
+def _submit_order(request, form, call):
+    try:
+        return call()
+    except AllergyWarning as warning:
+        form.add_error("allergy_override_reason", warning.message)
+        form.allergy_warning = warning.message
+    except DomainError as error:
+        form.add_error(error.field if error.field in form.fields else None, error.message)
+    return None
+
+
+@facility_view(WRITERS_CLINICAL, action="enter orders")
+def order_create(request, pk: int):
+    resident = scoped_get(Resident, request, pk=pk)
+    form = OrderForm(request.POST or None, initial={"start_date": _today(request)})
+    if request.method == "POST" and form.is_valid():
+        order = _submit_order(
+            request,
+            form,
+            lambda: services.prescription_create(
+                actor=request.user, resident=resident, **form.service_arguments()
+            ),
+        )
+        if order is not None:
+            messages.success(request, "Order entered. It produces doses once a nurse verifies it.")
+            return redirect("order_detail", pk=order.pk)
+    return render(
+        request,
+        "meds/order_form.html",
+        {"resident": resident, "form": form, "title": f"New order for {resident.display_name}"},
+    )
+
+
+@facility_view(WRITERS_CLINICAL, action="change orders")
+def order_change(request, pk: int):
+    old = scoped_get(Prescription.objects.select_related("resident"), request, pk=pk)
+    if old.status == OrderStatus.DISCONTINUED:
+        messages.error(request, "This order is discontinued; enter a new order instead.")
+        return redirect("order_detail", pk=old.pk)
+    form = OrderForm(request.POST or None, initial=initial_from_order(old, today=_today(request)))
+    form.fields["change_reason"] = ReasonForm.base_fields["reason"]
+    form.fields["change_reason"].label = "Why is the order changing?"
+    if request.method == "POST" and form.is_valid():
+        order = _submit_order(
+            request,
+            form,
+            lambda: services.prescription_change(
+                actor=request.user,
+                prescription=old,
+                reason=form.cleaned_data["change_reason"],
+                **form.service_arguments(),
+            ),
+        )
+        if order is not None:
+            messages.success(
+                request, f"Order #{old.pk} discontinued; the new order waits for verification."
+            )
+            return redirect("order_detail", pk=order.pk)
+    return render(
+        request,
+        "meds/order_form.html",
+        {
+            "resident": old.resident,
+            "form": form,
+            "old": old,
+            "title": f"Change order #{old.pk}: {old.medication}",
+        },
+    )
+
+
+_ACTIONS = {
+    "discontinue": (
+        services.prescription_discontinue,
+        "Order discontinued; its future doses are cancelled.",
+    ),
+    "hold": (services.prescription_hold, "Order on hold; its future doses are cancelled."),
+    "resume": (services.prescription_resume, "Order resumed; its doses come back."),
+}
+
+
+@facility_view(WRITERS_CLINICAL, action="discontinue, hold or resume orders")
+def order_action(request, pk: int, action: str):
+    if action not in _ACTIONS:
+        raise Http404
+    order = scoped_get(
+        Prescription.objects.select_related("medication", "resident"), request, pk=pk
+    )
+    service, done = _ACTIONS[action]
+    form = ReasonForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        result = run_service(
+            form,
+            lambda: service(
+                actor=request.user, prescription=order, reason=form.cleaned_data["reason"]
+            ),
+        )
+        if result is not None:
+            messages.success(request, done)
+            return redirect("order_detail", pk=order.pk)
+    return render(
+        request, "meds/order_action.html", {"order": order, "form": form, "action": action}
+    )
+
+
+@facility_view(WRITERS_CLINICAL, action="see the verification queue")
+def verification_queue(request):
+    orders = selectors.order_verification_queue(facility=request.facility)
+    return render(request, "meds/verification_queue.html", {"orders": orders})
+
+
+@require_POST
+@facility_view((Role.NURSE,), action="verify orders")
+def order_verify(request, pk: int):
+    order = scoped_get(Prescription, request, pk=pk)
+    try:
+        services.prescription_verify(actor=request.user, prescription=order)
+        messages.success(request, f"Order #{order.pk} verified; its doses are being scheduled.")
+    except DomainError as error:
+        messages.error(request, error.message)
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        target = "verification_queue"
+    return redirect(target)

@@ -1,0 +1,247 @@
+"""The dose engine: generation, the overdue sweep, and what holds, absences and stops do."""
+
+import threading
+from datetime import UTC, datetime, time, timedelta
+
+import pytest
+from django.db import connection
+
+from accounts.models import Role
+from mar import services
+from mar.models import Alert, AlertKind, AlertState, DoseState, ScheduledDose
+from meds import services as order_services
+from residents import services as resident_services
+from tests.factories import FacilityFactory, PrescriptionFactory, ResidentFactory, member
+
+NOW = datetime(2026, 6, 10, 12, 0, tzinfo=UTC)  # 08:00 in New York (EDT)
+
+
+def _local(dose, tz="America/New_York"):
+    from zoneinfo import ZoneInfo
+
+    return dose.due_at.astimezone(ZoneInfo(tz))
+
+
+@pytest.fixture
+def order(resident):
+    return PrescriptionFactory(resident=resident)
+
+
+@pytest.fixture(autouse=True)
+def _no_broker_calls(monkeypatch):
+    # Verify/resume/return queue a quick generation run; these tests call the service directly.
+    monkeypatch.setattr(services, "_generate_for_facility_soon", lambda facility_id: None)
+
+
+def test_generates_48_hours_of_doses_in_local_time(order):
+    added = services.doses_generate(now=NOW)
+    doses = list(ScheduledDose.objects.order_by("due_at"))
+    # 08:00 today (due now), 20:00 today, 08:00 and 20:00 tomorrow; 08:00 the day after is 48 h
+    # away exactly and belongs to the next run.
+    assert added == len(doses) == 4
+    assert [(_local(d).day, _local(d).hour) for d in doses] == [
+        (10, 8),
+        (10, 20),
+        (11, 8),
+        (11, 20),
+    ]
+    first = doses[0]
+    assert first.window_opens_at == first.due_at - timedelta(minutes=60)
+    assert first.window_closes_at == first.due_at + timedelta(minutes=60)
+    assert all(d.state == DoseState.DUE for d in doses)
+
+
+def test_generation_looks_back_a_few_hours_but_not_before_verification(order):
+    order.active_since = NOW - timedelta(minutes=30)
+    order.save(update_fields=["active_since"])
+    services.doses_generate(now=NOW + timedelta(hours=1))
+    # 08:00 local (12:00 UTC) today is after verification (11:30 UTC): it is generated.
+    assert ScheduledDose.objects.filter(due_at=NOW).exists()
+
+    late = PrescriptionFactory(resident=order.resident, active_since=NOW + timedelta(minutes=5))
+    services.doses_generate(now=NOW + timedelta(hours=1))
+    assert not ScheduledDose.objects.filter(prescription=late, due_at__lte=NOW).exists()
+
+
+def test_generation_is_idempotent(order):
+    assert services.doses_generate(now=NOW) == 4
+    assert services.doses_generate(now=NOW) == 0
+    # A quarter of an hour later the horizon takes in one more dose, and only that one.
+    assert services.doses_generate(now=NOW + timedelta(minutes=15)) == 1
+    assert services.doses_generate(now=NOW + timedelta(minutes=15)) == 0
+    assert ScheduledDose.objects.count() == 5
+
+
+@pytest.mark.parametrize(
+    ("tz", "day", "expected_utc"),
+    [
+        # Spring forward: 02:30 does not exist -> 03:30 EDT = 07:30 UTC; 08:00 EDT = 12:00 UTC.
+        ("America/New_York", datetime(2026, 3, 8), [(7, 30), (12, 0)]),
+        # Fall back: 01:30 happens twice -> once, at 01:30 EDT = 05:30 UTC; 08:00 EST = 13:00.
+        ("America/New_York", datetime(2026, 11, 1), [(5, 30), (13, 0)]),
+        # Europe/London spring: 01:30 is in the gap -> 02:30 BST = 01:30 UTC; 08:00 BST = 07:00.
+        ("Europe/London", datetime(2026, 3, 29), [(1, 30), (7, 0)]),
+        # Europe/London autumn: 01:30 twice -> first (BST) = 00:30 UTC; 08:00 GMT = 08:00 UTC.
+        ("Europe/London", datetime(2026, 10, 25), [(0, 30), (8, 0)]),
+    ],
+)
+def test_dst_days_give_each_dose_once_through_the_generator(db, tz, day, expected_utc):
+    facility = FacilityFactory(timezone=tz)
+    resident = ResidentFactory(facility=facility)
+    gap_time = time(2, 30) if tz == "America/New_York" and day.month == 3 else time(1, 30)
+    PrescriptionFactory(resident=resident, times=[gap_time, time(8, 0)])
+    start = datetime(day.year, day.month, day.day, tzinfo=UTC) - timedelta(hours=6)
+    services.doses_generate(now=start)
+    local_day = []
+    for dose in ScheduledDose.objects.order_by("due_at"):
+        if _local(dose, tz).date() == day.date():
+            local_day.append((dose.due_at.hour, dose.due_at.minute))
+    assert local_day == expected_utc
+
+
+def test_two_generators_at_once_make_no_duplicates(transactional_db):
+    resident = ResidentFactory()
+    for _ in range(30):
+        PrescriptionFactory(resident=resident)
+    errors = []
+    barrier = threading.Barrier(2)
+
+    def run():
+        try:
+            barrier.wait()
+            services.doses_generate(now=NOW)
+        except Exception as error:  # collected and asserted below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert ScheduledDose.objects.count() == 30 * 4
+
+
+def test_sweep_moves_due_to_overdue_with_one_alert(order):
+    services.doses_generate(now=NOW)
+    first = ScheduledDose.objects.order_by("due_at").first()  # 08:00 local today
+    after_close = first.window_closes_at + timedelta(minutes=1)
+    assert services.doses_mark_overdue(now=after_close) == {"missed": 0, "overdue": 1}
+    assert services.doses_mark_overdue(now=after_close) == {"missed": 0, "overdue": 0}
+    first.refresh_from_db()
+    assert first.state == DoseState.OVERDUE
+    alert = Alert.objects.get()
+    assert (alert.kind, alert.dose, alert.state) == (AlertKind.OVERDUE_DOSE, first, AlertState.OPEN)
+
+
+def test_overdue_becomes_missed_after_the_facilitys_hours_with_still_one_alert(order):
+    services.doses_generate(now=NOW)
+    first = ScheduledDose.objects.order_by("due_at").first()
+    services.doses_mark_overdue(now=first.window_closes_at + timedelta(minutes=1))
+    services.doses_mark_overdue(now=first.window_closes_at + timedelta(hours=3, minutes=59))
+    first.refresh_from_db()
+    assert first.state == DoseState.OVERDUE
+    services.doses_mark_overdue(now=first.window_closes_at + timedelta(hours=4))
+    first.refresh_from_db()
+    assert first.state == DoseState.MISSED
+    alert = Alert.objects.get()
+    assert alert.kind == AlertKind.MISSED_DOSE
+
+
+def test_twelve_hours_without_the_beat_one_run_catches_up(order):
+    services.doses_generate(now=NOW)
+    later = NOW + timedelta(hours=26)  # 10:00 local the next day; beat was down all that time
+    counts = services.doses_mark_overdue(now=later)
+    states = dict(ScheduledDose.objects.values_list("due_at", "state"))
+    # Yesterday 08:00 and 20:00 closed more than 4 h ago: missed. Today 08:00 closed at 09:00:
+    # overdue. Today 20:00: still due.
+    assert sorted(states.values()) == ["due", "missed", "missed", "overdue"]
+    assert counts == {"missed": 2, "overdue": 1}
+    alerts = Alert.objects.all()
+    assert sorted(a.kind for a in alerts) == [
+        AlertKind.MISSED_DOSE,
+        AlertKind.MISSED_DOSE,
+        AlertKind.OVERDUE_DOSE,
+    ]
+    assert len({a.dose_id for a in alerts}) == 3
+    services.doses_mark_overdue(now=later)
+    assert Alert.objects.count() == 3
+
+
+def test_hold_cancels_future_doses_and_resume_brings_them_back(order, facility):
+    nurse = member(facility, Role.NURSE)
+    services.doses_generate(now=NOW)
+    import time_machine
+
+    with time_machine.travel(NOW, tick=False):
+        order_services.prescription_hold(actor=nurse, prescription=order, reason="NPO for test")
+    assert set(ScheduledDose.objects.values_list("state", flat=True)) == {DoseState.CANCELLED}
+    assert services.doses_generate(now=NOW + timedelta(minutes=15)) == 0
+
+    with time_machine.travel(NOW + timedelta(hours=1), tick=False):
+        order_services.prescription_resume(actor=nurse, prescription=order, reason="Test done")
+    services.doses_generate(now=NOW + timedelta(hours=1))
+    assert ScheduledDose.objects.filter(state=DoseState.DUE).count() == 4
+
+
+def test_discontinue_cancels_future_doses_and_resolves_their_alerts(order, facility):
+    nurse = member(facility, Role.NURSE)
+    services.doses_generate(now=NOW)
+    first = ScheduledDose.objects.order_by("due_at").first()
+    services.doses_mark_overdue(now=first.window_closes_at + timedelta(minutes=5))
+    import time_machine
+
+    with time_machine.travel(first.due_at - timedelta(minutes=1), tick=False):
+        order_services.prescription_discontinue(
+            actor=nurse, prescription=order, reason="Physician stopped it"
+        )
+    assert not ScheduledDose.objects.filter(state__in=[DoseState.DUE, DoseState.OVERDUE]).exists()
+    assert Alert.objects.get().state == AlertState.RESOLVED
+    assert services.doses_generate(now=NOW + timedelta(hours=1)) == 0
+
+
+def test_loa_cancels_doses_and_return_fills_them_in(order, facility):
+    admin = member(facility, Role.ADMIN)
+    services.doses_generate(now=NOW)
+    import time_machine
+
+    with time_machine.travel(NOW, tick=False):
+        resident_services.resident_change_status(
+            actor=admin, resident=order.resident, to_status="loa", reason="Family trip"
+        )
+    assert not ScheduledDose.objects.exclude(state=DoseState.CANCELLED).exists()
+    assert set(ScheduledDose.objects.values_list("cancel_reason", flat=True)) == {"loa"}
+    # Nothing is generated while away.
+    assert services.doses_generate(now=NOW + timedelta(hours=3)) == 0
+    assert not ScheduledDose.objects.exclude(state=DoseState.CANCELLED).exists()
+
+    back = NOW + timedelta(hours=13)  # 21:00 local: the 20:00 dose was during the absence
+    with time_machine.travel(back, tick=False):
+        resident_services.resident_change_status(
+            actor=admin, resident=order.resident, to_status="active", reason="Back home"
+        )
+    services.doses_generate(now=back)
+    live = ScheduledDose.objects.exclude(state=DoseState.CANCELLED).order_by("due_at")
+    assert [_local(d).hour for d in live] == [8, 20, 8, 20]
+    assert _local(live[0]).day == 11
+    # The dose during the absence stays cancelled for the MAR to read "LOA".
+    assert ScheduledDose.objects.get(due_at=datetime(2026, 6, 11, 0, 0, tzinfo=UTC)).state == (
+        DoseState.CANCELLED
+    )
+
+
+def test_pending_orders_and_prn_orders_make_no_doses(resident):
+    PrescriptionFactory(resident=resident, status="pending", verified_at=None, verified_by=None)
+    PrescriptionFactory(
+        resident=resident, is_prn=True, times=[], prn_min_hours=4, prn_max_per_24h=4
+    )
+    assert services.doses_generate(now=NOW) == 0
+
+
+def test_beat_schedule_names_the_tasks_in_intervals():
+    from django.conf import settings
+
+    tasks = {entry["task"]: entry["schedule"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert tasks == {"mar.tasks.generate_due_doses": 900.0, "mar.tasks.mark_overdue_doses": 60.0}

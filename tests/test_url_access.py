@@ -1,0 +1,428 @@
+"""Every URL of the project, opened by every kind of visitor.
+
+The walk covers each pattern of the URL configuration, so a new page joins automatically: it
+fails here until its row is added to EXPECTED (and, for pages that write, to POST_DATA).
+"""
+
+import io
+from types import SimpleNamespace
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from django.core.files.base import ContentFile
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
+from PIL import Image
+
+from accounts.models import Certification, Facility, Membership, Unit, User
+from accounts.permissions import roles_phrase
+from residents.models import Allergy, AllergyStatus, Resident, ResidentStatusChange
+from tests.factories import AllergyFactory, CertificationFactory, ResidentFactory
+
+PERSONAS = ["anon", "med_tech", "nurse", "admin", "outsider"]
+PERSONA_CLIENTS = {
+    "med_tech": "medtech_client",
+    "nurse": "nurse_client",
+    "admin": "admin_client",
+    "outsider": "outsider_client",
+}
+
+# Status of a GET, per URL name and persona, written out row by row. The outsider is an
+# administrator of another facility: pages without an object show them their own facility (200
+# or 403 by role); this facility's objects are 404. POST-only pages answer GET with 405 before
+# anything else; anonymous visitors are sent to the login page.
+EXPECTED: dict[str, dict[str, int]] = {
+    "home": {"anon": 302, "med_tech": 200, "nurse": 200, "admin": 200, "outsider": 200},
+    "healthz": {"anon": 200, "med_tech": 200, "nurse": 200, "admin": 200, "outsider": 200},
+    "login": {"anon": 200, "med_tech": 302, "nurse": 302, "admin": 302, "outsider": 302},
+    "logout": {"anon": 405, "med_tech": 405, "nurse": 405, "admin": 405, "outsider": 405},
+    "facility_select": {"anon": 302, "med_tech": 200, "nurse": 200, "admin": 200, "outsider": 200},
+    "facility_settings": {
+        "anon": 302,
+        "med_tech": 403,
+        "nurse": 403,
+        "admin": 200,
+        "outsider": 200,
+    },
+    "unit_create": {"anon": 405, "med_tech": 405, "nurse": 405, "admin": 405, "outsider": 405},
+    "staff_list": {"anon": 302, "med_tech": 403, "nurse": 403, "admin": 200, "outsider": 200},
+    "staff_create": {"anon": 302, "med_tech": 403, "nurse": 403, "admin": 200, "outsider": 200},
+    "staff_detail": {"anon": 302, "med_tech": 403, "nurse": 403, "admin": 200, "outsider": 404},
+    "staff_password": {"anon": 302, "med_tech": 403, "nurse": 403, "admin": 200, "outsider": 404},
+    "certification_create": {
+        "anon": 302,
+        "med_tech": 403,
+        "nurse": 403,
+        "admin": 200,
+        "outsider": 404,
+    },
+    "certification_edit": {
+        "anon": 302,
+        "med_tech": 403,
+        "nurse": 403,
+        "admin": 200,
+        "outsider": 404,
+    },
+    "certification_delete": {
+        "anon": 405,
+        "med_tech": 405,
+        "nurse": 405,
+        "admin": 405,
+        "outsider": 405,
+    },
+    "certification_expiring": {
+        "anon": 302,
+        "med_tech": 403,
+        "nurse": 200,
+        "admin": 200,
+        "outsider": 200,
+    },
+    "resident_list": {"anon": 302, "med_tech": 200, "nurse": 200, "admin": 200, "outsider": 200},
+    "resident_admit": {"anon": 302, "med_tech": 403, "nurse": 403, "admin": 200, "outsider": 200},
+    "resident_detail": {"anon": 302, "med_tech": 200, "nurse": 200, "admin": 200, "outsider": 404},
+    "resident_edit": {"anon": 302, "med_tech": 403, "nurse": 403, "admin": 200, "outsider": 404},
+    "resident_status": {"anon": 302, "med_tech": 403, "nurse": 403, "admin": 200, "outsider": 404},
+    "resident_discharge": {
+        "anon": 302,
+        "med_tech": 403,
+        "nurse": 403,
+        "admin": 200,
+        "outsider": 404,
+    },
+    "allergy_add": {"anon": 302, "med_tech": 403, "nurse": 403, "admin": 200, "outsider": 404},
+    "allergy_remove": {"anon": 405, "med_tech": 405, "nurse": 405, "admin": 405, "outsider": 405},
+    "resident_nkda": {"anon": 405, "med_tech": 405, "nurse": 405, "admin": 405, "outsider": 405},
+    "resident_audit": {"anon": 302, "med_tech": 403, "nurse": 200, "admin": 200, "outsider": 404},
+    "resident_photo": {"anon": 302, "med_tech": 200, "nurse": 200, "admin": 200, "outsider": 404},
+    # Django's admin: only its login page is walked; it answers everyone (non-staff included).
+    "admin:login": {"anon": 200, "med_tech": 200, "nurse": 200, "admin": 200, "outsider": 200},
+}
+
+# Which object of the facility fills each path parameter, by the section of the site (the
+# route's first segment): staff pages take a Membership pk, resident pages a Resident pk.
+PARAMETERS: dict[str, dict[str, str]] = {
+    "pk": {"residents/": "resident", "staff/": "membership"},
+    "allergy_pk": {"residents/": "allergy"},
+    "cert_pk": {"staff/": "certification"},
+}
+
+ADMITTED = "2025-01-15"
+
+# A valid form for every page that writes, so a refusal is about who asks, never bad input.
+POST_DATA: dict[str, dict] = {
+    "staff_create": {
+        "first_name": "Grace",
+        "last_name": "Hopper",
+        "title": "CMA",
+        "username": "ghopper",
+        "email": "",
+        "role": "med_tech",
+        "password1": "a-Long-unusual-passphrase-42",
+        "password2": "a-Long-unusual-passphrase-42",
+    },
+    "staff_detail": {"role": "admin", "title": "RN", "is_active": "on"},
+    "staff_password": {
+        "password1": "a-Long-unusual-passphrase-42",
+        "password2": "a-Long-unusual-passphrase-42",
+    },
+    "certification_create": {
+        "kind": "cpr",
+        "number": "CPR-1",
+        "issued": "2024-01-01",
+        "expires": "2026-01-01",
+    },
+    "certification_edit": {
+        "kind": "first_aid",
+        "number": "FA-9",
+        "issued": "2024-02-01",
+        "expires": "2027-02-01",
+    },
+    "certification_delete": {},
+    "facility_settings": {
+        "name": "Renamed Facility",
+        "timezone": "America/Denver",
+        "dose_window_minutes": 90,
+        "time_critical_window_minutes": 20,
+        "missed_after_hours": 3,
+        "prn_followup_minutes": 45,
+        "reorder_days": 5,
+        "prn_requires_nurse_approval": "on",
+        "medtechs_may_give_schedule_ii": "",
+        "idle_logout_minutes": 20,
+    },
+    "unit_create": {"name": "South Wing"},
+    "resident_admit": {
+        "first_name": "Alan",
+        "last_name": "Turing",
+        "date_of_birth": "1935-06-23",
+        "unit": "<unit>",
+        "room": "12B",
+        "code_status": "full_code",
+        "admission_date": ADMITTED,
+    },
+    "resident_edit": {
+        "first_name": "Augusta",
+        "last_name": "King",
+        "date_of_birth": "1940-05-17",
+        "unit": "<unit>",
+        "room": "999",
+        "code_status": "dnr",
+        "admission_date": "2024-01-02",
+    },
+    "resident_status": {"to_status": "loa", "reason": "Family visit"},
+    "resident_discharge": {"reason": "Moved away", "confirm": "on"},
+    "allergy_add": {"substance": "Sulfa", "reaction": "rash", "severity": "mild"},
+    "allergy_remove": {},
+    "resident_nkda": {},
+}
+# Path parameters a write test fills differently from the walk (NKDA needs no allergies).
+POST_OBJECTS: dict[str, dict[str, str]] = {"resident_nkda": {"pk": "bare_resident"}}
+# Pages that accept POST but write nothing of a facility: the session's own pages.
+NOT_FACILITY_WRITES = {"login", "logout", "facility_select", "admin:login"}
+# Pages that only read.
+READ_ONLY = {
+    "home",
+    "healthz",
+    "staff_list",
+    "certification_expiring",
+    "resident_list",
+    "resident_detail",
+    "resident_audit",
+    "resident_photo",
+}
+WRITE_KINDS = {
+    "POST_DATA": set(POST_DATA),
+    "NOT_FACILITY_WRITES": NOT_FACILITY_WRITES,
+    "READ_ONLY": READ_ONLY,
+}
+
+TRACKED_MODELS = [
+    Facility,
+    Unit,
+    User,
+    Membership,
+    Certification,
+    Resident,
+    Allergy,
+    ResidentStatusChange,
+]
+
+
+def _walk(patterns, prefix: str = "", namespace: str = "", params: tuple = ()):
+    for pattern in patterns:
+        route = prefix + str(pattern.pattern)
+        names = params + tuple(pattern.pattern.regex.groupindex)
+        if isinstance(pattern, URLResolver):
+            inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
+            yield from _walk(pattern.url_patterns, route, inner, names)
+        elif isinstance(pattern, URLPattern):
+            yield route, f"{namespace}{pattern.name}" if pattern.name else None, names
+
+
+def _project_urls() -> dict[str, tuple[str, tuple[str, ...]]]:
+    """{url name: (full route, path parameter names)} of every page a person can open."""
+    urls = {}
+    for route, name, params in _walk(get_resolver().url_patterns):
+        if route.startswith("django-admin/") and route != "django-admin/login/":
+            continue
+        if route.startswith(("static/", "media/")):
+            continue
+        assert name, f"The URL pattern {route!r} has no name; name it so it can be checked."
+        assert name not in urls, f"Two URL patterns are named {name!r}."
+        urls[name] = (route, params)
+    return urls
+
+
+URLS = _project_urls()
+
+
+def png_bytes(size=(8, 8), color=(200, 40, 40)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, color).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def objects(
+    settings,
+    tmp_path,
+    facility,
+    unit,
+    resident,
+    admin_user,
+    nurse_user,
+    medtech_user,
+    outsider_user,
+):
+    settings.MEDIA_ROOT = tmp_path
+    resident.photo.save("face.png", ContentFile(png_bytes()), save=True)
+    allergy = AllergyFactory(resident=resident, recorded_by=admin_user, substance="Penicillin")
+    resident.allergy_status = AllergyStatus.RECORDED
+    resident.save(update_fields=["allergy_status"])
+    return SimpleNamespace(
+        facility=facility,
+        unit=unit,
+        resident=resident,
+        bare_resident=ResidentFactory(facility=facility, unit=unit),
+        allergy=allergy,
+        membership=Membership.objects.get(user=medtech_user, facility=facility),
+        certification=CertificationFactory(user=medtech_user),
+    )
+
+
+def _kwargs(name: str, objects, overrides: dict | None = None) -> dict:
+    route, params = URLS[name]
+    overrides = overrides or {}
+    kwargs = {}
+    for param in params:
+        sections = PARAMETERS.get(param)
+        if sections is None:
+            pytest.fail(
+                f"URL {name!r} ({route}) takes a parameter {param!r} this test cannot fill: "
+                f"add it to PARAMETERS in tests/test_url_access.py (and an object to `objects`)."
+            )
+        attribute = overrides.get(param) or next(
+            (attr for section, attr in sections.items() if route.startswith(section)), None
+        )
+        if attribute is None:
+            pytest.fail(
+                f"URL {name!r} ({route}) takes {param!r} in a section PARAMETERS does not "
+                f"know: add {route.split('/')[0]!r}/ to PARAMETERS[{param!r}]."
+            )
+        kwargs[param] = getattr(objects, attribute).pk
+    return kwargs
+
+
+def _url(name: str, objects, overrides: dict | None = None) -> str:
+    return reverse(name, kwargs=_kwargs(name, objects, overrides))
+
+
+def _client(request, persona: str) -> Client:
+    if persona == "anon":
+        return Client()
+    return request.getfixturevalue(PERSONA_CLIENTS[persona])
+
+
+def _finish(response) -> None:
+    """Read a streamed body (the photo) to its end, which closes the file it streams from."""
+    if response.streaming:
+        b"".join(response.streaming_content)
+
+
+def _snapshot() -> dict:
+    return {model.__name__: list(model.objects.order_by("pk").values()) for model in TRACKED_MODELS}
+
+
+def _post_data(name: str, objects) -> dict:
+    return {
+        key: (objects.unit.pk if value == "<unit>" else value)
+        for key, value in POST_DATA[name].items()
+    }
+
+
+def test_every_url_name_has_a_row_in_the_expected_table():
+    missing = sorted(set(URLS) - set(EXPECTED))
+    stale = sorted(set(EXPECTED) - set(URLS))
+    assert not missing, f"Add these URL names to EXPECTED in tests/test_url_access.py: {missing}"
+    assert not stale, f"These EXPECTED rows name no URL any more; remove them: {stale}"
+
+
+def test_every_url_is_classified_as_a_write_or_a_read():
+    kinds = {name: [kind for kind, names in WRITE_KINDS.items() if name in names] for name in URLS}
+    wrong = {name: found for name, found in kinds.items() if len(found) != 1}
+    assert not wrong, (
+        "Each URL name belongs to exactly one of POST_DATA, NOT_FACILITY_WRITES or READ_ONLY "
+        f"in tests/test_url_access.py: {wrong}"
+    )
+
+
+@pytest.mark.parametrize("name", sorted(READ_ONLY))
+def test_post_to_a_read_only_page_changes_nothing(admin_client, objects, name):
+    url = _url(name, objects)
+    before = _snapshot()
+
+    response = admin_client.post(url, {"name": "x", "role": "admin", "status": "discharged"})
+    _finish(response)
+
+    assert response.status_code < 500
+    assert _snapshot() == before
+
+
+@pytest.mark.parametrize("name", sorted(URLS))
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_get_answers_each_persona_as_expected(request, objects, persona, name):
+    if name not in EXPECTED:
+        pytest.fail(f"URL {name!r} has no row in EXPECTED in tests/test_url_access.py; add one.")
+    url = _url(name, objects)
+    response = _client(request, persona).get(url)
+    _finish(response)
+
+    assert response.status_code < 500, f"{persona} GET {url} crashed"
+    expected = EXPECTED[name][persona]
+    assert response.status_code == expected, (
+        f"{persona} GET {url} ({name}): {response.status_code}, expected {expected}"
+    )
+    if expected == 302 and persona == "anon":
+        location = urlsplit(response["Location"])
+        assert location.path == reverse("login")
+        assert parse_qs(location.query)["next"] == [url]
+    if expected == 403:
+        roles = resolve(url).func.allowed_roles
+        body = response.content.decode()
+        assert f"Only {roles_phrase(roles)} can " in body, body
+
+
+def test_healthz_is_json_with_database_and_broker_ok(client, db):
+    response = client.get(reverse("healthz"))
+
+    assert response.status_code == 200
+    assert response.json() == {"database": "ok", "broker": "ok", "status": "ok"}
+
+
+def test_a_forbidden_page_says_who_may_open_it(medtech_client, facility):
+    response = medtech_client.get(reverse("staff_list"))
+
+    assert response.status_code == 403
+    assert "Only administrators can manage staff." in response.content.decode()
+    assert "You are signed in as a med tech." in response.content.decode()
+
+
+WRITE_NAMES = sorted(POST_DATA)
+OBJECT_WRITE_NAMES = sorted(name for name in POST_DATA if URLS.get(name, ("", ()))[1])
+
+
+@pytest.mark.parametrize("name", OBJECT_WRITE_NAMES)
+def test_outsider_post_to_another_facilitys_object_is_404_and_changes_nothing(
+    outsider_client, objects, name
+):
+    url = _url(name, objects, POST_OBJECTS.get(name))
+    before = _snapshot()
+
+    response = outsider_client.post(url, _post_data(name, objects))
+
+    assert response.status_code == 404, f"outsider POST {url}: {response.status_code}"
+    assert _snapshot() == before
+
+
+@pytest.mark.parametrize("name", WRITE_NAMES)
+def test_med_tech_post_to_a_write_page_is_403_and_changes_nothing(medtech_client, objects, name):
+    url = _url(name, objects, POST_OBJECTS.get(name))
+    before = _snapshot()
+
+    response = medtech_client.post(url, _post_data(name, objects))
+
+    assert response.status_code == 403, f"med tech POST {url}: {response.status_code}"
+    assert "Only administrators can " in response.content.decode()
+    assert _snapshot() == before
+
+
+@pytest.mark.parametrize("name", WRITE_NAMES)
+def test_admin_post_with_the_same_form_succeeds(admin_client, objects, name):
+    """The refusals above are about who asks: the administrator's identical POST is saved."""
+    url = _url(name, objects, POST_OBJECTS.get(name))
+    before = _snapshot()
+
+    response = admin_client.post(url, _post_data(name, objects))
+
+    assert response.status_code == 302, response.content.decode()[:3000]
+    assert _snapshot() != before
