@@ -66,6 +66,18 @@ class FacilityPolicyForm(forms.ModelForm):
         model = Facility
         fields = list(POLICY_FIELDS)
 
+    def clean(self):
+        # Said beside the field here; the model's check constraint would only name itself.
+        data = super().clean()
+        normal = data.get("dose_window_minutes")
+        critical = data.get("time_critical_window_minutes")
+        if normal is not None and critical is not None and critical > normal:
+            self.add_error(
+                "time_critical_window_minutes",
+                "The time-critical window cannot be longer than the normal window.",
+            )
+        return data
+
 
 class UnitForm(forms.Form):
     name = forms.CharField(max_length=60)

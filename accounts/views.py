@@ -20,7 +20,7 @@ from .forms import (
     UnitForm,
 )
 from .middleware import SESSION_FACILITY_KEY
-from .models import Certification, Membership, Role, Unit
+from .models import Certification, Facility, Membership, Role, Unit
 from .permissions import EVERYONE, WRITERS_ADMIN, WRITERS_CLINICAL, facility_view
 
 DEMO_LOGINS = [
@@ -268,7 +268,8 @@ def certification_expiring(request):
 @facility_view(WRITERS_ADMIN, action="change facility policy")
 def facility_settings(request):
     facility = request.facility
-    form = FacilityPolicyForm(request.POST or None, instance=facility)
+    # The form edits a copy: a refused change must not rename the facility in the page header.
+    form = FacilityPolicyForm(request.POST or None, instance=Facility.objects.get(pk=facility.pk))
     if request.method == "POST" and form.is_valid():
         saved = run_service(
             form,

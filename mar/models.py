@@ -83,7 +83,9 @@ class AlertState(models.TextChoices):
     RESOLVED = "resolved", "Resolved"
 
 
-@track()
+# Raising an alert is derived from row state by the sweep (its time is on the row); what people
+# do with it (acknowledge, resolve) is tracked.
+@track(inserts=False)
 class Alert(models.Model):
     """Something a supervisor must see. One per (kind, subject): never a storm of duplicates."""
 

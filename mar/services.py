@@ -7,13 +7,13 @@ running two at once, or running after hours of downtime all end in the same plac
 import datetime
 import logging
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.dispatch import receiver
 from django.utils import timezone
 
 from accounts.models import Facility, User
-from meds.models import OrderStatus, Prescription
+from meds.models import SCHEDULE_FIELDS, OrderStatus, Prescription, build_dose_schedule
 from meds.schedule import occurrences
 from meds.signals import prescription_status_changed
 from medtech.errors import DomainError
@@ -51,66 +51,56 @@ def doses_generate(
     For every active, verified, scheduled order of every present resident. Relies on the unique
     constraint (prescription, due_at): two runs at once add no duplicate and raise no error.
     Doses cancelled by a hold or an absence that has since ended come back (revived) when they
-    are still in the future.
+    are still in the future. Orders are read as plain values and only missing rows become model
+    instances: a run with nothing to add stays cheap at thousands of orders.
     """
     now = now or timezone.now()
     horizon_end = now + HORIZON
-    orders = (
-        Prescription.objects.filter(
-            status=OrderStatus.ACTIVE,
-            is_prn=False,
-            verified_at__isnull=False,
-            resident__status=ResidentStatus.ACTIVE,
-        )
-        .filter(Q(stop_date__isnull=True) | Q(stop_date__gte=(now - LOOKBACK).date()))
-        .select_related("facility")
-        .only(
-            "id",
-            "resident_id",
-            "facility_id",
-            "facility__timezone",
-            "times",
-            "recurrence",
-            "weekdays",
-            "every_n_days",
-            "month_days",
-            "start_date",
-            "stop_date",
-            "is_prn",
-            "window_minutes",
-            "active_since",
-            "resident__present_since",
-        )
-        .select_related("resident")
-    )
+    orders = Prescription.objects.filter(
+        status=OrderStatus.ACTIVE,
+        is_prn=False,
+        verified_at__isnull=False,
+        resident__status=ResidentStatus.ACTIVE,
+    ).filter(Q(stop_date__isnull=True) | Q(stop_date__gte=(now - LOOKBACK).date()))
+    facilities = Facility.objects.only("id", "timezone")
     if facility is not None:
         orders = orders.filter(facility=facility)
+        facilities = facilities.filter(pk=facility.pk)
+    zones = {f.pk: f.tz for f in facilities}
+    columns = ("id", "resident_id", "facility_id", "window_minutes", "active_since")
+    rows = orders.values_list(*columns, "resident__present_since", *SCHEDULE_FIELDS)
 
-    new_rows: list[ScheduledDose] = []
+    wanted: list[tuple[int, int, int, int, datetime.datetime]] = []
     eligible_ids: list[int] = []
-    for order in orders.iterator(chunk_size=2000):
-        eligible_ids.append(order.pk)
-        since = max(
-            now - LOOKBACK,
-            order.active_since or now,
-            order.resident.present_since or now - LOOKBACK,
-        )
-        window = datetime.timedelta(minutes=order.window_minutes)
-        for due_at in occurrences(order.dose_schedule(), order.facility.tz, since, horizon_end):
-            new_rows.append(
-                ScheduledDose(
-                    facility_id=order.facility_id,
-                    prescription_id=order.pk,
-                    resident_id=order.resident_id,
-                    due_at=due_at,
-                    window_opens_at=due_at - window,
-                    window_closes_at=due_at + window,
-                )
-            )
-    if not new_rows:
+    for (
+        order_id,
+        resident_id,
+        facility_id,
+        minutes,
+        active_since,
+        present_since,
+        *sched,
+    ) in rows.iterator(chunk_size=5000):
+        eligible_ids.append(order_id)
+        since = max(now - LOOKBACK, active_since or now, present_since or now - LOOKBACK)
+        schedule = build_dose_schedule(**dict(zip(SCHEDULE_FIELDS, sched, strict=True)))
+        for due_at in occurrences(schedule, zones[facility_id], since, horizon_end):
+            wanted.append((order_id, resident_id, facility_id, minutes, due_at))
+    if not wanted:
         return 0
-    existing = _existing_keys(eligible_ids, now - LOOKBACK, horizon_end)
-    missing = [row for row in new_rows if (row.prescription_id, row.due_at) not in existing]
+    existing = _existing_keys(list(zones), now - LOOKBACK, horizon_end)
+    missing = [
+        ScheduledDose(
+            facility_id=facility_id,
+            prescription_id=order_id,
+            resident_id=resident_id,
+            due_at=due_at,
+            window_opens_at=due_at - datetime.timedelta(minutes=minutes),
+            window_closes_at=due_at + datetime.timedelta(minutes=minutes),
+        )
+        for order_id, resident_id, facility_id, minutes, due_at in wanted
+        if (order_id, int(due_at.timestamp())) not in existing
+    ]
     added = 0
     with transaction.atomic():
         if missing:
@@ -131,15 +121,19 @@ def doses_generate(
 
 
 def _existing_keys(
-    order_ids: list[int], start: datetime.datetime, end: datetime.datetime
-) -> set[tuple[int, datetime.datetime]]:
-    if not order_ids:
-        return set()
-    return set(
-        ScheduledDose.objects.filter(
-            prescription_id__in=order_ids, due_at__gte=start, due_at__lt=end
-        ).values_list("prescription_id", "due_at")
-    )
+    facility_ids: list[int], start: datetime.datetime, end: datetime.datetime
+) -> set[tuple[int, int]]:
+    """(prescription id, due_at as epoch seconds) of the rows already in the window.
+
+    Epoch integers, not datetimes: tens of thousands of keys parse in milliseconds.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT prescription_id, EXTRACT(EPOCH FROM due_at)::bigint FROM mar_scheduleddose "
+            "WHERE facility_id = ANY(%s) AND due_at >= %s AND due_at < %s",
+            [facility_ids, start, end],
+        )
+        return set(cursor.fetchall())
 
 
 def doses_mark_overdue(*, now: datetime.datetime | None = None) -> dict[str, int]:
@@ -185,44 +179,61 @@ def _move_open_doses(
     to_state: str,
     now: datetime.datetime,
 ) -> int:
-    # skip_locked: a concurrent sweep or a med tech documenting the dose right now keeps it.
-    candidates = ScheduledDose.objects.filter(state__in=states, window_closes_at__lte=closed_before)
-    if facility_id is not None:
-        candidates = candidates.filter(facility_id=facility_id)
-    rows = list(
-        candidates.select_for_update(skip_locked=True, of=("self",)).values_list(
-            "id", "facility_id", "resident_id"
-        )
-    )
-    if not rows:
-        return 0
-    ids = [row[0] for row in rows]
-    ScheduledDose.objects.filter(id__in=ids).update(state=to_state, state_changed_at=now)
+    """One sweep step in three set-based statements (the sweep runs every minute).
+
+    SKIP LOCKED: a concurrent sweep, or a med tech documenting the dose right now, keeps it.
+    The partial index on open doses makes finding them cheap at any table size.
+    """
     kind, severity, word = _ALERT_FOR_STATE[to_state]
-    subjects = [_dose_subject(dose_id) for dose_id in ids]
-    if to_state == DoseState.MISSED:
-        # The dose's overdue alert becomes its missed alert: one alert per dose, always.
-        Alert.objects.filter(kind=AlertKind.OVERDUE_DOSE, subject__in=subjects).update(
-            kind=kind, severity=severity, message=_dose_message(word), state=AlertState.OPEN
+    with connection.cursor() as cursor:
+        # The state list is spelled out so the planner matches the partial index.
+        in_states = ", ".join(f"'{DoseState(state).value}'" for state in states)
+        by_facility = "AND facility_id = %(facility)s" if facility_id is not None else ""
+        cursor.execute(
+            f"""
+            SELECT id FROM mar_scheduleddose
+            WHERE state IN ({in_states}) AND window_closes_at <= %(before)s {by_facility}
+            FOR UPDATE SKIP LOCKED
+            """,
+            {"before": closed_before, "facility": facility_id},
         )
-    Alert.objects.bulk_create(
-        [
-            Alert(
-                facility_id=facility,
-                resident_id=resident,
-                dose_id=dose_id,
-                kind=kind,
-                subject=_dose_subject(dose_id),
-                severity=severity,
-                message=_dose_message(word),
-                created_at=now,
+        locked = [row[0] for row in cursor.fetchall()]
+        if not locked:
+            return 0
+        cursor.execute(
+            """
+            UPDATE mar_scheduleddose SET state = %s, state_changed_at = %s
+            WHERE id = ANY(%s)
+            RETURNING id, facility_id, resident_id
+            """,
+            [to_state, now, locked],
+        )
+        moved = cursor.fetchall()
+        if not moved:
+            return 0
+        dose_ids, facility_ids, resident_ids = (list(column) for column in zip(*moved, strict=True))
+        if to_state == DoseState.MISSED:
+            # The dose's overdue alert becomes its missed alert: one alert per dose, always.
+            cursor.execute(
+                """
+                UPDATE mar_alert SET kind = %s, severity = %s, message = %s, state = 'open'
+                WHERE kind = %s AND dose_id = ANY(%s)
+                """,
+                [kind, severity, _dose_message(word), AlertKind.OVERDUE_DOSE, dose_ids],
             )
-            for dose_id, facility, resident in rows
-        ],
-        batch_size=BATCH,
-        ignore_conflicts=True,
-    )
-    return len(ids)
+        cursor.execute(
+            """
+            INSERT INTO mar_alert (facility_id, resident_id, dose_id, kind, subject, severity,
+                                   message, state, created_at, resolution_note)
+            SELECT facility_id, resident_id, dose_id, %s, 'dose:' || dose_id, %s, %s, 'open',
+                   %s, ''
+            FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[])
+                AS moved(dose_id, facility_id, resident_id)
+            ON CONFLICT DO NOTHING
+            """,
+            [kind, severity, _dose_message(word), now, dose_ids, facility_ids, resident_ids],
+        )
+    return len(dose_ids)
 
 
 def _dose_message(word: str) -> str:

@@ -218,15 +218,14 @@ class Prescription(models.Model):
         """The order's schedule for `meds.schedule.occurrences`; None for a PRN order."""
         if self.is_prn:
             return None
-        return DoseSchedule(
-            times=tuple(sorted(self.times)),
-            start=self.start_date,
-            end=self.stop_date,
-            weekdays=frozenset(self.weekdays) if self.recurrence == Recurrence.WEEKDAYS else None,
-            every_n_days=self.every_n_days if self.recurrence == Recurrence.EVERY_N_DAYS else 1,
-            month_days=(
-                frozenset(self.month_days) if self.recurrence == Recurrence.MONTH_DAYS else None
-            ),
+        return build_dose_schedule(
+            times=self.times,
+            start_date=self.start_date,
+            stop_date=self.stop_date,
+            recurrence=self.recurrence,
+            weekdays=self.weekdays,
+            every_n_days=self.every_n_days,
+            month_days=self.month_days,
         )
 
     @property
@@ -239,6 +238,39 @@ class Prescription(models.Model):
     @property
     def is_controlled(self) -> bool:
         return self.medication.is_controlled
+
+
+# The columns `build_dose_schedule` reads, for callers that fetch orders as plain values.
+SCHEDULE_FIELDS = (
+    "times",
+    "start_date",
+    "stop_date",
+    "recurrence",
+    "weekdays",
+    "every_n_days",
+    "month_days",
+)
+
+
+def build_dose_schedule(
+    *,
+    times: list[datetime.time],
+    start_date: datetime.date,
+    stop_date: datetime.date | None,
+    recurrence: str,
+    weekdays: list[int],
+    every_n_days: int,
+    month_days: list[int],
+) -> DoseSchedule:
+    """An order's stored schedule columns as the pure DoseSchedule the engine expands."""
+    return DoseSchedule(
+        times=tuple(sorted(times)),
+        start=start_date,
+        end=stop_date,
+        weekdays=frozenset(weekdays) if recurrence == Recurrence.WEEKDAYS else None,
+        every_n_days=every_n_days if recurrence == Recurrence.EVERY_N_DAYS else 1,
+        month_days=frozenset(month_days) if recurrence == Recurrence.MONTH_DAYS else None,
+    )
 
 
 class VitalSign(models.TextChoices):

@@ -3,15 +3,22 @@
 import os
 import random
 from datetime import date, timedelta
+from decimal import Decimal
 
+import pghistory
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Certification, CertificationKind, Facility, Membership, Role, Unit, User
+from mar.services import doses_generate, doses_mark_overdue
+from meds import services as order_services
+from meds.models import Medication, Prescription
 from residents import services as resident_services
-from residents.models import CodeStatus, Resident, ResidentStatus
+from residents.models import AllergyStatus, CodeStatus, Resident, ResidentStatus
+
+from ._demo_catalog import MEDICATIONS, PRN, SCHEDULED
 
 MAPLE = "Maple Grove Assisted Living"
 CEDAR = "Cedar House Group Home"
@@ -25,6 +32,7 @@ STAFF = [
     ("medtech3", "Jordan", "Lee", "CMA", Role.MED_TECH, [MAPLE], 10),
     ("medtech2", "Sam", "Okafor", "CMA", Role.MED_TECH, [CEDAR], 300),
     ("cedaradmin", "Chris", "Walker", "Administrator", Role.ADMIN, [CEDAR], None),
+    ("cedarnurse", "Grace", "Kim", "RN", Role.NURSE, [CEDAR], None),
 ]
 
 FIRST = [
@@ -150,14 +158,19 @@ class Command(BaseCommand):
         password = settings.DEMO_PASSWORD or os.environ.get("DEMO_PASSWORD")
         if not password:
             raise CommandError("Set DEMO_PASSWORD to seed demo logins outside demo mode.")
-        with transaction.atomic():
+        with transaction.atomic(), pghistory.context(command="seed_demo"):
             facilities = self._facilities()
             staff = self._staff(facilities, password)
             created = self._residents(facilities, staff)
+            self._catalog()
+            orders = self._orders(facilities, staff)
+        doses = doses_generate()
+        moved = doses_mark_overdue()
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo ready: {len(facilities)} facilities, {len(staff)} staff, "
-                f"{created} residents added."
+                f"{created} residents and {orders} orders added; {doses} doses scheduled, "
+                f"{moved['overdue']} overdue, {moved['missed']} missed."
             )
         )
 
@@ -273,3 +286,97 @@ class Command(BaseCommand):
                     reason="Weekend with family",
                 )
         return created
+
+    def _catalog(self) -> None:
+        for name, generic, strength, form, route, controlled, psych, critical, ndc in MEDICATIONS:
+            Medication.objects.get_or_create(
+                name=name,
+                strength=strength,
+                form=form,
+                defaults={
+                    "generic_name": generic,
+                    "default_route": route,
+                    "controlled_schedule": controlled,
+                    "is_psychotropic": psych,
+                    "is_time_critical": critical,
+                    "ndc": ndc,
+                    "barcode": "3" + ndc.replace("-", ""),
+                },
+            )
+
+    def _orders(self, facilities: dict[str, Facility], staff: dict[str, User]) -> int:
+        """3–12 verified orders per resident (a few PRN, some with hold parameters)."""
+        rng = random.Random(4242)
+        catalog = {m.name: m for m in Medication.objects.all()}
+        entered_by, verified_by = staff["nurse2"], staff["nurse"]
+        cedar_nurse = staff["cedaradmin"]
+        count = 0
+        residents = Resident.objects.filter(facility__in=facilities.values()).order_by("pk")
+        for resident in residents.prefetch_related("allergies"):
+            if Prescription.objects.filter(resident=resident).exists():
+                continue
+            allergic_to = {a.substance.lower() for a in resident.allergies.all()}
+            override = (
+                "Admission orders reconciled with the hospital discharge list"
+                if resident.allergy_status == AllergyStatus.NOT_RECORDED
+                else ""
+            )
+            scheduled = rng.sample(SCHEDULED, rng.randint(2, 9))
+            prns = rng.sample(PRN, rng.randint(1, 3))
+            start = resident.admission_date
+            writer = entered_by if resident.facility.name == MAPLE else cedar_nurse
+            for name, amount, unit, times, extra, hold in scheduled:
+                medication = catalog[name]
+                if {medication.name.lower(), medication.generic_name.lower()} & allergic_to:
+                    continue
+                rules = (
+                    [order_services.HoldRule(hold[0], hold[1], Decimal(hold[2]))] if hold else []
+                )
+                order_services.prescription_create(
+                    actor=writer,
+                    resident=resident,
+                    medication=medication,
+                    dose_amount=Decimal(amount),
+                    dose_unit=unit,
+                    route=medication.default_route,
+                    prescriber=resident.physician_name or "Dr. Rebecca Hayes",
+                    start_date=start,
+                    times=times,
+                    hold_rules=rules,
+                    allergy_override_reason=override,
+                    **extra,
+                )
+                count += 1
+            for name, amount, unit, indication, hours, most in prns:
+                medication = catalog[name]
+                order_services.prescription_create(
+                    actor=writer,
+                    resident=resident,
+                    medication=medication,
+                    dose_amount=Decimal(amount),
+                    dose_unit=unit,
+                    route=medication.default_route,
+                    prescriber=resident.physician_name or "Dr. Rebecca Hayes",
+                    start_date=start,
+                    is_prn=True,
+                    indication=indication,
+                    prn_min_hours=Decimal(hours),
+                    prn_max_per_24h=most,
+                    allergy_override_reason=override,
+                )
+                count += 1
+        pending = Prescription.objects.filter(status="pending", verified_at__isnull=True)
+        # Leave two orders in the verification queue so the nurse has something to do.
+        keep_pending = set(pending.order_by("-pk").values_list("pk", flat=True)[:2])
+        for order in pending.exclude(pk__in=keep_pending):
+            verifier = verified_by if order.facility.name == MAPLE else staff["cedarnurse"]
+            order_services.prescription_verify(actor=verifier, prescription=order)
+        # The demo's orders have been running since admission: let the engine look back.
+        now = timezone.now()
+        Prescription.objects.filter(status="active").update(
+            active_since=now - timedelta(days=35), verified_at=now - timedelta(days=35)
+        )
+        Resident.objects.filter(status=ResidentStatus.ACTIVE).update(
+            present_since=now - timedelta(days=35)
+        )
+        return count
