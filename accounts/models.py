@@ -17,19 +17,31 @@ def validate_timezone(value: str) -> None:
 
 
 # Password hashes and login stamps stay out of the audit trail.
-@track(exclude=["password", "last_login"])
+@track(exclude=["password", "last_login", "pin"])
 class User(AbstractUser):
     """A person who signs in. Roles live on Membership, per facility."""
 
     title = models.CharField(
         max_length=40, blank=True, help_text="Shown beside initials on the MAR, e.g. CMA, RN."
     )
+    # A personal PIN (hashed like a password) for witnessing and approving on the med cart.
+    pin = models.CharField(max_length=128, blank=True)
 
     class Meta:
         ordering = ["last_name", "first_name", "username"]
 
     def __str__(self) -> str:
         return self.get_full_name() or self.username
+
+    def set_pin(self, pin: str) -> None:
+        from django.contrib.auth.hashers import make_password
+
+        self.pin = make_password(pin)
+
+    def check_pin(self, pin: str) -> bool:
+        from django.contrib.auth.hashers import check_password
+
+        return bool(self.pin) and check_password(pin, self.pin)
 
     @property
     def initials(self) -> str:
@@ -57,6 +69,10 @@ class Facility(models.Model):
     prn_requires_nurse_approval = models.BooleanField(default=False)
     medtechs_may_give_schedule_ii = models.BooleanField(default=True)
     idle_logout_minutes = models.PositiveSmallIntegerField(default=15)
+    controlled_requires_witness = models.BooleanField(
+        default=True, help_text="A second staff member witnesses every controlled-drug dose."
+    )
+    medtechs_may_give_injections = models.BooleanField(default=False)
     nurses_may_verify_own_orders = models.BooleanField(
         default=False, help_text="Let a nurse verify an order she entered herself."
     )

@@ -65,3 +65,12 @@ def medication_aide_current(*, user: User, today: date) -> bool:
     return Certification.objects.filter(
         user=user, kind="medication_aide", issued__lte=today, expires__gte=today
     ).exists()
+
+
+def membership_role(*, user: User, facility_id: int) -> str | None:
+    """The user's role in the facility, or None when not an active member."""
+    return (
+        Membership.objects.filter(user=user, facility_id=facility_id, is_active=True)
+        .values_list("role", flat=True)
+        .first()
+    )

@@ -22,6 +22,8 @@ POLICY_FIELDS = (
     "medtechs_may_give_schedule_ii",
     "idle_logout_minutes",
     "nurses_may_verify_own_orders",
+    "controlled_requires_witness",
+    "medtechs_may_give_injections",
 )
 
 

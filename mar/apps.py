@@ -3,3 +3,6 @@ from django.apps import AppConfig
 
 class MarConfig(AppConfig):
     name = "mar"
+
+    def ready(self) -> None:
+        from . import services, signals  # noqa: F401  (connects the receivers)

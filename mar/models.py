@@ -1,10 +1,11 @@
 """What the schedule asks for (ScheduledDose) and what needs a person's attention (Alert)."""
 
+import pgtrigger
 from django.conf import settings
 from django.db import models
 
 from accounts.models import Facility
-from meds.models import Prescription
+from meds.models import Prescription, VitalSign
 from medtech.audit import track
 from residents.models import Resident
 
@@ -130,3 +131,257 @@ class Alert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.message}"
+
+
+class AdminStatus(models.TextChoices):
+    GIVEN = "given", "Given"
+    REFUSED = "refused", "Refused"
+    HELD = "held", "Held"
+    NOT_AVAILABLE = "not_available", "Not available"
+    LOA = "loa", "LOA"
+    HOSPITAL = "hospital", "Hospital"
+    OMITTED = "omitted", "Omitted"
+    OTHER = "other", "Other"
+
+
+# Codes printed in MAR cells (the legend explains them).
+STATUS_CODES = {
+    AdminStatus.GIVEN: "",
+    AdminStatus.REFUSED: "R",
+    AdminStatus.HELD: "H",
+    AdminStatus.NOT_AVAILABLE: "NA",
+    AdminStatus.LOA: "LOA",
+    AdminStatus.HOSPITAL: "HOSP",
+    AdminStatus.OMITTED: "OM",
+    AdminStatus.OTHER: "O",
+}
+
+# The clinical content of an administration: written once, never updated (database trigger).
+ADMINISTRATION_CLINICAL_FIELDS = [
+    "dose",
+    "prescription",
+    "resident",
+    "facility",
+    "status",
+    "other_code",
+    "administered_at",
+    "recorded_at",
+    "recorded_by",
+    "witness",
+    "approved_by",
+    "dose_given",
+    "reason",
+    "late_reason",
+    "early_reason",
+    "vitals",
+    "hold_triggered",
+    "notes",
+    "prn_reason",
+    "idempotency_key",
+]
+
+
+@track()
+class Administration(models.Model):
+    """What happened to a dose (or a PRN given). Append-only: a mistake gets an Amendment."""
+
+    facility = models.ForeignKey(Facility, on_delete=models.PROTECT, related_name="+")
+    resident = models.ForeignKey(Resident, on_delete=models.PROTECT, related_name="administrations")
+    prescription = models.ForeignKey(
+        Prescription, on_delete=models.PROTECT, related_name="administrations"
+    )
+    # Null for a PRN dose (it is not scheduled).
+    dose = models.ForeignKey(
+        ScheduledDose,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="administrations",
+    )
+    status = models.CharField(max_length=16, choices=AdminStatus.choices)
+    other_code = models.CharField(max_length=40, blank=True)
+    administered_at = models.DateTimeField()
+    recorded_at = models.DateTimeField()
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    witness = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    # The nurse who approved a PRN where facility policy asks for it.
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    dose_given = models.CharField(max_length=60, blank=True)
+    reason = models.CharField(max_length=300, blank=True)
+    late_reason = models.CharField(max_length=300, blank=True)
+    early_reason = models.CharField(max_length=300, blank=True)
+    # Readings taken with this record, e.g. {"pulse": "58", "systolic_bp": "132"}.
+    vitals = models.JSONField(default=dict, blank=True)
+    # The hold parameter that triggered, in words, when "given" was refused for it.
+    hold_triggered = models.CharField(max_length=200, blank=True)
+    notes = models.CharField(max_length=500, blank=True)
+    prn_reason = models.CharField(max_length=300, blank=True)
+    # Made when the form is rendered: a resubmitted form finds its first result.
+    idempotency_key = models.UUIDField(unique=True)
+    # Set once, by an "entered in error" amendment; the record itself stays.
+    voided = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["administered_at", "pk"]
+        constraints = [
+            # One standing record per scheduled dose.
+            models.UniqueConstraint(
+                fields=["dose"],
+                condition=models.Q(dose__isnull=False, voided=False),
+                name="administration_one_per_dose",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status="given") | models.Q(hold_triggered=""),
+                name="administration_not_given_when_held",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["prescription", "administered_at"], name="admin_order_time_idx"),
+            models.Index(fields=["resident", "administered_at"], name="admin_resident_time_idx"),
+            models.Index(fields=["facility", "administered_at"], name="admin_facility_time_idx"),
+        ]
+        triggers = [
+            pgtrigger.ReadOnly(
+                name="administration_clinical_read_only", fields=ADMINISTRATION_CLINICAL_FIELDS
+            ),
+            pgtrigger.Protect(name="administration_never_deleted", operation=pgtrigger.Delete),
+            # `voided` goes one way only: an entered-in-error record never comes back silently.
+            pgtrigger.Protect(
+                name="administration_void_is_final",
+                operation=pgtrigger.Update,
+                condition=pgtrigger.Q(old__voided=True, new__voided=False),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_status_display()} {self.prescription_id} at {self.administered_at}"
+
+    @property
+    def code(self) -> str:
+        return STATUS_CODES[AdminStatus(self.status)]
+
+
+class FollowUpResult(models.TextChoices):
+    EFFECTIVE = "effective", "Effective"
+    PARTLY = "partly", "Partly effective"
+    NOT_EFFECTIVE = "not_effective", "Not effective"
+
+
+@track()
+class PrnFollowUp(models.Model):
+    """The effectiveness of a PRN dose, documented after the facility's follow-up minutes."""
+
+    administration = models.OneToOneField(
+        Administration, on_delete=models.PROTECT, related_name="followup"
+    )
+    result = models.CharField(max_length=16, choices=FollowUpResult.choices)
+    note = models.CharField(max_length=300, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField()
+
+    class Meta:
+        triggers = [
+            pgtrigger.Protect(
+                name="followup_append_only", operation=pgtrigger.Update | pgtrigger.Delete
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_result_display()} ({self.administration_id})"
+
+
+class AmendmentKind(models.TextChoices):
+    ENTERED_IN_ERROR = "entered_in_error", "Entered in error"
+    LATE_ENTRY = "late_entry", "Late entry"
+    CORRECTION = "correction", "Correction"
+
+
+@track()
+class Amendment(models.Model):
+    """A nurse's correction of an administration; the original stays beside it."""
+
+    administration = models.ForeignKey(
+        Administration, on_delete=models.PROTECT, related_name="amendments"
+    )
+    kind = models.CharField(max_length=20, choices=AmendmentKind.choices)
+    reason = models.CharField(max_length=300)
+    # What the amendment says instead, e.g. {"status": "refused", "administered_at": "..."}.
+    changes = models.JSONField(default=dict, blank=True)
+    amended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    amended_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["amended_at", "pk"]
+        triggers = [
+            pgtrigger.Protect(
+                name="amendment_append_only", operation=pgtrigger.Update | pgtrigger.Delete
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} of {self.administration_id}"
+
+
+@track()
+class OtherCode(models.Model):
+    """The facility's list of "other" codes (asleep, out of facility, vomited, …)."""
+
+    facility = models.ForeignKey(Facility, on_delete=models.PROTECT, related_name="other_codes")
+    code = models.CharField(max_length=40)
+    label = models.CharField(max_length=80)
+
+    class Meta:
+        ordering = ["label"]
+        constraints = [
+            models.UniqueConstraint(fields=["facility", "code"], name="other_code_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+DEFAULT_OTHER_CODES = [
+    ("asleep", "Asleep"),
+    ("out", "Out of facility"),
+    ("vomited", "Vomited"),
+    ("npo", "NPO (nothing by mouth)"),
+    ("unable", "Unable to swallow"),
+]
+
+
+@track()
+class VitalReading(models.Model):
+    """A vital sign taken on a resident, at the med pass or on its own."""
+
+    resident = models.ForeignKey(Resident, on_delete=models.PROTECT, related_name="vitals")
+    kind = models.CharField(max_length=16, choices=VitalSign.choices)
+    value = models.DecimalField(max_digits=6, decimal_places=1)
+    taken_at = models.DateTimeField()
+    taken_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    administration = models.ForeignKey(
+        Administration, on_delete=models.PROTECT, null=True, blank=True, related_name="readings"
+    )
+
+    class Meta:
+        ordering = ["-taken_at"]
+        indexes = [models.Index(fields=["resident", "kind", "taken_at"], name="vital_resident_idx")]
+        triggers = [
+            pgtrigger.Protect(
+                name="vital_append_only", operation=pgtrigger.Update | pgtrigger.Delete
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.value}"

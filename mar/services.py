@@ -6,14 +6,25 @@ running two at once, or running after hours of downtime all end in the same plac
 
 import datetime
 import logging
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.dispatch import receiver
 from django.utils import timezone
 
-from accounts.models import Facility, User
-from meds.models import SCHEDULE_FIELDS, OrderStatus, Prescription, build_dose_schedule
+from accounts.models import Facility, Role, User
+from accounts.selectors import medication_aide_current, membership_role
+from meds.models import (
+    SCHEDULE_FIELDS,
+    VITAL_UNITS,
+    OrderStatus,
+    Prescription,
+    Route,
+    VitalSign,
+    build_dose_schedule,
+)
 from meds.schedule import occurrences
 from meds.signals import prescription_status_changed
 from medtech.errors import DomainError
@@ -22,12 +33,20 @@ from residents.signals import resident_status_changed
 
 from .models import (
     OPEN_STATES,
+    Administration,
+    AdminStatus,
     Alert,
     AlertKind,
     AlertSeverity,
     AlertState,
+    Amendment,
+    AmendmentKind,
     DoseState,
+    FollowUpResult,
+    OtherCode,
+    PrnFollowUp,
     ScheduledDose,
+    VitalReading,
 )
 
 log = logging.getLogger(__name__)
@@ -331,3 +350,677 @@ def alert_resolve(*, actor: User, alert: Alert, note: str) -> Alert:
     locked.resolution_note = note
     locked.save(update_fields=["state", "resolved_by", "resolved_at", "resolution_note"])
     return locked
+
+
+# Recording administrations ---------------------------------------------------------------------
+
+
+class AlreadyDocumented(DomainError):
+    """Someone documented this dose first; the message names who and when."""
+
+
+@dataclass(frozen=True)
+class RecordResult:
+    administration: Administration
+    # False when the same form (idempotency key) had already been recorded: nothing new was made.
+    created: bool = True
+    # Set when "given" was refused because a hold parameter triggered; the dose is recorded held.
+    hold_message: str = ""
+
+
+def _local(facility: Facility, moment: datetime.datetime) -> str:
+    return moment.astimezone(facility.tz).strftime("%H:%M")
+
+
+def _local_day_time(facility: Facility, moment: datetime.datetime) -> str:
+    return moment.astimezone(facility.tz).strftime("%a %d %b %H:%M")
+
+
+def staff_authenticate(
+    *, facility: Facility, username: str, secret: str, field: str, who: str = "witness"
+) -> User:
+    """A second person at the cart confirms with username + password or personal PIN."""
+    username, secret = (username or "").strip(), secret or ""
+    if not username or not secret:
+        raise DomainError(f"The {who} must enter their username and password or PIN.", field=field)
+    user = User.objects.filter(username__iexact=username, is_active=True).first()
+    if (
+        user is None
+        or not (user.check_password(secret) or user.check_pin(secret))
+        or membership_role(user=user, facility_id=facility.pk) is None
+    ):
+        raise DomainError(
+            f"The {who}'s username or password/PIN is not right for this facility.", field=field
+        )
+    return user
+
+
+def _raise_certification_alert(*, facility: Facility, user: User, now: datetime.datetime) -> None:
+    """Tell the administrators, once a day per person, outside the refused transaction."""
+    day = now.astimezone(facility.tz).date()
+    Alert.objects.bulk_create(
+        [
+            Alert(
+                facility=facility,
+                kind=AlertKind.CERTIFICATION,
+                subject=f"aide-cert:{user.pk}:{day.isoformat()}",
+                severity=AlertSeverity.URGENT,
+                message=(
+                    f"{user} tried to record a medication without a current medication aide "
+                    "certification."
+                ),
+                created_at=now,
+            )
+        ],
+        ignore_conflicts=True,
+    )
+
+
+def _check_may_give(
+    *, actor: User, facility: Facility, order: Prescription, now: datetime.datetime
+) -> str:
+    """Role, certification and scope rules; returns the actor's role."""
+    role = membership_role(user=actor, facility_id=facility.pk)
+    if role is None:
+        raise DomainError("You are not a member of this facility.")
+    if role == Role.MED_TECH:
+        today = now.astimezone(facility.tz).date()
+        if not medication_aide_current(user=actor, today=today):
+            raise CertificationRequired(
+                "Your medication aide certification is expired or missing, so you cannot record "
+                "medications. Ask a nurse to give this dose; your administrator has been told."
+            )
+        medication = order.medication
+        if medication.controlled_schedule == "II" and not facility.medtechs_may_give_schedule_ii:
+            raise DomainError(
+                f"{medication.name} is schedule II: facility policy says a nurse gives it."
+            )
+        if order.route in Route.injections() and not facility.medtechs_may_give_injections:
+            raise DomainError("Injections are given by a nurse here (facility policy).")
+    return role
+
+
+class CertificationRequired(DomainError):
+    """The med tech's medication aide certification is not current."""
+
+
+def _parse_vitals(vitals: dict | None) -> dict[str, Decimal]:
+    readings = {}
+    for kind, raw in (vitals or {}).items():
+        if raw in (None, ""):
+            continue
+        if kind not in VitalSign.values:
+            raise DomainError(f"Unknown vital sign {kind}.")
+        try:
+            value = Decimal(str(raw).strip())
+        except InvalidOperation:
+            raise DomainError(
+                f"{VitalSign(kind).label}: “{raw}” is not a number.", field=f"vital_{kind}"
+            ) from None
+        if not Decimal("0") < value < Decimal("1000"):
+            raise DomainError(f"{VitalSign(kind).label}: {raw} is out of range.", field=kind)
+        readings[kind] = value
+    return readings
+
+
+def _apply_hold_parameters(
+    *, order: Prescription, readings: dict[str, Decimal], status: str
+) -> tuple[str, str]:
+    """Vitals are required for an order with hold parameters; a triggered one turns "given" into
+    "held". Returns (status, what triggered)."""
+    rules = list(order.hold_parameters.all())
+    if not rules or status != AdminStatus.GIVEN:
+        return status, ""
+    missing = sorted({VitalSign(r.vital).label for r in rules if r.vital not in readings})
+    if missing:
+        raise DomainError(
+            f"Take and enter {', '.join(missing)} before giving: this order has hold parameters.",
+            field="vitals",
+        )
+    for rule in rules:
+        reading = readings[rule.vital]
+        if rule.triggers_on(reading):
+            unit = VITAL_UNITS[VitalSign(rule.vital)]
+            return AdminStatus.HELD, f"{rule} — reading {reading.normalize():f} {unit}"
+    return status, ""
+
+
+def _witness_for(
+    *,
+    facility: Facility,
+    order: Prescription,
+    actor: User,
+    status: str,
+    username: str,
+    secret: str,
+) -> User | None:
+    if not (order.medication.is_controlled and status == AdminStatus.GIVEN):
+        return None
+    if not facility.controlled_requires_witness and not username:
+        return None
+    witness = staff_authenticate(
+        facility=facility, username=username, secret=secret, field="witness"
+    )
+    if witness.pk == actor.pk:
+        raise DomainError("The witness must be another staff member.", field="witness")
+    return witness
+
+
+def _save_administration(
+    *,
+    actor: User,
+    order: Prescription,
+    dose: ScheduledDose | None,
+    status: str,
+    now: datetime.datetime,
+    key,
+    readings: dict[str, Decimal],
+    **fields,
+) -> Administration:
+    administration = Administration.objects.create(
+        facility_id=order.facility_id,
+        resident_id=order.resident_id,
+        prescription=order,
+        dose=dose,
+        status=status,
+        administered_at=now,
+        recorded_at=now,
+        recorded_by=actor,
+        dose_given=order.dose_text if status == AdminStatus.GIVEN else "",
+        vitals={kind: f"{value.normalize():f}" for kind, value in readings.items()},
+        idempotency_key=key,
+        **fields,
+    )
+    VitalReading.objects.bulk_create(
+        VitalReading(
+            resident_id=order.resident_id,
+            kind=kind,
+            value=value,
+            taken_at=now,
+            taken_by=actor,
+            administration=administration,
+        )
+        for kind, value in readings.items()
+    )
+    return administration
+
+
+def _by_key(key) -> Administration | None:
+    return Administration.objects.filter(idempotency_key=key).first()
+
+
+def administration_record(
+    *,
+    actor: User,
+    dose: ScheduledDose,
+    status: str,
+    idempotency_key,
+    reason: str = "",
+    late_reason: str = "",
+    early_reason: str = "",
+    other_code: str = "",
+    vitals: dict | None = None,
+    witness_username: str = "",
+    witness_secret: str = "",
+    notes: str = "",
+    now: datetime.datetime | None = None,
+) -> RecordResult:
+    """Record what happened to a scheduled dose. Exactly one standing record per dose.
+
+    The dose row is locked, so two people (or two tabs) documenting it at once apply one after
+    the other: the second gets AlreadyDocumented naming the first. The same form submitted twice
+    (same idempotency key) returns the first result with created=False. A triggered hold
+    parameter records the dose as held and says so in `hold_message`.
+    """
+    now = now or timezone.now()
+    if (existing := _by_key(idempotency_key)) is not None:
+        return RecordResult(existing, created=False)
+    try:
+        return _record_dose(
+            actor=actor,
+            dose_id=dose.pk,
+            status=status,
+            key=idempotency_key,
+            reason=(reason or "").strip(),
+            late_reason=(late_reason or "").strip(),
+            early_reason=(early_reason or "").strip(),
+            other_code=other_code,
+            vitals=vitals,
+            witness_username=witness_username,
+            witness_secret=witness_secret,
+            notes=(notes or "").strip(),
+            now=now,
+        )
+    except CertificationRequired:
+        _raise_certification_alert(facility=dose.facility, user=actor, now=now)
+        raise
+    except IntegrityError:
+        # The unique key or the one-per-dose constraint caught a race the lock did not see.
+        if (existing := _by_key(idempotency_key)) is not None:
+            return RecordResult(existing, created=False)
+        raise _already_documented(ScheduledDose.objects.get(pk=dose.pk)) from None
+
+
+def _already_documented(dose: ScheduledDose) -> AlreadyDocumented:
+    standing = (
+        dose.administrations.filter(voided=False).select_related("recorded_by", "facility").first()
+    )
+    if standing is None:
+        return AlreadyDocumented("This dose was documented by someone else just now.")
+    return AlreadyDocumented(
+        f"Already documented ({standing.get_status_display().lower()}) by "
+        f"{standing.recorded_by} at {_local(standing.facility, standing.recorded_at)}."
+    )
+
+
+@transaction.atomic
+def _record_dose(
+    *, actor, dose_id, status, key, now, vitals, witness_username, witness_secret, **fields
+) -> RecordResult:
+    dose = (
+        ScheduledDose.objects.select_for_update(of=("self",))
+        .select_related("facility", "prescription__medication", "resident")
+        .get(pk=dose_id)
+    )
+    if (existing := _by_key(key)) is not None:
+        return RecordResult(existing, created=False)
+    if dose.state == DoseState.DOCUMENTED:
+        raise _already_documented(dose)
+    if dose.state == DoseState.CANCELLED:
+        raise DomainError(
+            f"This dose was cancelled ({dose.cancel_reason or 'order changed'}); nothing to record."
+        )
+    facility, order = dose.facility, dose.prescription
+    role = _check_may_give(actor=actor, facility=facility, order=order, now=now)
+    try:
+        status = AdminStatus(status)
+    except ValueError:
+        raise DomainError("Choose what happened: given, refused, held, …") from None
+    if status != AdminStatus.GIVEN and not fields["reason"]:
+        raise DomainError(f"Enter the reason the dose was {status.label.lower()}.", field="reason")
+    if (
+        status == AdminStatus.OTHER
+        and not OtherCode.objects.filter(facility=facility, code=fields["other_code"]).exists()
+    ):
+        raise DomainError("Choose a code for “other”.", field="other_code")
+    if status != AdminStatus.OTHER:
+        fields["other_code"] = ""
+    if now < dose.window_opens_at:
+        if role != Role.NURSE or not fields["early_reason"]:
+            raise DomainError(
+                f"Too early: this dose's window opens at {_local(facility, dose.window_opens_at)}."
+                + (" As a nurse you may override with a reason." if role == Role.NURSE else ""),
+                field="early_reason",
+            )
+    else:
+        fields["early_reason"] = ""
+    if now > dose.window_closes_at and not fields["late_reason"]:
+        raise DomainError(
+            f"Late: the window closed at {_local(facility, dose.window_closes_at)}. "
+            "Enter a late reason.",
+            field="late_reason",
+        )
+    if now <= dose.window_closes_at:
+        fields["late_reason"] = ""
+    readings = _parse_vitals(vitals)
+    status, triggered = _apply_hold_parameters(order=order, readings=readings, status=status)
+    if triggered:
+        fields["reason"] = f"Hold parameter: {triggered}"
+    witness = _witness_for(
+        facility=facility,
+        order=order,
+        actor=actor,
+        status=status,
+        username=witness_username,
+        secret=witness_secret,
+    )
+    administration = _save_administration(
+        actor=actor,
+        order=order,
+        dose=dose,
+        status=status,
+        now=now,
+        key=key,
+        readings=readings,
+        witness=witness,
+        hold_triggered=triggered,
+        **fields,
+    )
+    dose.state, dose.state_changed_at = DoseState.DOCUMENTED, now
+    dose.save(update_fields=["state", "state_changed_at"])
+    Alert.objects.filter(dose=dose).exclude(state=AlertState.RESOLVED).update(
+        state=AlertState.RESOLVED,
+        resolved_by=actor,
+        resolved_at=now,
+        resolution_note=f"Documented: {status.label.lower()}",
+    )
+    hold_message = f"Not given: {triggered}. Recorded as held; tell the nurse." if triggered else ""
+    return RecordResult(administration, created=True, hold_message=hold_message)
+
+
+@dataclass(frozen=True)
+class PrnStatus:
+    last_at: datetime.datetime | None
+    last_by: User | None
+    given_in_24h: int
+    next_allowed_at: datetime.datetime | None  # None: allowed now
+
+    def allowed(self, now: datetime.datetime) -> bool:
+        return self.next_allowed_at is None or self.next_allowed_at <= now
+
+
+def prn_status(
+    *, order: Prescription, now: datetime.datetime, given: list[Administration] | None = None
+) -> PrnStatus:
+    """Last dose, doses in the rolling 24 hours and when the next is allowed.
+
+    `given`: the order's standing PRN doses, newest first, when the caller already has them.
+    """
+    if given is None:
+        given = list(
+            Administration.objects.filter(
+                prescription=order, status=AdminStatus.GIVEN, voided=False, dose__isnull=True
+            )
+            .select_related("recorded_by")
+            .order_by("-administered_at")[:50]
+        )
+    if not given:
+        return PrnStatus(None, None, 0, None)
+    last = given[0]
+    in_day = [a for a in given if a.administered_at > now - datetime.timedelta(hours=24)]
+    candidates = [last.administered_at + datetime.timedelta(hours=float(order.prn_min_hours))]
+    if len(in_day) >= order.prn_max_per_24h:
+        # The day frees up when the oldest dose that counts leaves the rolling 24 hours.
+        oldest_counting = in_day[order.prn_max_per_24h - 1]
+        candidates.append(oldest_counting.administered_at + datetime.timedelta(hours=24))
+    next_at = max(candidates)
+    return PrnStatus(last.administered_at, last.recorded_by, len(in_day), next_at)
+
+
+def prn_give(
+    *,
+    actor: User,
+    prescription: Prescription,
+    idempotency_key,
+    prn_reason: str,
+    vitals: dict | None = None,
+    witness_username: str = "",
+    witness_secret: str = "",
+    approver_username: str = "",
+    approver_secret: str = "",
+    notes: str = "",
+    now: datetime.datetime | None = None,
+) -> RecordResult:
+    """Give a PRN dose within its limits (minimum interval, maximum per rolling 24 hours).
+
+    The order row is locked, so two PRN doses submitted at once are checked one after the other
+    and cannot exceed the maximum. Where policy asks, a nurse approves first (authenticating on
+    the same screen); controlled drugs need a witness.
+    """
+    now = now or timezone.now()
+    if (existing := _by_key(idempotency_key)) is not None:
+        return RecordResult(existing, created=False)
+    try:
+        return _give_prn(
+            actor=actor,
+            order_id=prescription.pk,
+            key=idempotency_key,
+            prn_reason=(prn_reason or "").strip(),
+            vitals=vitals,
+            witness_username=witness_username,
+            witness_secret=witness_secret,
+            approver_username=approver_username,
+            approver_secret=approver_secret,
+            notes=(notes or "").strip(),
+            now=now,
+        )
+    except CertificationRequired:
+        _raise_certification_alert(facility=prescription.facility, user=actor, now=now)
+        raise
+    except IntegrityError:
+        if (existing := _by_key(idempotency_key)) is not None:
+            return RecordResult(existing, created=False)
+        raise
+
+
+@transaction.atomic
+def _give_prn(
+    *,
+    actor,
+    order_id,
+    key,
+    prn_reason,
+    vitals,
+    witness_username,
+    witness_secret,
+    approver_username,
+    approver_secret,
+    notes,
+    now,
+) -> RecordResult:
+    order = (
+        Prescription.objects.select_for_update(of=("self",))
+        .select_related("facility", "medication", "resident")
+        .get(pk=order_id)
+    )
+    if (existing := _by_key(key)) is not None:
+        return RecordResult(existing, created=False)
+    facility = order.facility
+    if not order.is_prn:
+        raise DomainError("This is not a PRN order.")
+    if order.status != OrderStatus.ACTIVE:
+        raise DomainError(
+            f"This order is {order.get_status_display().lower()}; it cannot be given."
+        )
+    if order.resident.status != ResidentStatus.ACTIVE:
+        raise DomainError(f"{order.resident.display_name} is not in the facility.")
+    role = _check_may_give(actor=actor, facility=facility, order=order, now=now)
+    if not prn_reason:
+        raise DomainError("Enter why the PRN is given (the symptom or reason).", field="prn_reason")
+    status = prn_status(order=order, now=now)
+    if not status.allowed(now):
+        too_many = status.given_in_24h >= order.prn_max_per_24h
+        limit = (
+            f"the maximum of {order.prn_max_per_24h} in 24 hours is reached"
+            if too_many
+            else f"it must be {order.prn_min_hours.normalize():f} h apart"
+        )
+        raise DomainError(
+            f"Not yet: last given at {_local_day_time(facility, status.last_at)} by "
+            f"{status.last_by}, and {limit}. Next allowed at "
+            f"{_local_day_time(facility, status.next_allowed_at)}."
+        )
+    approver = None
+    if facility.prn_requires_nurse_approval and role == Role.MED_TECH:
+        approver = staff_authenticate(
+            facility=facility,
+            username=approver_username,
+            secret=approver_secret,
+            field="approver",
+            who="approving nurse",
+        )
+        if membership_role(user=approver, facility_id=facility.pk) != Role.NURSE:
+            raise DomainError("A nurse must approve this PRN (facility policy).", field="approver")
+    readings = _parse_vitals(vitals)
+    given, triggered = _apply_hold_parameters(
+        order=order, readings=readings, status=AdminStatus.GIVEN
+    )
+    if triggered:
+        raise DomainError(f"Do not give: {triggered}. Tell the nurse.", field="vitals")
+    witness = _witness_for(
+        facility=facility,
+        order=order,
+        actor=actor,
+        status=given,
+        username=witness_username,
+        secret=witness_secret,
+    )
+    administration = _save_administration(
+        actor=actor,
+        order=order,
+        dose=None,
+        status=given,
+        now=now,
+        key=key,
+        readings=readings,
+        witness=witness,
+        approved_by=approver,
+        prn_reason=prn_reason,
+        notes=notes,
+    )
+    return RecordResult(administration, created=True)
+
+
+@transaction.atomic
+def prn_followup_record(
+    *, actor: User, administration: Administration, result: str, note: str = ""
+) -> PrnFollowUp:
+    locked = Administration.objects.select_for_update().get(pk=administration.pk)
+    if locked.dose_id is not None or locked.status != AdminStatus.GIVEN:
+        raise DomainError("Only a given PRN dose has an effectiveness follow-up.")
+    if PrnFollowUp.objects.filter(administration=locked).exists():
+        raise DomainError("The follow-up of this dose is already documented.")
+    if result not in FollowUpResult.values:
+        raise DomainError("Choose effective, partly effective or not effective.", field="result")
+    if membership_role(user=actor, facility_id=locked.facility_id) is None:
+        raise DomainError("You are not a member of this facility.")
+    followup = PrnFollowUp.objects.create(
+        administration=locked,
+        result=result,
+        note=(note or "").strip(),
+        recorded_by=actor,
+        recorded_at=timezone.now(),
+    )
+    Alert.objects.filter(kind=AlertKind.PRN_FOLLOWUP, subject=f"prn:{locked.pk}").exclude(
+        state=AlertState.RESOLVED
+    ).update(
+        state=AlertState.RESOLVED,
+        resolved_by=actor,
+        resolved_at=followup.recorded_at,
+        resolution_note=f"Follow-up: {followup.get_result_display().lower()}",
+    )
+    return followup
+
+
+@transaction.atomic
+def amendment_create(
+    *, actor: User, administration: Administration, kind: str, reason: str, changes: dict
+) -> Amendment:
+    """A nurse corrects a record. The original stays; "entered in error" voids it, so the dose
+    can be documented again."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError("Give the reason for the amendment.", field="reason")
+    if kind not in AmendmentKind.values:
+        raise DomainError("Choose the kind of amendment.", field="kind")
+    locked = (
+        Administration.objects.select_for_update(of=("self",))
+        .select_related("dose")
+        .get(pk=administration.pk)
+    )
+    if membership_role(user=actor, facility_id=locked.facility_id) != Role.NURSE:
+        raise DomainError("Only a nurse can amend a record.")
+    if locked.voided:
+        raise DomainError("This record was already marked entered in error.")
+    allowed = {"status", "administered_at", "reason", "notes", "dose_given"}
+    changes = {k: v for k, v in (changes or {}).items() if k in allowed and v not in ("", None)}
+    if "status" in changes and changes["status"] not in AdminStatus.values:
+        raise DomainError("Choose a valid status.", field="status")
+    if kind == AmendmentKind.CORRECTION and not changes:
+        raise DomainError("Say what the correction changes.", field="changes")
+    now = timezone.now()
+    amendment = Amendment.objects.create(
+        administration=locked,
+        kind=kind,
+        reason=reason,
+        changes=changes,
+        amended_by=actor,
+        amended_at=now,
+    )
+    if kind == AmendmentKind.ENTERED_IN_ERROR:
+        locked.voided = True
+        locked.save(update_fields=["voided"])
+        if locked.dose is not None:
+            dose = ScheduledDose.objects.select_for_update().get(pk=locked.dose_id)
+            dose.state, dose.state_changed_at = DoseState.DUE, now
+            dose.save(update_fields=["state", "state_changed_at"])
+            # The sweep moves it on (overdue / missed) at once if its window has passed.
+            Alert.objects.filter(dose=dose).update(state=AlertState.OPEN, resolution_note="")
+    return amendment
+
+
+def alerts_raise_followups(*, now: datetime.datetime | None = None) -> dict[str, int]:
+    """PRN follow-ups not documented in time, and refusal patterns (3 in 7 days per order)."""
+    now = now or timezone.now()
+    counts = {"prn_followup": 0, "refusals": 0}
+    for facility in Facility.objects.only("id", "prn_followup_minutes", "timezone"):
+        due_before = now - datetime.timedelta(minutes=facility.prn_followup_minutes)
+        late = list(
+            Administration.objects.filter(
+                facility=facility,
+                dose__isnull=True,
+                status=AdminStatus.GIVEN,
+                voided=False,
+                followup__isnull=True,
+                administered_at__lte=due_before,
+                administered_at__gte=now - datetime.timedelta(days=2),
+            ).select_related("prescription__medication")
+        )
+        created = Alert.objects.bulk_create(
+            [
+                Alert(
+                    facility=facility,
+                    resident_id=a.resident_id,
+                    kind=AlertKind.PRN_FOLLOWUP,
+                    subject=f"prn:{a.pk}",
+                    severity=AlertSeverity.WARNING,
+                    message=(
+                        f"PRN {a.prescription.medication.name} given at "
+                        f"{_local(facility, a.administered_at)}: effectiveness not documented."
+                    ),
+                    created_at=now,
+                )
+                for a in late
+            ],
+            ignore_conflicts=True,
+        )
+        counts["prn_followup"] += len(created)
+        counts["refusals"] += _raise_refusal_alerts(facility=facility, now=now)
+    return counts
+
+
+def _raise_refusal_alerts(*, facility: Facility, now: datetime.datetime) -> int:
+    week_ago = now - datetime.timedelta(days=7)
+    refusals: dict[int, list[Administration]] = {}
+    for administration in (
+        Administration.objects.filter(
+            facility=facility,
+            status=AdminStatus.REFUSED,
+            voided=False,
+            administered_at__gte=week_ago,
+        )
+        .select_related("prescription__medication")
+        .order_by("administered_at")
+    ):
+        refusals.setdefault(administration.prescription_id, []).append(administration)
+    alerts = []
+    for order_id, rows in refusals.items():
+        if len(rows) < 3:
+            continue
+        third = rows[2]
+        alerts.append(
+            Alert(
+                facility=facility,
+                resident_id=third.resident_id,
+                kind=AlertKind.REFUSALS,
+                # One alert per pattern: keyed by the third refusal that made it.
+                subject=f"refusals:{order_id}:{third.pk}",
+                severity=AlertSeverity.URGENT,
+                message=(
+                    f"{third.prescription.medication.name} refused {len(rows)} times in 7 days: "
+                    "notify the prescriber within 24 hours."
+                ),
+                created_at=now,
+            )
+        )
+    return len(Alert.objects.bulk_create(alerts, ignore_conflicts=True))

@@ -16,3 +16,8 @@ def generate_due_doses(facility_id: int | None = None) -> int:
 @shared_task(name="mar.tasks.mark_overdue_doses")
 def mark_overdue_doses() -> dict[str, int]:
     return services.doses_mark_overdue()
+
+
+@shared_task(name="mar.tasks.raise_followup_alerts")
+def raise_followup_alerts() -> dict[str, int]:
+    return services.alerts_raise_followups()

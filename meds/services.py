@@ -7,7 +7,8 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import Membership, Role, User
+from accounts.models import Role, User
+from accounts.selectors import membership_role
 from medtech.errors import DomainError
 from residents.models import AllergyStatus, Resident, ResidentStatus
 
@@ -62,11 +63,7 @@ def _allergy_warning(resident: Resident, medication: Medication) -> str | None:
 
 
 def _role(user: User, facility_id: int) -> str | None:
-    return (
-        Membership.objects.filter(user=user, facility_id=facility_id, is_active=True)
-        .values_list("role", flat=True)
-        .first()
-    )
+    return membership_role(user=user, facility_id=facility_id)
 
 
 def _require_writer(actor: User, facility_id: int) -> None:

@@ -182,6 +182,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
         "options": {"expires": 55},
     },
+    "raise-followup-alerts": {
+        "task": "mar.tasks.raise_followup_alerts",
+        "schedule": 5 * 60.0,
+        "options": {"expires": 4 * 60},
+    },
 }
 
 # Production hardening; SECURE_SSL_REDIRECT can be switched off when a proxy terminates TLS and

@@ -244,4 +244,8 @@ def test_beat_schedule_names_the_tasks_in_intervals():
     from django.conf import settings
 
     tasks = {entry["task"]: entry["schedule"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
-    assert tasks == {"mar.tasks.generate_due_doses": 900.0, "mar.tasks.mark_overdue_doses": 60.0}
+    assert tasks == {
+        "mar.tasks.generate_due_doses": 900.0,
+        "mar.tasks.mark_overdue_doses": 60.0,
+        "mar.tasks.raise_followup_alerts": 300.0,
+    }
