@@ -81,6 +81,8 @@ def facility_select(request):
 
 @facility_view(EVERYONE)
 def home(request):
+    if request.role == Role.MED_TECH:
+        return redirect("board")  # the med pass is a med tech's home page
     from residents.models import Resident, ResidentStatus
 
     counts = {

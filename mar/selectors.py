@@ -1,13 +1,15 @@
 """Reads about doses and alerts that pages and reports share."""
 
 import datetime
+from dataclasses import dataclass, field
 
-from django.db.models import QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 
-from accounts.models import Facility
-from meds.models import Prescription
+from accounts.models import Facility, User
+from meds.models import OrderStatus, Prescription
+from residents.models import Resident, ResidentStatus
 
-from .models import Alert, AlertState, ScheduledDose
+from .models import Administration, AdminStatus, Alert, AlertState, DoseState, ScheduledDose
 
 
 def dose_list_for_order(
@@ -39,3 +41,182 @@ def alert_list(
 
 def open_alert_count(*, facility: Facility) -> int:
     return Alert.objects.filter(facility=facility, state=AlertState.OPEN).count()
+
+
+@dataclass(frozen=True)
+class PrnStatus:
+    last_at: datetime.datetime | None
+    last_by: User | None
+    given_in_24h: int
+    next_allowed_at: datetime.datetime | None  # None: allowed now
+
+    def allowed(self, now: datetime.datetime) -> bool:
+        return self.next_allowed_at is None or self.next_allowed_at <= now
+
+
+def prn_status(
+    *, order: Prescription, now: datetime.datetime, given: list[Administration] | None = None
+) -> PrnStatus:
+    """Last dose, doses in the rolling 24 hours and when the next is allowed.
+
+    `given`: the order's standing PRN doses, newest first, when the caller already has them.
+    """
+    if given is None:
+        given = list(
+            Administration.objects.filter(
+                prescription=order, status=AdminStatus.GIVEN, voided=False, dose__isnull=True
+            )
+            .select_related("recorded_by")
+            .order_by("-administered_at")[:50]
+        )
+    if not given:
+        return PrnStatus(None, None, 0, None)
+    last = given[0]
+    in_day = [a for a in given if a.administered_at > now - datetime.timedelta(hours=24)]
+    candidates = [last.administered_at + datetime.timedelta(hours=float(order.prn_min_hours))]
+    if len(in_day) >= order.prn_max_per_24h:
+        # The day frees up when the oldest dose that counts leaves the rolling 24 hours.
+        oldest_counting = in_day[order.prn_max_per_24h - 1]
+        candidates.append(oldest_counting.administered_at + datetime.timedelta(hours=24))
+    next_at = max(candidates)
+    return PrnStatus(last.administered_at, last.recorded_by, len(in_day), next_at)
+
+
+# The med pass --------------------------------------------------------------------------------
+
+UPCOMING = datetime.timedelta(hours=2)
+
+
+@dataclass
+class BoardResident:
+    resident: Resident
+    overdue: list[ScheduledDose] = field(default_factory=list)
+    due_now: list[ScheduledDose] = field(default_factory=list)
+    upcoming: list[ScheduledDose] = field(default_factory=list)
+
+    @property
+    def sort_key(self):
+        first = (self.overdue or self.due_now or self.upcoming)[0]
+        return (not self.overdue, not self.due_now, first.due_at, self.resident.last_name)
+
+
+@dataclass
+class BoardUnit:
+    name: str
+    residents: list[BoardResident]
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {
+            "overdue": sum(len(r.overdue) for r in self.residents),
+            "due_now": sum(len(r.due_now) for r in self.residents),
+            "upcoming": sum(len(r.upcoming) for r in self.residents),
+        }
+
+
+def med_pass_board(*, facility: Facility, now: datetime.datetime) -> list[BoardUnit]:
+    """The facility's doses for the med pass, by unit and resident: overdue first, then due now
+    (window open), then the next 2 hours. One query whatever the size."""
+    doses = (
+        ScheduledDose.objects.filter(facility=facility, resident__status=ResidentStatus.ACTIVE)
+        .filter(
+            Q(state=DoseState.OVERDUE) | Q(state=DoseState.DUE, window_opens_at__lte=now + UPCOMING)
+        )
+        .select_related("resident__unit", "prescription__medication")
+        .order_by("resident__unit__name", "resident__last_name", "resident_id", "due_at")
+    )
+    units: dict[str, dict[int, BoardResident]] = {}
+    for dose in doses:
+        row = units.setdefault(dose.resident.unit.name, {}).setdefault(
+            dose.resident_id, BoardResident(dose.resident)
+        )
+        if dose.state == DoseState.OVERDUE:
+            row.overdue.append(dose)
+        elif dose.window_opens_at <= now:
+            row.due_now.append(dose)
+        else:
+            row.upcoming.append(dose)
+    return [
+        BoardUnit(name, sorted(rows.values(), key=lambda r: r.sort_key))
+        for name, rows in sorted(units.items())
+    ]
+
+
+@dataclass
+class PrnRow:
+    order: Prescription
+    status: PrnStatus
+    allowed: bool
+
+
+@dataclass
+class ResidentPass:
+    open_doses: list[ScheduledDose]
+    upcoming: list[ScheduledDose]
+    prn: list[PrnRow]
+    followups_due: list[Administration]
+    documented: list[Administration]
+
+
+def resident_med_pass(*, resident: Resident, now: datetime.datetime) -> ResidentPass:
+    """What the resident's med pass page shows, in a fixed number of queries.
+
+    Open doses: window open, or closed and undocumented (overdue; missed in the last 24 hours).
+    Upcoming: windows opening in the next 2 hours. PRN orders with their limits. PRN doses whose
+    follow-up is not documented. What was documented in the last 12 hours (with amendments).
+    """
+    doses = list(
+        ScheduledDose.objects.filter(resident=resident)
+        .filter(
+            Q(state__in=[DoseState.DUE, DoseState.OVERDUE], window_opens_at__lte=now + UPCOMING)
+            | Q(state=DoseState.MISSED, due_at__gte=now - datetime.timedelta(hours=24))
+        )
+        .select_related("prescription__medication")
+        .prefetch_related("prescription__hold_parameters")
+        .order_by("due_at", "pk")
+    )
+    open_doses = [d for d in doses if d.window_opens_at <= now]
+    upcoming = [d for d in doses if d.window_opens_at > now]
+    recent_prn = Prefetch(
+        "administrations",
+        queryset=Administration.objects.filter(
+            status=AdminStatus.GIVEN,
+            voided=False,
+            dose__isnull=True,
+            administered_at__gte=now - datetime.timedelta(hours=48),
+        )
+        .select_related("recorded_by")
+        .order_by("-administered_at"),
+        to_attr="recent_prn",
+    )
+    prn_orders = (
+        Prescription.objects.filter(resident=resident, is_prn=True, status=OrderStatus.ACTIVE)
+        .select_related("medication")
+        .prefetch_related("hold_parameters", recent_prn)
+        .order_by("medication__name")
+    )
+    prn = []
+    for order in prn_orders:
+        status = prn_status(order=order, now=now, given=order.recent_prn)
+        prn.append(PrnRow(order, status, status.allowed(now)))
+    followups_due = list(
+        Administration.objects.filter(
+            resident=resident,
+            dose__isnull=True,
+            status=AdminStatus.GIVEN,
+            voided=False,
+            followup__isnull=True,
+            administered_at__gte=now - datetime.timedelta(hours=24),
+        )
+        .select_related("prescription__medication", "recorded_by")
+        .order_by("administered_at")
+    )
+    documented = list(
+        Administration.objects.filter(
+            resident=resident, recorded_at__gte=now - datetime.timedelta(hours=12)
+        )
+        .select_related("prescription__medication", "recorded_by", "witness", "followup")
+        .prefetch_related("amendments__amended_by")
+        .order_by("-administered_at")
+    )
+    return ResidentPass(open_doses, upcoming, prn, followups_due, documented)

@@ -48,6 +48,7 @@ from .models import (
     ScheduledDose,
     VitalReading,
 )
+from .selectors import prn_status
 
 log = logging.getLogger(__name__)
 
@@ -698,45 +699,6 @@ def _record_dose(
     return RecordResult(administration, created=True, hold_message=hold_message)
 
 
-@dataclass(frozen=True)
-class PrnStatus:
-    last_at: datetime.datetime | None
-    last_by: User | None
-    given_in_24h: int
-    next_allowed_at: datetime.datetime | None  # None: allowed now
-
-    def allowed(self, now: datetime.datetime) -> bool:
-        return self.next_allowed_at is None or self.next_allowed_at <= now
-
-
-def prn_status(
-    *, order: Prescription, now: datetime.datetime, given: list[Administration] | None = None
-) -> PrnStatus:
-    """Last dose, doses in the rolling 24 hours and when the next is allowed.
-
-    `given`: the order's standing PRN doses, newest first, when the caller already has them.
-    """
-    if given is None:
-        given = list(
-            Administration.objects.filter(
-                prescription=order, status=AdminStatus.GIVEN, voided=False, dose__isnull=True
-            )
-            .select_related("recorded_by")
-            .order_by("-administered_at")[:50]
-        )
-    if not given:
-        return PrnStatus(None, None, 0, None)
-    last = given[0]
-    in_day = [a for a in given if a.administered_at > now - datetime.timedelta(hours=24)]
-    candidates = [last.administered_at + datetime.timedelta(hours=float(order.prn_min_hours))]
-    if len(in_day) >= order.prn_max_per_24h:
-        # The day frees up when the oldest dose that counts leaves the rolling 24 hours.
-        oldest_counting = in_day[order.prn_max_per_24h - 1]
-        candidates.append(oldest_counting.administered_at + datetime.timedelta(hours=24))
-    next_at = max(candidates)
-    return PrnStatus(last.administered_at, last.recorded_by, len(in_day), next_at)
-
-
 def prn_give(
     *,
     actor: User,
@@ -966,7 +928,7 @@ def alerts_raise_followups(*, now: datetime.datetime | None = None) -> dict[str,
                 administered_at__gte=now - datetime.timedelta(days=2),
             ).select_related("prescription__medication")
         )
-        created = Alert.objects.bulk_create(
+        counts["prn_followup"] += _create_alerts(
             [
                 Alert(
                     facility=facility,
@@ -981,10 +943,8 @@ def alerts_raise_followups(*, now: datetime.datetime | None = None) -> dict[str,
                     created_at=now,
                 )
                 for a in late
-            ],
-            ignore_conflicts=True,
+            ]
         )
-        counts["prn_followup"] += len(created)
         counts["refusals"] += _raise_refusal_alerts(facility=facility, now=now)
     return counts
 
@@ -1023,4 +983,22 @@ def _raise_refusal_alerts(*, facility: Facility, now: datetime.datetime) -> int:
                 created_at=now,
             )
         )
-    return len(Alert.objects.bulk_create(alerts, ignore_conflicts=True))
+    return _create_alerts(alerts)
+
+
+def _create_alerts(alerts: list[Alert]) -> int:
+    """Insert the alerts that do not exist yet (one per kind and subject); return how many.
+
+    The unique constraint stays the guard against a concurrent run (ignore_conflicts); the
+    pre-check only makes the count honest, since bulk_create cannot tell what it skipped.
+    """
+    if not alerts:
+        return 0
+    existing = set(
+        Alert.objects.filter(
+            kind__in={a.kind for a in alerts}, subject__in=[a.subject for a in alerts]
+        ).values_list("kind", "subject")
+    )
+    fresh = [a for a in alerts if (a.kind, a.subject) not in existing]
+    Alert.objects.bulk_create(fresh, ignore_conflicts=True)
+    return len(fresh)

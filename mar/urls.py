@@ -1,10 +1,18 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import views
 
 urlpatterns = [
     path("orders/<int:pk>/", views.order_detail, name="order_detail"),
     path("alerts/", views.alert_list, name="alert_list"),
+    path("medpass/", views.board, name="board"),
+    path("medpass/scan/", views.scan, name="scan"),
+    path("medpass/residents/<int:pk>/", views.resident_pass, name="resident_pass"),
+    path("medpass/doses/<int:pk>/record/", views.dose_record, name="dose_record"),
+    path("medpass/prn/<int:pk>/give/", views.prn_give, name="prn_give"),
+    path("medpass/prn-doses/<int:pk>/followup/", views.prn_followup, name="prn_followup"),
+    path("records/<int:pk>/amend/", views.administration_amend, name="administration_amend"),
     path("alerts/<int:pk>/acknowledge/", views.alert_acknowledge, name="alert_acknowledge"),
     path("alerts/<int:pk>/resolve/", views.alert_resolve, name="alert_resolve"),
+    path("", include("mar.mar_urls")),
 ]

@@ -1,17 +1,33 @@
+import datetime
+import uuid
+
 from django.contrib import messages
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from accounts.models import Unit
+from accounts.models import Role, Unit
 from accounts.permissions import EVERYONE, WRITERS_CLINICAL, facility_view, scoped_get
 from meds import selectors as order_selectors
-from meds.models import Prescription
+from meds.models import Prescription, VitalSign
 from medtech.errors import DomainError
-from medtech.views_util import paginate
+from medtech.views_util import paginate, run_service
+from residents.models import Resident
 
 from . import selectors, services
-from .models import Alert, AlertKind
+from .forms import AmendmentForm, DoseRecordForm, FollowUpForm, PrnGiveForm, ScanForm
+from .models import (
+    Administration,
+    AdminStatus,
+    Alert,
+    AlertKind,
+    FollowUpResult,
+    OtherCode,
+    ScheduledDose,
+)
+from .services import AlreadyDocumented
 
 
 @facility_view(EVERYONE)
@@ -76,3 +92,264 @@ def alert_resolve(request, pk: int):
     except DomainError as error:
         messages.error(request, error.message)
     return redirect("alert_list")
+
+
+# The med pass ----------------------------------------------------------------------------------
+
+
+@facility_view(EVERYONE)
+def board(request):
+    """The med tech's home: overdue, due now and next 2 hours, by unit and resident."""
+    now = timezone.now()
+    units = selectors.med_pass_board(facility=request.facility, now=now)
+    template = "mar/_board.html" if request.htmx else "mar/board.html"
+    response = render(
+        request,
+        template,
+        {"units": units, "now": now, "tz": request.facility.tz, "scan_form": ScanForm()},
+    )
+    response["Vary"] = "HX-Request"
+    return response
+
+
+def _resident(request, pk: int) -> Resident:
+    return scoped_get(Resident.objects.select_related("unit", "facility"), request, pk=pk)
+
+
+def _render_pass(request, resident: Resident, *, error: dict | None = None):
+    now = timezone.now()
+    data = selectors.resident_med_pass(resident=resident, now=now)
+    error = error or {}
+    for kind, items in (("dose", [*data.open_doses, *data.upcoming]), ("prn", data.prn)):
+        for item in items:
+            item = getattr(item, "order", item)
+            item.form_key = uuid.uuid4()  # one-time key: a resubmitted form finds its first result
+            if error.get("target") == f"{kind}-{item.pk}":
+                item.error_message, item.posted = error["message"], error["data"]
+    try:
+        highlight = int(request.GET.get("dose", "0"))
+    except ValueError:
+        highlight = 0
+    return render(
+        request,
+        "mar/resident_pass.html",
+        {
+            "resident": resident,
+            "pass": data,
+            "now": now,
+            "tz": request.facility.tz,
+            "other_codes": OtherCode.objects.filter(facility=request.facility),
+            "statuses": [s for s in AdminStatus.choices if s[0] not in ("loa", "hospital")],
+            "vital_labels": dict(VitalSign.choices),
+            "error": error,
+            "highlight": highlight,
+            "scan_form": ScanForm(),
+            "followup_results": FollowUpResult.choices,
+            "can_amend": request.role == Role.NURSE,
+        },
+    )
+
+
+@facility_view(EVERYONE)
+def resident_pass(request, pk: int):
+    return _render_pass(request, _resident(request, pk))
+
+
+def _back_to_pass(resident_pk: int, anchor: str = "open") -> HttpResponseRedirect:
+    return redirect(f"{reverse('resident_pass', args=[resident_pk])}#{anchor}")
+
+
+@require_POST
+@facility_view(EVERYONE)
+def dose_record(request, pk: int):
+    dose = scoped_get(ScheduledDose.objects.select_related("resident", "facility"), request, pk=pk)
+    form = DoseRecordForm(request.POST)
+    target = f"dose-{dose.pk}"
+    if not form.is_valid():
+        return _render_pass(
+            request,
+            _resident(request, dose.resident_id),
+            error={"target": target, "message": _form_message(form), "data": request.POST},
+        )
+    data = form.cleaned_data
+    try:
+        result = services.administration_record(
+            actor=request.user,
+            dose=dose,
+            status=data["status"],
+            idempotency_key=data["key"],
+            reason=data["reason"],
+            late_reason=data["late_reason"],
+            early_reason=data["early_reason"],
+            other_code=data["other_code"],
+            vitals=form.vitals(),
+            witness_username=data["witness_username"],
+            witness_secret=data["witness_secret"],
+            notes=data["notes"],
+        )
+    except AlreadyDocumented as error:
+        messages.warning(request, error.message)
+        return _back_to_pass(dose.resident_id)
+    except DomainError as error:
+        return _render_pass(
+            request,
+            _resident(request, dose.resident_id),
+            error={"target": target, "message": error.message, "data": request.POST},
+        )
+    administration = result.administration
+    if result.hold_message:
+        messages.warning(request, result.hold_message)
+    elif result.created:
+        messages.success(request, _recorded_message(administration, request.facility))
+    else:
+        messages.info(request, "Already recorded (the form was sent twice); nothing changed.")
+    return _back_to_pass(dose.resident_id)
+
+
+def _recorded_message(administration: Administration, facility) -> str:
+    medication = administration.prescription.medication
+    when = timezone.localtime(administration.administered_at, facility.tz).strftime("%H:%M")
+    return f"{administration.get_status_display()}: {medication} at {when}."
+
+
+def _form_message(form) -> str:
+    return " ".join(str(e) for errors in form.errors.values() for e in errors)
+
+
+@require_POST
+@facility_view(EVERYONE)
+def prn_give(request, pk: int):
+    order = scoped_get(Prescription.objects.select_related("medication"), request, pk=pk)
+    form = PrnGiveForm(request.POST)
+    target = f"prn-{order.pk}"
+    if not form.is_valid():
+        return _render_pass(
+            request,
+            _resident(request, order.resident_id),
+            error={"target": target, "message": _form_message(form), "data": request.POST},
+        )
+    data = form.cleaned_data
+    try:
+        result = services.prn_give(
+            actor=request.user,
+            prescription=order,
+            idempotency_key=data["key"],
+            prn_reason=data["prn_reason"],
+            vitals=form.vitals(),
+            witness_username=data["witness_username"],
+            witness_secret=data["witness_secret"],
+            approver_username=data["approver_username"],
+            approver_secret=data["approver_secret"],
+            notes=data["notes"],
+        )
+    except DomainError as error:
+        return _render_pass(
+            request,
+            _resident(request, order.resident_id),
+            error={"target": target, "message": error.message, "data": request.POST},
+        )
+    if result.created:
+        messages.success(
+            request,
+            _recorded_message(result.administration, request.facility)
+            + f" Follow up on its effect in {request.facility.prn_followup_minutes} minutes.",
+        )
+    else:
+        messages.info(request, "Already recorded (the form was sent twice); nothing changed.")
+    return _back_to_pass(order.resident_id, "prn")
+
+
+@require_POST
+@facility_view(EVERYONE)
+def prn_followup(request, pk: int):
+    administration = scoped_get(Administration, request, pk=pk)
+    form = FollowUpForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose effective, partly effective or not effective.")
+        return _back_to_pass(administration.resident_id, "followups")
+    try:
+        services.prn_followup_record(
+            actor=request.user,
+            administration=administration,
+            result=form.cleaned_data["result"],
+            note=form.cleaned_data["note"],
+        )
+        messages.success(request, "Follow-up documented.")
+    except DomainError as error:
+        messages.error(request, error.message)
+    return _back_to_pass(administration.resident_id, "followups")
+
+
+@require_POST
+@facility_view(EVERYONE)
+def scan(request):
+    """What a keyboard-wedge scanner typed: a wristband opens that resident; on a resident's page
+    a medication barcode or NDC selects the matching open dose, or stops with a clear message."""
+    form = ScanForm(request.POST)
+    code = form.data.get("code", "").strip()
+    if not code:
+        messages.error(request, "Nothing was scanned.")
+        return redirect("board")
+    found = Resident.objects.filter(facility=request.facility, wristband_code__iexact=code).first()
+    if found is not None:
+        return redirect("resident_pass", pk=found.pk)
+    try:
+        current = _resident(request, int(request.POST.get("resident", "")))
+    except (ValueError, Http404):
+        messages.error(request, f"No resident of {request.facility} has wristband “{code}”.")
+        return redirect("board")
+    now = timezone.now()
+    open_doses = selectors.resident_med_pass(resident=current, now=now).open_doses
+    digits = code.replace("-", "")
+    for dose in open_doses:
+        medication = dose.prescription.medication
+        if code == medication.barcode or (
+            medication.ndc and digits == medication.ndc.replace("-", "")
+        ):
+            messages.success(request, f"Matched: {medication} for {current.display_name}.")
+            return redirect(
+                f"{reverse('resident_pass', args=[current.pk])}?dose={dose.pk}#dose-{dose.pk}"
+            )
+    messages.error(
+        request,
+        f"WRONG MEDICATION OR WRONG RESIDENT: “{code}” matches no dose due now for "
+        f"{current.display_name}. Do not give it; check the order.",
+    )
+    return _back_to_pass(current.pk)
+
+
+@facility_view((Role.NURSE,), action="amend records")
+def administration_amend(request, pk: int):
+    administration = scoped_get(
+        Administration.objects.select_related(
+            "prescription__medication", "resident", "recorded_by"
+        ),
+        request,
+        pk=pk,
+    )
+    form = AmendmentForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        changes = {"status": data["status"], "notes": data["note"]}
+        if data["administered_at"]:
+            local = data["administered_at"].replace(tzinfo=None)
+            moment = local.replace(tzinfo=request.facility.tz)
+            changes["administered_at"] = moment.astimezone(datetime.UTC).isoformat()
+        amendment = run_service(
+            form,
+            lambda: services.amendment_create(
+                actor=request.user,
+                administration=administration,
+                kind=data["kind"],
+                reason=data["reason"],
+                changes=changes,
+            ),
+        )
+        if amendment is not None:
+            messages.success(request, f"Amendment recorded: {amendment.get_kind_display()}.")
+            return _back_to_pass(administration.resident_id, "documented")
+    return render(
+        request,
+        "mar/amend.html",
+        {"administration": administration, "form": form, "tz": request.facility.tz},
+    )

@@ -211,7 +211,7 @@ class Prescription(models.Model):
 
     @property
     def dose_text(self) -> str:
-        amount = self.dose_amount.normalize() if isinstance(self.dose_amount, Decimal) else ""
+        amount = Decimal(str(self.dose_amount)).normalize()
         return f"{amount:f} {self.dose_unit} {self.get_route_display().lower()}"
 
     def dose_schedule(self) -> DoseSchedule | None:

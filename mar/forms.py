@@ -1,0 +1,77 @@
+from django import forms
+
+from meds.models import VitalSign
+
+from .models import AdminStatus, AmendmentKind, FollowUpResult
+
+
+class _VitalsMixin:
+    """Optional vital-sign inputs named vital_<kind>; `vitals()` returns the filled ones."""
+
+    def add_vital_fields(self) -> None:
+        for kind, label in VitalSign.choices:
+            self.fields[f"vital_{kind}"] = forms.CharField(
+                required=False, max_length=10, label=label
+            )
+
+    def vitals(self) -> dict[str, str]:
+        return {
+            kind: self.cleaned_data.get(f"vital_{kind}", "")
+            for kind in VitalSign.values
+            if self.cleaned_data.get(f"vital_{kind}")
+        }
+
+
+class DoseRecordForm(_VitalsMixin, forms.Form):
+    key = forms.UUIDField(widget=forms.HiddenInput)
+    status = forms.ChoiceField(choices=AdminStatus.choices)
+    reason = forms.CharField(required=False, max_length=300)
+    late_reason = forms.CharField(required=False, max_length=300)
+    early_reason = forms.CharField(required=False, max_length=300)
+    other_code = forms.CharField(required=False, max_length=40)
+    notes = forms.CharField(required=False, max_length=500)
+    witness_username = forms.CharField(required=False, max_length=150)
+    witness_secret = forms.CharField(required=False, max_length=128, widget=forms.PasswordInput)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.add_vital_fields()
+
+
+class PrnGiveForm(_VitalsMixin, forms.Form):
+    key = forms.UUIDField(widget=forms.HiddenInput)
+    prn_reason = forms.CharField(required=False, max_length=300)
+    notes = forms.CharField(required=False, max_length=500)
+    witness_username = forms.CharField(required=False, max_length=150)
+    witness_secret = forms.CharField(required=False, max_length=128, widget=forms.PasswordInput)
+    approver_username = forms.CharField(required=False, max_length=150)
+    approver_secret = forms.CharField(required=False, max_length=128, widget=forms.PasswordInput)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.add_vital_fields()
+
+
+class FollowUpForm(forms.Form):
+    result = forms.ChoiceField(choices=FollowUpResult.choices, widget=forms.RadioSelect)
+    note = forms.CharField(required=False, max_length=300)
+
+
+class AmendmentForm(forms.Form):
+    kind = forms.ChoiceField(choices=AmendmentKind.choices)
+    reason = forms.CharField(max_length=300)
+    status = forms.ChoiceField(
+        choices=[("", "— unchanged —"), *AdminStatus.choices],
+        required=False,
+        label="Corrected status",
+    )
+    administered_at = forms.DateTimeField(
+        required=False,
+        label="Corrected time given (facility time)",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+    )
+    note = forms.CharField(required=False, max_length=500, label="Corrected note")
+
+
+class ScanForm(forms.Form):
+    code = forms.CharField(max_length=64, label="Scan")

@@ -1,0 +1,461 @@
+"""The resident's MAR: one facility-local day, or the month as the classic paper grid.
+
+Both read a fixed number of queries whatever the number of orders, doses and days: the doses
+of the period (with their order and medication), every administration of the period (scheduled
+and PRN, with who recorded it and its follow-up) and their amendments.
+"""
+
+import calendar
+import datetime
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+from django.db.models import Prefetch, Q
+
+from accounts.models import User
+from meds.models import VITAL_UNITS, Prescription, VitalSign, local_day_bounds
+from residents.models import Resident
+
+from .models import (
+    STATUS_CODES,
+    Administration,
+    AdminStatus,
+    Amendment,
+    AmendmentKind,
+    DoseState,
+    ScheduledDose,
+)
+
+# What a cell without a standing record says, by the dose's state or why it was cancelled.
+MARKS = {
+    "missed": ("MISSED", "Missed: nothing recorded 4 hours after the window closed"),
+    "overdue": ("OVERDUE", "Overdue: window closed, nothing recorded yet"),
+    "due": ("due", "Due: not yet documented"),
+    "loa": ("LOA", "Leave of absence: no dose"),
+    "hospital": ("HOSP", "In hospital: no dose"),
+    "hold": ("HOLD", "Order on hold: no dose"),
+    "discontinued": ("DC", "Order discontinued: no dose"),
+    "discharged": ("DIS", "Discharged: no dose"),
+    "cancelled": ("X", "Cancelled: no dose"),
+}
+
+CODE_LEGEND = [
+    ("MP", "Initials of who gave the dose (see the staff legend)"),
+    *(
+        (code, f"{AdminStatus(status).label}, not given")
+        for status, code in STATUS_CODES.items()
+        if code
+    ),
+    *((text, meaning) for mark, (text, meaning) in MARKS.items() if mark != "cancelled"),
+    ("late", "Given or recorded after the window closed (late reason on the day view)"),
+    ("amended n", "Corrected by a nurse: see amendment n below"),
+    ("in error n", "Entered in error (struck through): see amendment n below"),
+    ("blank", "No dose scheduled"),
+]
+
+_CHANGE_LABELS = {
+    "status": "Status",
+    "administered_at": "Time",
+    "reason": "Reason",
+    "notes": "Notes",
+    "dose_given": "Dose given",
+}
+
+
+@dataclass
+class Change:
+    label: str
+    before: str
+    after: str
+
+
+@dataclass
+class AmendmentRow:
+    number: int
+    kind: str
+    kind_label: str
+    reason: str
+    changes: list[Change]
+    by: User
+    by_initials: str
+    at: str  # local "YYYY-MM-DD HH:MM"
+    record: "Record | None" = None
+
+
+@dataclass
+class Record:
+    """One administration, as the MAR shows it."""
+
+    pk: int
+    status: str
+    status_label: str
+    cell_text: str  # initials when given, else the status code
+    recorded_by: User
+    initials: str
+    medication: str
+    administered_at: datetime.datetime  # facility-local
+    time: str  # local "HH:MM"
+    day: datetime.date  # local date of administration
+    recorded_at: str  # local "YYYY-MM-DD HH:MM"
+    dose_given: str
+    reason: str
+    late_reason: str
+    early_reason: str
+    other_code: str
+    hold_triggered: str
+    notes: str
+    prn_reason: str
+    vitals: list[str]
+    witness: User | None
+    approved_by: User | None
+    voided: bool
+    amendments: list[AmendmentRow] = field(default_factory=list)
+    corrected_text: str = ""  # the cell text an amendment put instead (a corrected status)
+    followup: str = ""
+
+    @property
+    def late(self) -> bool:
+        return bool(self.late_reason)
+
+    @property
+    def amended(self) -> bool:
+        return bool(self.amendments)
+
+    @property
+    def in_error(self) -> AmendmentRow | None:
+        return next((a for a in self.amendments if a.kind == AmendmentKind.ENTERED_IN_ERROR), None)
+
+
+@dataclass
+class DoseEntry:
+    """One scheduled dose with what happened to it (a voided record and its replacement, …)."""
+
+    pk: int
+    order: Prescription
+    medication: str
+    dose_text: str
+    due_at: datetime.datetime  # facility-local
+    time: str
+    day: datetime.date
+    state: str
+    state_label: str
+    records: list[Record]
+    mark: str = ""  # key of MARKS when no standing record explains the dose
+    mark_text: str = ""
+
+    @property
+    def standing(self) -> Record | None:
+        return next((r for r in self.records if not r.voided), None)
+
+
+@dataclass
+class Cell:
+    day: datetime.date
+    doses: list[DoseEntry] = field(default_factory=list)
+
+    @property
+    def marks(self) -> set[str]:
+        return {dose.mark for dose in self.doses if dose.mark}
+
+    @property
+    def title(self) -> str:
+        """What a pointer over the cell reads: the full story in words."""
+        parts = []
+        for dose in self.doses:
+            for record in dose.records:
+                parts.append(
+                    f"{dose.time} {record.status_label} by {record.recorded_by} at {record.time}"
+                    + (" (entered in error)" if record.voided else "")
+                    + (" (late)" if record.late else "")
+                )
+            if dose.mark:
+                parts.append(f"{dose.time} {MARKS[dose.mark][1]}")
+        return "; ".join(parts)
+
+
+@dataclass
+class Row:
+    order: Prescription
+    medication: str
+    dose_text: str
+    schedule_text: str
+    time: str
+    cells: list[Cell]
+
+
+@dataclass
+class StaffEntry:
+    initials: str
+    name: str
+    title: str
+
+
+@dataclass
+class DayMar:
+    resident: Resident
+    day: datetime.date
+    tz: ZoneInfo
+    doses: list[DoseEntry]
+    prns: list[Record]
+    staff: list[StaffEntry]
+    amendments: list[AmendmentRow]
+
+
+@dataclass
+class MonthMar:
+    resident: Resident
+    year: int
+    month: int
+    tz: ZoneInfo
+    days: list[datetime.date]
+    rows: list[Row]
+    prns: list[Record]
+    staff: list[StaffEntry]
+    amendments: list[AmendmentRow]
+    code_legend: list[tuple[str, str]]
+
+    @property
+    def first(self) -> datetime.date:
+        return self.days[0]
+
+
+def mar_day(*, resident: Resident, day: datetime.date) -> DayMar:
+    """Every dose due on the facility-local `day` and every PRN given that day."""
+    tz = resident.facility.tz
+    start, end = local_day_bounds(day, tz)
+    doses, prns, staff, amendments = _load(resident=resident, tz=tz, start=start, end=end)
+    return DayMar(resident, day, tz, doses, prns, staff, amendments)
+
+
+def mar_month(*, resident: Resident, year: int, month: int) -> MonthMar:
+    """The month grid: a row per (order, local dose time), a column per local day."""
+    tz = resident.facility.tz
+    days = [
+        datetime.date(year, month, d) for d in range(1, calendar.monthrange(year, month)[1] + 1)
+    ]
+    start, end = local_day_bounds(days[0], tz)[0], local_day_bounds(days[-1], tz)[1]
+    doses, prns, staff, amendments = _load(resident=resident, tz=tz, start=start, end=end)
+
+    rows: dict[tuple[int, datetime.time], Row] = {}
+    for dose in doses:
+        order = dose.order
+        nominal = _nominal_time(order, dose.due_at, tz)
+        key = (order.pk, nominal)
+        if key not in rows:
+            rows[key] = Row(
+                order=order,
+                medication=dose.medication,
+                dose_text=dose.dose_text,
+                schedule_text=order.schedule_text,
+                time=nominal.strftime("%H:%M"),
+                cells=[Cell(day) for day in days],
+            )
+        rows[key].cells[dose.day.day - 1].doses.append(dose)
+    ordered = sorted(rows.values(), key=lambda r: (r.medication.lower(), r.order.pk, r.time))
+    return MonthMar(resident, year, month, tz, days, ordered, prns, staff, amendments, CODE_LEGEND)
+
+
+def _nominal_time(order: Prescription, due_local: datetime.datetime, tz) -> datetime.time:
+    """The order's dose time this dose stands for: 02:30 given as 03:30 on spring-forward day
+    stays on the 02:30 row."""
+    local_time = due_local.time().replace(tzinfo=None)
+    if local_time in order.times:
+        return local_time
+    for wanted in order.times:
+        candidate = datetime.datetime.combine(due_local.date(), wanted, tzinfo=tz)
+        if candidate.astimezone(datetime.UTC) == due_local.astimezone(datetime.UTC):
+            return wanted
+    return local_time
+
+
+def _load(*, resident: Resident, tz, start: datetime.datetime, end: datetime.datetime):
+    """(doses, PRN records, staff legend, numbered amendments) of [start, end)."""
+    dose_rows = list(
+        ScheduledDose.objects.filter(resident=resident, due_at__gte=start, due_at__lt=end)
+        .select_related("prescription__medication")
+        .order_by("due_at", "pk")
+    )
+    administrations = list(
+        Administration.objects.filter(resident=resident)
+        .filter(
+            Q(dose__due_at__gte=start, dose__due_at__lt=end)
+            | Q(dose__isnull=True, administered_at__gte=start, administered_at__lt=end)
+        )
+        .select_related(
+            "recorded_by",
+            "witness",
+            "approved_by",
+            "followup__recorded_by",
+            "prescription__medication",
+        )
+        .prefetch_related(
+            Prefetch(
+                "amendments",
+                queryset=Amendment.objects.select_related("amended_by").order_by(
+                    "amended_at", "pk"
+                ),
+            )
+        )
+        .order_by("administered_at", "pk")
+    )
+
+    # Everyone whose initials the page shows: recorders, follow-up recorders, amending nurses.
+    people = {a.recorded_by_id: a.recorded_by for a in administrations}
+    for administration in administrations:
+        followup = getattr(administration, "followup", None)
+        if followup is not None:
+            people.setdefault(followup.recorded_by_id, followup.recorded_by)
+        for amendment in administration.amendments.all():
+            people.setdefault(amendment.amended_by_id, amendment.amended_by)
+    initials = _unique_initials(people.values())
+    staff = sorted(
+        (
+            StaffEntry(initials[user.pk], user.get_full_name() or user.username, user.title)
+            for user in people.values()
+        ),
+        key=lambda s: s.initials,
+    )
+
+    amendments: list[AmendmentRow] = []
+    by_dose: dict[int, list[Record]] = {}
+    prns: list[Record] = []
+    for administration in administrations:
+        record = _record(administration, tz, initials, amendments)
+        if administration.dose_id is None:
+            prns.append(record)
+        else:
+            by_dose.setdefault(administration.dose_id, []).append(record)
+
+    doses = [_dose_entry(dose, tz, by_dose.get(dose.pk, [])) for dose in dose_rows]
+    return doses, prns, staff, amendments
+
+
+def _unique_initials(users) -> dict[int, str]:
+    """Initials per user; two people with the same initials get a number (MP, MP2)."""
+    result: dict[int, str] = {}
+    taken: dict[str, int] = {}
+    for user in sorted(users, key=lambda u: u.pk):
+        base = user.initials
+        taken[base] = taken.get(base, 0) + 1
+        result[user.pk] = base if taken[base] == 1 else f"{base}{taken[base]}"
+    return result
+
+
+def _local_text(moment: datetime.datetime, tz) -> str:
+    return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+
+
+def _cell_text(status: str, initials: str) -> str:
+    code = STATUS_CODES.get(AdminStatus(status), "") if status in AdminStatus.values else status
+    return code or initials
+
+
+def _record(administration: Administration, tz, initials: dict[int, str], numbered) -> Record:
+    local = administration.administered_at.astimezone(tz)
+    who = initials[administration.recorded_by_id]
+    followup = getattr(administration, "followup", None)
+    record = Record(
+        pk=administration.pk,
+        status=administration.status,
+        status_label=administration.get_status_display(),
+        cell_text=_cell_text(administration.status, who),
+        recorded_by=administration.recorded_by,
+        initials=who,
+        medication=str(administration.prescription.medication),
+        administered_at=local,
+        time=local.strftime("%H:%M"),
+        day=local.date(),
+        recorded_at=_local_text(administration.recorded_at, tz),
+        dose_given=administration.dose_given,
+        reason=administration.reason,
+        late_reason=administration.late_reason,
+        early_reason=administration.early_reason,
+        other_code=administration.other_code,
+        hold_triggered=administration.hold_triggered,
+        notes=administration.notes,
+        prn_reason=administration.prn_reason,
+        vitals=[_vital_text(kind, value) for kind, value in administration.vitals.items()],
+        witness=administration.witness,
+        approved_by=administration.approved_by,
+        voided=administration.voided,
+        followup=(
+            f"{followup.get_result_display()}"
+            + (f": {followup.note}" if followup.note else "")
+            + f" ({initials[followup.recorded_by_id]}, "
+            f"{_local_text(followup.recorded_at, tz)})"
+            if followup is not None
+            else ""
+        ),
+    )
+    for amendment in administration.amendments.all():
+        row = AmendmentRow(
+            number=len(numbered) + 1,
+            kind=amendment.kind,
+            kind_label=amendment.get_kind_display(),
+            reason=amendment.reason,
+            changes=_changes(administration, amendment.changes, tz, who),
+            by=amendment.amended_by,
+            by_initials=initials[amendment.amended_by_id],
+            at=_local_text(amendment.amended_at, tz),
+            record=record,
+        )
+        numbered.append(row)
+        record.amendments.append(row)
+        status = (amendment.changes or {}).get("status")
+        if status and amendment.kind != AmendmentKind.ENTERED_IN_ERROR:
+            record.corrected_text = _cell_text(status, who)
+    return record
+
+
+def _vital_text(kind: str, value) -> str:
+    if kind in VitalSign.values:
+        return f"{VitalSign(kind).label} {value} {VITAL_UNITS[VitalSign(kind)]}"
+    return f"{kind} {value}"
+
+
+def _changes(administration: Administration, changes: dict, tz, who: str) -> list[Change]:
+    result = []
+    for key, after in (changes or {}).items():
+        before = getattr(administration, key, "")
+        if key == "status":
+            before = administration.get_status_display()
+            after = AdminStatus(after).label if after in AdminStatus.values else str(after)
+        elif key == "administered_at":
+            before = _local_text(administration.administered_at, tz)
+            after = _parse_moment(after, tz)
+        result.append(Change(_CHANGE_LABELS.get(key, key), str(before or "—"), str(after)))
+    return result
+
+
+def _parse_moment(value, tz) -> str:
+    try:
+        moment = datetime.datetime.fromisoformat(str(value))
+    except ValueError:
+        return str(value)
+    if moment.tzinfo is None:
+        return moment.strftime("%Y-%m-%d %H:%M")
+    return _local_text(moment, tz)
+
+
+def _dose_entry(dose: ScheduledDose, tz, records: list[Record]) -> DoseEntry:
+    order = dose.prescription
+    local = dose.due_at.astimezone(tz)
+    entry = DoseEntry(
+        pk=dose.pk,
+        order=order,
+        medication=str(order.medication),
+        dose_text=order.dose_text,
+        due_at=local,
+        time=local.strftime("%H:%M"),
+        day=local.date(),
+        state=dose.state,
+        state_label=dose.get_state_display(),
+        records=records,
+    )
+    if entry.standing is None:
+        if dose.state == DoseState.CANCELLED:
+            entry.mark = dose.cancel_reason if dose.cancel_reason in MARKS else "cancelled"
+        elif dose.state in (DoseState.MISSED, DoseState.OVERDUE, DoseState.DUE):
+            entry.mark = dose.state
+        entry.mark_text = MARKS[entry.mark][0] if entry.mark else ""
+    return entry
