@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 from medtech.errors import DomainError
 
 from .models import Certification, Facility, Membership, Role, Unit, User
+from .selectors import membership_role
 
 POLICY_FIELDS = (
     "name",
@@ -181,3 +182,22 @@ def unit_create(*, actor: User, facility: Facility, name: str) -> Unit:
     if Unit.objects.filter(facility=facility, name__iexact=name).exists():
         raise DomainError(f"There is already a unit called {name}.", field="name")
     return Unit.objects.create(facility=facility, name=name)
+
+
+def staff_authenticate(
+    *, facility: Facility, username: str, secret: str, field: str, who: str = "witness"
+) -> User:
+    """A second person at the cart confirms with username + password or personal PIN."""
+    username, secret = (username or "").strip(), secret or ""
+    if not username or not secret:
+        raise DomainError(f"The {who} must enter their username and password or PIN.", field=field)
+    user = User.objects.filter(username__iexact=username, is_active=True).first()
+    if (
+        user is None
+        or not (user.check_password(secret) or user.check_pin(secret))
+        or membership_role(user=user, facility_id=facility.pk) is None
+    ):
+        raise DomainError(
+            f"The {who}'s username or password/PIN is not right for this facility.", field=field
+        )
+    return user

@@ -39,14 +39,26 @@ MARKS = {
     "cancelled": ("X", "Cancelled: no dose"),
 }
 
+# Words for the status codes where the status label alone would be unclear in a legend.
+_CODE_MEANINGS = {
+    AdminStatus.LOA: "On leave of absence: not given (or no dose while away)",
+    AdminStatus.HOSPITAL: "In hospital: not given (or no dose while away)",
+    AdminStatus.OTHER: "Other: not given (the code is on the day view)",
+}
+
 CODE_LEGEND = [
-    ("MP", "Initials of who gave the dose (see the staff legend)"),
+    ("Initials", "Given, by the person with these initials (see the initials legend)"),
     *(
-        (code, f"{AdminStatus(status).label}, not given")
+        (code, _CODE_MEANINGS.get(status, f"{AdminStatus(status).label}: not given"))
         for status, code in STATUS_CODES.items()
         if code
     ),
-    *((text, meaning) for mark, (text, meaning) in MARKS.items() if mark != "cancelled"),
+    # Marks that share a status code (LOA, HOSP) are explained by it above.
+    *(
+        (text, meaning)
+        for mark, (text, meaning) in MARKS.items()
+        if mark != "cancelled" and text not in STATUS_CODES.values()
+    ),
     ("late", "Given or recorded after the window closed (late reason on the day view)"),
     ("amended n", "Corrected by a nurse: see amendment n below"),
     ("in error n", "Entered in error (struck through): see amendment n below"),

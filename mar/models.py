@@ -103,7 +103,7 @@ class Alert(models.Model):
     severity = models.PositiveSmallIntegerField(
         choices=AlertSeverity.choices, default=AlertSeverity.WARNING
     )
-    message = models.CharField(max_length=300)
+    message = models.CharField(max_length=2000)
     state = models.CharField(max_length=14, choices=AlertState.choices, default=AlertState.OPEN)
     created_at = models.DateTimeField()
     acknowledged_by = models.ForeignKey(
@@ -131,6 +131,21 @@ class Alert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.message}"
+
+    @property
+    def subject_url(self) -> str:
+        """Where the alert's subject is looked at, when it has a page of its own."""
+        from django.urls import reverse
+
+        kind, _, rest = self.subject.partition(":")
+        pk = rest.split(":")[0]
+        if self.kind == AlertKind.COUNT_DISCREPANCY and pk.isdigit():
+            return reverse("count_detail", args=[pk])
+        if self.kind == AlertKind.LOW_SUPPLY and pk.isdigit():
+            return reverse("stock_item", args=[pk])
+        if self.resident_id:
+            return reverse("resident_pass", args=[self.resident_id])
+        return ""
 
 
 class AdminStatus(models.TextChoices):

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from django.db.models import Prefetch, Q, QuerySet
 
 from accounts.models import Facility, User
+from inventory.models import StockItem
 from meds.models import OrderStatus, Prescription
 from residents.models import Resident, ResidentStatus
 
@@ -142,6 +143,18 @@ def med_pass_board(*, facility: Facility, now: datetime.datetime) -> list[BoardU
     ]
 
 
+def _stock_by_medication(resident: Resident) -> dict[int, StockItem]:
+    """The supply each medication is taken from: the resident's own, else house stock."""
+    items = StockItem.objects.filter(
+        Q(resident=resident) | Q(resident__isnull=True), facility_id=resident.facility_id
+    ).order_by("-resident_id")
+    stock: dict[int, StockItem] = {}
+    for item in items:
+        if item.resident_id or item.medication_id not in stock:
+            stock[item.medication_id] = item
+    return stock
+
+
 @dataclass
 class PrnRow:
     order: Prescription
@@ -175,6 +188,9 @@ def resident_med_pass(*, resident: Resident, now: datetime.datetime) -> Resident
         .prefetch_related("prescription__hold_parameters")
         .order_by("due_at", "pk")
     )
+    stock = _stock_by_medication(resident)
+    for dose in doses:
+        dose.stock = stock.get(dose.prescription.medication_id)
     open_doses = [d for d in doses if d.window_opens_at <= now]
     upcoming = [d for d in doses if d.window_opens_at > now]
     recent_prn = Prefetch(
@@ -198,6 +214,7 @@ def resident_med_pass(*, resident: Resident, now: datetime.datetime) -> Resident
     prn = []
     for order in prn_orders:
         status = prn_status(order=order, now=now, given=order.recent_prn)
+        order.stock = stock.get(order.medication_id)
         prn.append(PrnRow(order, status, status.allowed(now)))
     followups_due = list(
         Administration.objects.filter(

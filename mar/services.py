@@ -10,12 +10,16 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
+from django.db.models import Max, Q
 from django.dispatch import receiver
 from django.utils import timezone
 
 from accounts.models import Facility, Role, User
 from accounts.selectors import medication_aide_current, membership_role
+from accounts.services import staff_authenticate
+from inventory.models import MovementKind, StockMovement
+from inventory.selectors import reorder_list
+from inventory.services import stock_consume, stock_reverse_for_administration
 from meds.models import (
     SCHEDULE_FIELDS,
     VITAL_UNITS,
@@ -377,25 +381,6 @@ def _local_day_time(facility: Facility, moment: datetime.datetime) -> str:
     return moment.astimezone(facility.tz).strftime("%a %d %b %H:%M")
 
 
-def staff_authenticate(
-    *, facility: Facility, username: str, secret: str, field: str, who: str = "witness"
-) -> User:
-    """A second person at the cart confirms with username + password or personal PIN."""
-    username, secret = (username or "").strip(), secret or ""
-    if not username or not secret:
-        raise DomainError(f"The {who} must enter their username and password or PIN.", field=field)
-    user = User.objects.filter(username__iexact=username, is_active=True).first()
-    if (
-        user is None
-        or not (user.check_password(secret) or user.check_pin(secret))
-        or membership_role(user=user, facility_id=facility.pk) is None
-    ):
-        raise DomainError(
-            f"The {who}'s username or password/PIN is not right for this facility.", field=field
-        )
-    return user
-
-
 def _raise_certification_alert(*, facility: Facility, user: User, now: datetime.datetime) -> None:
     """Tell the administrators, once a day per person, outside the refused transaction."""
     day = now.astimezone(facility.tz).date()
@@ -687,6 +672,17 @@ def _record_dose(
         hold_triggered=triggered,
         **fields,
     )
+    if status == AdminStatus.GIVEN:
+        # Same transaction: a dose given is a dose out of stock, or neither happens.
+        stock_consume(
+            actor=actor,
+            resident=dose.resident,
+            medication=order.medication,
+            quantity=order.dose_amount,
+            at=now,
+            administration_id=administration.pk,
+            witness=witness,
+        )
     dose.state, dose.state_changed_at = DoseState.DOCUMENTED, now
     dose.save(update_fields=["state", "state_changed_at"])
     Alert.objects.filter(dose=dose).exclude(state=AlertState.RESOLVED).update(
@@ -830,6 +826,15 @@ def _give_prn(
         prn_reason=prn_reason,
         notes=notes,
     )
+    stock_consume(
+        actor=actor,
+        resident=order.resident,
+        medication=order.medication,
+        quantity=order.dose_amount,
+        at=now,
+        administration_id=administration.pk,
+        witness=witness,
+    )
     return RecordResult(administration, created=True)
 
 
@@ -902,6 +907,9 @@ def amendment_create(
     if kind == AmendmentKind.ENTERED_IN_ERROR:
         locked.voided = True
         locked.save(update_fields=["voided"])
+        stock_reverse_for_administration(
+            actor=actor, administration_id=locked.pk, at=now, reason=f"Entered in error: {reason}"
+        )
         if locked.dose is not None:
             dose = ScheduledDose.objects.select_for_update().get(pk=locked.dose_id)
             dose.state, dose.state_changed_at = DoseState.DUE, now
@@ -914,7 +922,7 @@ def amendment_create(
 def alerts_raise_followups(*, now: datetime.datetime | None = None) -> dict[str, int]:
     """PRN follow-ups not documented in time, and refusal patterns (3 in 7 days per order)."""
     now = now or timezone.now()
-    counts = {"prn_followup": 0, "refusals": 0}
+    counts = {"prn_followup": 0, "refusals": 0, "low_supply": 0}
     for facility in Facility.objects.only("id", "prn_followup_minutes", "timezone"):
         due_before = now - datetime.timedelta(minutes=facility.prn_followup_minutes)
         late = list(
@@ -946,7 +954,37 @@ def alerts_raise_followups(*, now: datetime.datetime | None = None) -> dict[str,
             ]
         )
         counts["refusals"] += _raise_refusal_alerts(facility=facility, now=now)
+        counts["low_supply"] += _raise_low_supply_alerts(facility=facility, now=now)
     return counts
+
+
+def _raise_low_supply_alerts(*, facility: Facility, now: datetime.datetime) -> int:
+    """Once per supply episode: the key changes when the item is next received."""
+    low = [s for s in reorder_list(facility=facility, now=now) if s.item.ordered_at is None]
+    if not low:
+        return 0
+    last_received = dict(
+        StockMovement.objects.filter(item__in=[s.item.pk for s in low], kind=MovementKind.RECEIVED)
+        .values_list("item_id")
+        .annotate(last=Max("id"))
+    )
+    return _create_alerts(
+        [
+            Alert(
+                facility=facility,
+                resident_id=supply.item.resident_id,
+                kind=AlertKind.LOW_SUPPLY,
+                subject=f"stock:{supply.item.pk}:{last_received.get(supply.item.pk, 0)}",
+                severity=AlertSeverity.WARNING,
+                message=(
+                    f"{supply.item}: {supply.days_left} days of supply left "
+                    f"({supply.item.on_hand.normalize():f} {supply.item.unit_of_count}). Reorder."
+                ),
+                created_at=now,
+            )
+            for supply in low
+        ]
+    )
 
 
 def _raise_refusal_alerts(*, facility: Facility, now: datetime.datetime) -> int:

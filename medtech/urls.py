@@ -9,6 +9,7 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("residents/", include("residents.urls")),
     path("", include("meds.urls")),
+    path("stock/", include("inventory.urls")),
     path("", include("mar.urls")),
     path("django-admin/", admin.site.urls),
 ]

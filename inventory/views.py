@@ -1,0 +1,187 @@
+from django.contrib import messages
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from accounts.models import Role, Unit
+from accounts.permissions import EVERYONE, WRITERS_CLINICAL, facility_view, scoped_get
+from medtech.errors import DomainError
+from medtech.views_util import run_service
+
+from . import selectors, services
+from .forms import AdjustForm, DestroyForm, ReceiveForm, WitnessedForm
+from .models import ControlledCount, StockItem
+
+
+@facility_view(EVERYONE)
+def stock_list(request):
+    only_controlled = request.GET.get("controlled") == "1"
+    items = StockItem.objects.filter(facility=request.facility)
+    if only_controlled:
+        items = items.exclude(medication__controlled_schedule="")
+    supplies = selectors.supply_list(facility=request.facility, now=timezone.now(), items=items)
+    supplies.sort(key=lambda s: (s.item.resident.last_name if s.item.resident else "", str(s.item)))
+    return render(
+        request,
+        "inventory/stock_list.html",
+        {"supplies": supplies, "only_controlled": only_controlled},
+    )
+
+
+@facility_view(WRITERS_CLINICAL, action="receive deliveries")
+def stock_receive(request):
+    initial = {}
+    if request.GET.get("item"):
+        item = StockItem.objects.filter(facility=request.facility, pk=request.GET["item"]).first()
+        if item is not None:
+            initial = {"resident": item.resident_id, "medication": item.medication_id}
+    form = ReceiveForm(request.POST or None, facility=request.facility, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        result = run_service(
+            form,
+            lambda: services.stock_receive(
+                actor=request.user,
+                facility=request.facility,
+                resident=data["resident"],
+                medication=data["medication"],
+                quantity=data["quantity"],
+                lot=data["lot"],
+                expiry=data["expiry"],
+                rx_number=data["rx_number"],
+            ),
+        )
+        if result is not None:
+            movement = result.movement
+            messages.success(
+                request,
+                f"Received {movement.quantity.normalize():f} {movement.item.unit_of_count} of "
+                f"{movement.item.medication}; on hand now {movement.balance_after.normalize():f}.",
+            )
+            for warning in result.warnings:
+                messages.warning(request, warning)
+            return redirect("stock_item", pk=movement.item_id)
+    return render(request, "inventory/receive.html", {"form": form})
+
+
+@facility_view(WRITERS_CLINICAL, action="see the reorder list")
+def reorder_list(request):
+    supplies = selectors.reorder_list(facility=request.facility, now=timezone.now())
+    return render(request, "inventory/reorder.html", {"supplies": supplies})
+
+
+@require_POST
+@facility_view(WRITERS_CLINICAL, action="mark items as ordered")
+def mark_ordered(request, pk: int):
+    item = scoped_get(StockItem, request, pk=pk)
+    services.stock_mark_ordered(actor=request.user, item=item)
+    messages.success(request, f"{item} marked as ordered.")
+    return redirect("reorder_list")
+
+
+@facility_view(EVERYONE)
+def stock_item(request, pk: int):
+    """The item's ledger with balances and signatures: the controlled log, printable."""
+    item = scoped_get(StockItem.objects.select_related("medication", "resident"), request, pk=pk)
+    return render(
+        request,
+        "inventory/item.html",
+        {"item": item, "movements": selectors.item_ledger(item=item), "tz": request.facility.tz},
+    )
+
+
+_REMOVALS = {
+    "waste": (WitnessedForm, services.stock_waste, "Waste recorded."),
+    "destroy": (DestroyForm, services.stock_destroy, "Destruction recorded."),
+    "adjust": (AdjustForm, services.stock_adjust, "Count adjustment recorded."),
+}
+
+
+def _witnessed(request, pk: int, action: str):
+    item = scoped_get(StockItem.objects.select_related("medication", "resident"), request, pk=pk)
+    form_class, service, done = _REMOVALS[action]
+    form = form_class(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        arguments = dict(form.cleaned_data)
+        movement = run_service(form, lambda: service(actor=request.user, item=item, **arguments))
+        if movement is not None:
+            messages.success(request, done)
+            return redirect("stock_item", pk=item.pk)
+    return render(
+        request, "inventory/witnessed.html", {"item": item, "form": form, "action": action}
+    )
+
+
+@facility_view(EVERYONE)
+def stock_waste(request, pk: int):
+    return _witnessed(request, pk, "waste")
+
+
+@facility_view(WRITERS_CLINICAL, action="destroy or return stock")
+def stock_destroy(request, pk: int):
+    return _witnessed(request, pk, "destroy")
+
+
+@facility_view((Role.NURSE,), action="adjust the ledger to a count")
+def stock_adjust(request, pk: int):
+    return _witnessed(request, pk, "adjust")
+
+
+@facility_view(EVERYONE)
+def count_overview(request):
+    states = selectors.count_overview(facility=request.facility, now=timezone.now())
+    return render(request, "inventory/counts.html", {"states": states, "tz": request.facility.tz})
+
+
+@facility_view(EVERYONE)
+def count_unit(request, unit_pk: int):
+    """The shift count: outgoing (signed in) and incoming (authenticates here) count together."""
+    unit = get_object_or_404(Unit, pk=unit_pk, facility=request.facility)
+    items = list(services.controlled_items_for_unit(unit=unit))
+    error = None
+    if request.method == "POST":
+        counted = {item.pk: request.POST.get(f"item_{item.pk}", "").strip() for item in items}
+        try:
+            count = services.controlled_count_record(
+                actor=request.user,
+                unit=unit,
+                incoming_username=request.POST.get("incoming_username", ""),
+                incoming_secret=request.POST.get("incoming_secret", ""),
+                counted=counted,
+            )
+        except DomainError as problem:
+            error = problem.message
+        else:
+            if count.has_discrepancy:
+                messages.error(
+                    request, "The count differs from the ledger: the nurses are alerted."
+                )
+            else:
+                messages.success(request, "Count signed: everything matches the ledger.")
+            return redirect("count_detail", pk=count.pk)
+    return render(
+        request,
+        "inventory/count_form.html",
+        {"unit": unit, "items": items, "error": error, "posted": request.POST},
+    )
+
+
+@facility_view(EVERYONE)
+def count_detail(request, pk: int):
+    count = get_object_or_404(
+        ControlledCount.objects.select_related("unit", "outgoing_by", "incoming_by"),
+        pk=pk,
+        facility=request.facility,
+    )
+    lines = list(count.lines.select_related("item__medication", "item__resident"))
+    for line in lines:
+        line.history = (
+            list(selectors.movements_since_last_matching_count(item=line.item))
+            if line.counted != line.expected
+            else []
+        )
+    return render(
+        request,
+        "inventory/count_detail.html",
+        {"count": count, "lines": lines, "tz": request.facility.tz},
+    )

@@ -1,0 +1,243 @@
+"""The med pass pages as a med tech and a nurse use them."""
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+from django.urls import reverse
+
+from accounts.models import Role
+from mar import services
+from mar.models import Administration, DoseState, ScheduledDose
+from meds.models import HoldParameter
+from residents import services as resident_services
+from tests.factories import (
+    CertificationFactory,
+    MedicationFactory,
+    PrescriptionFactory,
+    ResidentFactory,
+    member,
+)
+
+NOW = datetime(2026, 6, 10, 12, 5, tzinfo=UTC)  # 08:05 in New York
+
+
+@pytest.fixture(autouse=True)
+def _clock_and_broker(monkeypatch):
+    monkeypatch.setattr(services, "_generate_for_facility_soon", lambda facility_id: None)
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _aide_certified(medtech_user):
+    CertificationFactory(
+        user=medtech_user, issued=datetime(2025, 1, 1).date(), expires=datetime(2027, 1, 1).date()
+    )
+
+
+@pytest.fixture
+def order(resident):
+    order = PrescriptionFactory(
+        resident=resident,
+        medication=MedicationFactory(name="Lisinopril", strength="10 mg", barcode="0123456789"),
+    )
+    services.doses_generate(now=NOW - timedelta(hours=5))
+    return order
+
+
+@pytest.fixture
+def dose(order):
+    return ScheduledDose.objects.get(
+        prescription=order, due_at=datetime(2026, 6, 10, 12, 0, tzinfo=UTC)
+    )
+
+
+def _post_record(client, dose, status="given", key=None, **fields):
+    data = {"key": str(key or uuid.uuid4()), "status": status, **fields}
+    return client.post(reverse("dose_record", args=[dose.pk]), data, follow=True)
+
+
+def test_med_tech_home_is_the_board_with_overdue_first(medtech_client, facility, unit):
+    late = ResidentFactory(facility=facility, unit=unit, last_name="Late")
+    PrescriptionFactory(resident=late, times=[datetime(2026, 1, 1, 6, 0).time()])
+    ontime = ResidentFactory(facility=facility, unit=unit, last_name="Aardvark")
+    PrescriptionFactory(resident=ontime)
+    services.doses_generate(now=NOW - timedelta(hours=5))
+    services.doses_mark_overdue(now=NOW)
+    response = medtech_client.get(reverse("home"), follow=True)
+    page = response.content.decode()
+    assert response.redirect_chain[-1][0] == reverse("board")
+    assert page.index("Late") < page.index("Aardvark")  # overdue first, whatever the name
+    assert "OVERDUE 06:00" in page and "DUE 08:00" in page
+    assert 'hx-trigger="every 30s"' in page
+
+
+def test_board_htmx_refresh_returns_only_the_board(medtech_client, order):
+    response = medtech_client.get(reverse("board"), HTTP_HX_REQUEST="true")
+    page = response.content.decode()
+    assert 'id="board-inner"' in page
+    assert "<html" not in page
+    assert "HX-Request" in response["Vary"]
+
+
+def test_resident_page_shows_the_open_dose_and_allergy_state(
+    medtech_client, resident, dose, admin_user
+):
+    page = medtech_client.get(reverse("resident_pass", args=[resident.pk])).content.decode()
+    assert "Allergies not recorded" in page
+    assert "Lisinopril 10 mg" in page and "window 07:00–09:00" in page
+    resident_services.resident_mark_nkda(actor=admin_user, resident=resident)
+    page = medtech_client.get(reverse("resident_pass", args=[resident.pk])).content.decode()
+    assert "NKDA" in page
+
+
+def test_given_in_one_tap(medtech_client, dose):
+    response = _post_record(medtech_client, dose)
+    page = response.content.decode()
+    assert "Given: Lisinopril 10 mg tablet at 08:05." in page
+    dose.refresh_from_db()
+    assert dose.state == DoseState.DOCUMENTED
+    assert Administration.objects.get().recorded_by.username == "medtech1"
+
+
+def test_refused_without_reason_is_explained_beside_the_dose(medtech_client, dose):
+    response = _post_record(medtech_client, dose, status="refused")
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "Enter the reason the dose was refused." in page
+    assert 'class="dose card state-due has-error"' in page
+    assert not Administration.objects.exists()
+    _post_record(medtech_client, dose, status="refused", reason="Said she feels sick")
+    assert Administration.objects.get().reason == "Said she feels sick"
+
+
+def test_double_submit_makes_one_record(medtech_client, dose):
+    key = uuid.uuid4()
+    _post_record(medtech_client, dose, key=key)
+    response = _post_record(medtech_client, dose, key=key)
+    assert "sent twice" in response.content.decode()
+    assert Administration.objects.count() == 1
+
+
+def test_second_tab_is_told_who_documented(medtech_client, nurse_client, dose):
+    _post_record(nurse_client, dose)
+    response = _post_record(medtech_client, dose)
+    assert "Already documented (given) by" in response.content.decode()
+    assert Administration.objects.count() == 1
+
+
+def test_hold_parameter_shows_vitals_and_records_held(medtech_client, order, dose):
+    HoldParameter.objects.create(
+        prescription=order, vital="systolic_bp", comparator="lt", threshold=100
+    )
+    page = medtech_client.get(reverse("resident_pass", args=[order.resident_id])).content.decode()
+    assert 'name="vital_systolic_bp"' in page
+    response = _post_record(medtech_client, dose, vital_systolic_bp="92")
+    page = response.content.decode()
+    assert "Not given: Hold if Systolic BP below 100 mmHg — reading 92 mmHg" in page
+    assert Administration.objects.get().status == "held"
+
+
+def test_prn_blocked_message_names_last_dose_and_next_time(medtech_client, resident):
+    prn = PrescriptionFactory(
+        resident=resident,
+        is_prn=True,
+        times=[],
+        prn_min_hours=4,
+        prn_max_per_24h=4,
+        indication="Pain",
+    )
+    url = reverse("prn_give", args=[prn.pk])
+    first = medtech_client.post(
+        url, {"key": str(uuid.uuid4()), "prn_reason": "Back pain"}, follow=True
+    )
+    assert "Follow up on its effect in 60 minutes" in first.content.decode()
+    second = medtech_client.post(
+        url, {"key": str(uuid.uuid4()), "prn_reason": "Still hurts"}, follow=True
+    )
+    page = second.content.decode()
+    assert "Not yet: last given at Wed 10 Jun 08:05" in page
+    assert "Next allowed at Wed 10 Jun 12:05" in page
+    assert Administration.objects.filter(prescription=prn).count() == 1
+
+
+def test_prn_followup_from_the_page(medtech_client, resident):
+    prn = PrescriptionFactory(
+        resident=resident,
+        is_prn=True,
+        times=[],
+        prn_min_hours=4,
+        prn_max_per_24h=4,
+        indication="Pain",
+    )
+    medtech_client.post(
+        reverse("prn_give", args=[prn.pk]), {"key": str(uuid.uuid4()), "prn_reason": "Pain"}
+    )
+    administration = Administration.objects.get()
+    page = medtech_client.get(reverse("resident_pass", args=[resident.pk])).content.decode()
+    assert "PRN follow-ups" in page
+    response = medtech_client.post(
+        reverse("prn_followup", args=[administration.pk]),
+        {"result": "effective", "note": "Resting"},
+        follow=True,
+    )
+    assert "Follow-up documented." in response.content.decode()
+
+
+def test_scan_wristband_opens_the_resident(medtech_client, resident):
+    response = medtech_client.post(reverse("scan"), {"code": resident.wristband_code.lower()})
+    assert response.url == reverse("resident_pass", args=[resident.pk])
+
+
+def test_scan_medication_selects_the_matching_dose(medtech_client, resident, dose):
+    response = medtech_client.post(reverse("scan"), {"code": "0123456789", "resident": resident.pk})
+    assert (
+        response.url
+        == f"{reverse('resident_pass', args=[resident.pk])}?dose={dose.pk}#dose-{dose.pk}"
+    )
+
+
+def test_scan_wrong_medication_stops_with_a_clear_message(medtech_client, resident, dose):
+    response = medtech_client.post(
+        reverse("scan"), {"code": "999999", "resident": resident.pk}, follow=True
+    )
+    assert "WRONG MEDICATION OR WRONG RESIDENT" in response.content.decode()
+
+
+def test_scan_another_facilitys_wristband_finds_nothing(medtech_client, other_facility):
+    stranger = ResidentFactory(facility=other_facility)
+    response = medtech_client.post(reverse("scan"), {"code": stranger.wristband_code}, follow=True)
+    assert "No resident of" in response.content.decode()
+
+
+def test_nurse_amends_and_both_versions_show(nurse_client, medtech_client, dose, resident):
+    _post_record(medtech_client, dose)
+    administration = Administration.objects.get()
+    assert (
+        medtech_client.get(reverse("administration_amend", args=[administration.pk])).status_code
+        == 403
+    )
+    response = nurse_client.post(
+        reverse("administration_amend", args=[administration.pk]),
+        {"kind": "entered_in_error", "reason": "Charted on the wrong resident"},
+        follow=True,
+    )
+    page = response.content.decode()
+    assert "Amendment recorded: Entered in error." in page
+    assert "<del>Given</del>" in page
+    assert "Entered in error: Charted on the wrong resident" in page
+    dose.refresh_from_db()
+    assert dose.state == DoseState.DUE
+
+
+def test_expired_certification_is_told_why(facility, dose):
+    from django.test import Client
+
+    tech = member(facility, Role.MED_TECH)
+    client = Client()
+    client.force_login(tech, backend="django.contrib.auth.backends.ModelBackend")
+    response = _post_record(client, dose)
+    assert "medication aide certification is expired or missing" in response.content.decode()
+    assert not Administration.objects.exists()
