@@ -12,7 +12,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Certification, CertificationKind, Facility, Membership, Role, Unit, User
-from mar.services import doses_generate, doses_mark_overdue
+from inventory import services as stock_services
+from inventory.models import StockItem
+from mar.services import alerts_raise_followups, doses_generate, doses_mark_overdue
 from meds import services as order_services
 from meds.models import Medication, Prescription
 from residents import services as resident_services
@@ -164,12 +166,15 @@ class Command(BaseCommand):
             created = self._residents(facilities, staff)
             self._catalog()
             orders = self._orders(facilities, staff)
+            stocked = self._stock(facilities, staff)
         doses = doses_generate()
         moved = doses_mark_overdue()
+        alerts_raise_followups()
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo ready: {len(facilities)} facilities, {len(staff)} staff, "
-                f"{created} residents and {orders} orders added; {doses} doses scheduled, "
+                f"{created} residents and {orders} orders added, {stocked} supplies stocked; "
+                f"{doses} doses scheduled, "
                 f"{moved['overdue']} overdue, {moved['missed']} missed."
             )
         )
@@ -380,3 +385,49 @@ class Command(BaseCommand):
             present_since=now - timedelta(days=35)
         )
         return count
+
+    def _stock(self, facilities: dict[str, Facility], staff: dict[str, User]) -> int:
+        """A supply for every order: most for weeks, some running low (the reorder list), and
+        controlled drugs counted once 14 hours ago in Maple Grove (so a count is due now)."""
+        if StockItem.objects.filter(facility__in=facilities.values()).exists():
+            return 0
+        rng = random.Random(777)
+        now = timezone.now()
+        received_at = now - timedelta(days=2)
+        stocked = 0
+        orders = Prescription.objects.filter(
+            facility__in=facilities.values(), status="active"
+        ).select_related("medication", "resident", "facility")
+        for order in orders.order_by("pk"):
+            if StockItem.objects.filter(
+                resident=order.resident, medication=order.medication
+            ).exists():
+                continue
+            per_day = max(len(order.times), 1) * order.dose_amount
+            days = rng.choice([3, 5, 14, 20, 25, 28, 30, 30, 30, 30, 30, 30, 30, 30, 30])
+            nurse = staff["nurse"] if order.facility.name == MAPLE else staff["cedarnurse"]
+            stock_services.stock_receive(
+                actor=nurse,
+                facility=order.facility,
+                resident=order.resident,
+                medication=order.medication,
+                quantity=per_day * days,
+                lot=f"L{rng.randint(10000, 99999)}",
+                expiry=(now + timedelta(days=rng.randint(90, 600))).date(),
+                rx_number=f"RX{rng.randint(100000, 999999)}",
+                now=received_at,
+            )
+            stocked += 1
+        maple = facilities[MAPLE]
+        for unit in Unit.objects.filter(facility=maple, name="North Wing"):
+            items = list(stock_services.controlled_items_for_unit(unit=unit))
+            if items:
+                stock_services.controlled_count_record(
+                    actor=staff["nurse"],
+                    unit=unit,
+                    incoming_username="medtech",
+                    incoming_secret=settings.DEMO_PASSWORD or os.environ["DEMO_PASSWORD"],
+                    counted={item.pk: item.on_hand for item in items},
+                    now=now - timedelta(hours=14),
+                )
+        return stocked
