@@ -46,12 +46,12 @@ fmt: install
 
 # The browser tests drive Chromium; without it they are skipped (with the reason shown).
 browser:
-	@if command -v chromium >/dev/null 2>&1; then \
+	@if command -v chromium >/dev/null 2>&1 && command -v pdftoppm >/dev/null 2>&1; then \
 		true; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 		echo "Installing Chromium and fonts for the browser tests..."; \
 		apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core fonts-liberation \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core fonts-liberation libpango-1.0-0 libpangoft2-1.0-0 poppler-utils \
 		|| echo "warning: could not install chromium; browser tests will be skipped." >&2; \
 	else \
 		echo "warning: chromium is not installed (installing it needs root and apt-get);" \

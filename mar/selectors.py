@@ -7,10 +7,19 @@ from django.db.models import Prefetch, Q, QuerySet
 
 from accounts.models import Facility, User
 from inventory.models import StockItem
-from meds.models import OrderStatus, Prescription
+from meds.models import HoldParameter, OrderStatus, Prescription
 from residents.models import Resident, ResidentStatus
 
-from .models import Administration, AdminStatus, Alert, AlertState, DoseState, ScheduledDose
+from .models import (
+    Administration,
+    AdminStatus,
+    Alert,
+    AlertState,
+    Amendment,
+    DoseState,
+    PrnFollowUp,
+    ScheduledDose,
+)
 
 
 def dose_list_for_order(
@@ -89,16 +98,28 @@ UPCOMING = datetime.timedelta(hours=2)
 
 
 @dataclass
+class BoardDose:
+    due_at: datetime.datetime
+    time: str  # facility-local HH:MM
+    medication: str
+
+
+@dataclass
 class BoardResident:
-    resident: Resident
-    overdue: list[ScheduledDose] = field(default_factory=list)
-    due_now: list[ScheduledDose] = field(default_factory=list)
-    upcoming: list[ScheduledDose] = field(default_factory=list)
+    pk: int
+    first_name: str
+    last_name: str
+    preferred_name: str
+    room: str
+    photo: str
+    overdue: list[BoardDose] = field(default_factory=list)
+    due_now: list[BoardDose] = field(default_factory=list)
+    upcoming: list[BoardDose] = field(default_factory=list)
 
     @property
     def sort_key(self):
         first = (self.overdue or self.due_now or self.upcoming)[0]
-        return (not self.overdue, not self.due_now, first.due_at, self.resident.last_name)
+        return (not self.overdue, not self.due_now, first.due_at, self.last_name)
 
 
 @dataclass
@@ -117,23 +138,42 @@ class BoardUnit:
 
 def med_pass_board(*, facility: Facility, now: datetime.datetime) -> list[BoardUnit]:
     """The facility's doses for the med pass, by unit and resident: overdue first, then due now
-    (window open), then the next 2 hours. One query whatever the size."""
-    doses = (
+    (window open), then the next 2 hours. One query whatever the size.
+
+    Read as plain values, not model instances: every cart fetches the board every 30 seconds.
+    """
+    rows = (
         ScheduledDose.objects.filter(facility=facility, resident__status=ResidentStatus.ACTIVE)
         .filter(
             Q(state=DoseState.OVERDUE) | Q(state=DoseState.DUE, window_opens_at__lte=now + UPCOMING)
         )
-        .select_related("resident__unit", "prescription__medication")
         .order_by("resident__unit__name", "resident__last_name", "resident_id", "due_at")
-    )
-    units: dict[str, dict[int, BoardResident]] = {}
-    for dose in doses:
-        row = units.setdefault(dose.resident.unit.name, {}).setdefault(
-            dose.resident_id, BoardResident(dose.resident)
+        .values_list(
+            "state",
+            "due_at",
+            "window_opens_at",
+            "resident_id",
+            "resident__first_name",
+            "resident__last_name",
+            "resident__preferred_name",
+            "resident__room",
+            "resident__photo",
+            "resident__unit__name",
+            "prescription__medication__name",
         )
-        if dose.state == DoseState.OVERDUE:
+    )
+    tz = facility.tz
+    units: dict[str, dict[int, BoardResident]] = {}
+    for state, due_at, opens, resident_id, first, last, preferred, room, photo, unit, med in rows:
+        row = units.setdefault(unit, {}).get(resident_id)
+        if row is None:
+            row = units[unit][resident_id] = BoardResident(
+                resident_id, first, last, preferred, room, photo
+            )
+        dose = BoardDose(due_at, due_at.astimezone(tz).strftime("%H:%M"), med)
+        if state == DoseState.OVERDUE:
             row.overdue.append(dose)
-        elif dose.window_opens_at <= now:
+        elif opens <= now:
             row.due_now.append(dose)
         else:
             row.upcoming.append(dose)
@@ -177,6 +217,8 @@ def resident_med_pass(*, resident: Resident, now: datetime.datetime) -> Resident
     Open doses: window open, or closed and undocumented (overdue; missed in the last 24 hours).
     Upcoming: windows opening in the next 2 hours. PRN orders with their limits. PRN doses whose
     follow-up is not documented. What was documented in the last 12 hours (with amendments).
+    The page is opened at every resident of every pass, so related rows are read once each
+    (hold parameters, recent records) and shared out in Python.
     """
     doses = list(
         ScheduledDose.objects.filter(resident=resident)
@@ -185,55 +227,57 @@ def resident_med_pass(*, resident: Resident, now: datetime.datetime) -> Resident
             | Q(state=DoseState.MISSED, due_at__gte=now - datetime.timedelta(hours=24))
         )
         .select_related("prescription__medication")
-        .prefetch_related("prescription__hold_parameters")
         .order_by("due_at", "pk")
+    )
+    prn_orders = list(
+        Prescription.objects.filter(resident=resident, is_prn=True, status=OrderStatus.ACTIVE)
+        .select_related("medication")
+        .order_by("medication__name")
+    )
+    orders = {dose.prescription_id: dose.prescription for dose in doses}
+    orders.update({order.pk: order for order in prn_orders})
+    rules: dict[int, list[HoldParameter]] = {pk: [] for pk in orders}
+    for rule in HoldParameter.objects.filter(prescription_id__in=list(orders)):
+        rules[rule.prescription_id].append(rule)
+    for order in orders.values():
+        order.hold_rules = rules[order.pk]
+    records = list(
+        Administration.objects.filter(
+            resident=resident, recorded_at__gte=now - datetime.timedelta(hours=48)
+        )
+        .select_related("prescription__medication", "recorded_by", "witness", "followup")
+        .prefetch_related(
+            Prefetch("amendments", queryset=Amendment.objects.select_related("amended_by"))
+        )
+        .order_by("-administered_at", "-pk")
     )
     stock = _stock_by_medication(resident)
     for dose in doses:
         dose.stock = stock.get(dose.prescription.medication_id)
     open_doses = [d for d in doses if d.window_opens_at <= now]
     upcoming = [d for d in doses if d.window_opens_at > now]
-    recent_prn = Prefetch(
-        "administrations",
-        queryset=Administration.objects.filter(
-            status=AdminStatus.GIVEN,
-            voided=False,
-            dose__isnull=True,
-            administered_at__gte=now - datetime.timedelta(hours=48),
-        )
-        .select_related("recorded_by")
-        .order_by("-administered_at"),
-        to_attr="recent_prn",
-    )
-    prn_orders = (
-        Prescription.objects.filter(resident=resident, is_prn=True, status=OrderStatus.ACTIVE)
-        .select_related("medication")
-        .prefetch_related("hold_parameters", recent_prn)
-        .order_by("medication__name")
-    )
+    prn_given = [
+        r for r in records if r.dose_id is None and r.status == AdminStatus.GIVEN and not r.voided
+    ]
     prn = []
     for order in prn_orders:
-        status = prn_status(order=order, now=now, given=order.recent_prn)
+        given = [r for r in prn_given if r.prescription_id == order.pk]
+        status = prn_status(order=order, now=now, given=given)
         order.stock = stock.get(order.medication_id)
         prn.append(PrnRow(order, status, status.allowed(now)))
-    followups_due = list(
-        Administration.objects.filter(
-            resident=resident,
-            dose__isnull=True,
-            status=AdminStatus.GIVEN,
-            voided=False,
-            followup__isnull=True,
-            administered_at__gte=now - datetime.timedelta(hours=24),
-        )
-        .select_related("prescription__medication", "recorded_by")
-        .order_by("administered_at")
+    day_ago = now - datetime.timedelta(hours=24)
+    followups_due = sorted(
+        (r for r in prn_given if r.administered_at >= day_ago and _no_followup(r)),
+        key=lambda r: r.administered_at,
     )
-    documented = list(
-        Administration.objects.filter(
-            resident=resident, recorded_at__gte=now - datetime.timedelta(hours=12)
-        )
-        .select_related("prescription__medication", "recorded_by", "witness", "followup")
-        .prefetch_related("amendments__amended_by")
-        .order_by("-administered_at")
-    )
+    half_day_ago = now - datetime.timedelta(hours=12)
+    documented = [r for r in records if r.recorded_at >= half_day_ago]
     return ResidentPass(open_doses, upcoming, prn, followups_due, documented)
+
+
+def _no_followup(record: Administration) -> bool:
+    try:
+        record.followup  # noqa: B018 - select_related made it; no query
+    except PrnFollowUp.DoesNotExist:
+        return True
+    return False

@@ -840,7 +840,12 @@ def _give_prn(
 
 @transaction.atomic
 def prn_followup_record(
-    *, actor: User, administration: Administration, result: str, note: str = ""
+    *,
+    actor: User,
+    administration: Administration,
+    result: str,
+    note: str = "",
+    now: datetime.datetime | None = None,
 ) -> PrnFollowUp:
     locked = Administration.objects.select_for_update().get(pk=administration.pk)
     if locked.dose_id is not None or locked.status != AdminStatus.GIVEN:
@@ -856,7 +861,7 @@ def prn_followup_record(
         result=result,
         note=(note or "").strip(),
         recorded_by=actor,
-        recorded_at=timezone.now(),
+        recorded_at=now or timezone.now(),
     )
     Alert.objects.filter(kind=AlertKind.PRN_FOLLOWUP, subject=f"prn:{locked.pk}").exclude(
         state=AlertState.RESOLVED
@@ -871,7 +876,13 @@ def prn_followup_record(
 
 @transaction.atomic
 def amendment_create(
-    *, actor: User, administration: Administration, kind: str, reason: str, changes: dict
+    *,
+    actor: User,
+    administration: Administration,
+    kind: str,
+    reason: str,
+    changes: dict,
+    now: datetime.datetime | None = None,
 ) -> Amendment:
     """A nurse corrects a record. The original stays; "entered in error" voids it, so the dose
     can be documented again."""
@@ -895,7 +906,7 @@ def amendment_create(
         raise DomainError("Choose a valid status.", field="status")
     if kind == AmendmentKind.CORRECTION and not changes:
         raise DomainError("Say what the correction changes.", field="changes")
-    now = timezone.now()
+    now = now or timezone.now()
     amendment = Amendment.objects.create(
         administration=locked,
         kind=kind,

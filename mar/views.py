@@ -106,7 +106,14 @@ def board(request):
     response = render(
         request,
         template,
-        {"units": units, "now": now, "tz": request.facility.tz, "scan_form": ScanForm()},
+        {
+            "units": units,
+            "now": now,
+            "tz": request.facility.tz,
+            "scan_form": ScanForm(),
+            # One reverse() for all rows: "<prefix><pk>/".
+            "pass_url": reverse("resident_pass", args=[0]).removesuffix("0/"),
+        },
     )
     response["Vary"] = "HX-Request"
     return response

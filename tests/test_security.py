@@ -28,7 +28,7 @@ def test_login_with_right_password_reaches_home(medtech_user):
     client = Client()
     response = _login(client, medtech_user.username, PASSWORD)
     assert response.status_code == 302
-    assert client.get(reverse("home")).status_code == 200
+    assert client.get(reverse("resident_list")).status_code == 200
 
 
 def test_five_failed_logins_lock_the_account_for_fifteen_minutes(medtech_user):
@@ -66,14 +66,14 @@ def test_session_ends_after_the_facilitys_idle_minutes(facility, medtech_user):
     start = timezone.now()
     with time_machine.travel(start, tick=False):
         assert _login(client, medtech_user.username, PASSWORD).status_code == 302
-        assert client.get(reverse("home")).status_code == 200
+        assert client.get(reverse("resident_list")).status_code == 200
     # Activity keeps the session alive: each request restarts the clock.
     with time_machine.travel(start + timedelta(minutes=14), tick=False):
-        assert client.get(reverse("home")).status_code == 200
+        assert client.get(reverse("resident_list")).status_code == 200
     with time_machine.travel(start + timedelta(minutes=28), tick=False):
-        assert client.get(reverse("home")).status_code == 200
+        assert client.get(reverse("resident_list")).status_code == 200
     with time_machine.travel(start + timedelta(minutes=44), tick=False):
-        response = client.get(reverse("home"))
+        response = client.get(reverse("resident_list"))
         assert response.status_code == 302
         assert response.url.startswith(reverse("login"))
 
@@ -85,15 +85,15 @@ def test_idle_minutes_follow_facility_policy(facility, medtech_user):
     start = timezone.now()
     with time_machine.travel(start, tick=False):
         _login(client, medtech_user.username, PASSWORD)
-        client.get(reverse("home"))
+        client.get(reverse("resident_list"))
     with time_machine.travel(start + timedelta(minutes=6), tick=False):
-        assert client.get(reverse("home")).status_code == 302
+        assert client.get(reverse("resident_list")).status_code == 302
 
 
 def test_logout_is_a_post_and_ends_the_session(medtech_client):
     response = medtech_client.post(reverse("logout"))
     assert response.status_code == 302
-    assert medtech_client.get(reverse("home")).status_code == 302
+    assert medtech_client.get(reverse("resident_list")).status_code == 302
 
 
 def _manage(*args: str, env: dict) -> subprocess.CompletedProcess:

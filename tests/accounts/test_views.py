@@ -418,14 +418,15 @@ def test_a_user_with_two_facilities_is_sent_to_the_picker_and_can_switch(two_fac
     cedar = Facility.objects.get(name="Cedar House")
     home = client.post(reverse("facility_select"), {"facility": cedar.pk}, follow=True)
     content = home.content.decode()
-    assert home.redirect_chain == [(reverse("home"), 302)]
-    assert "<h1>Cedar House</h1>" in content
+    # A med tech's home is the med pass board of the chosen facility.
+    assert home.redirect_chain == [(reverse("home"), 302), (reverse("board"), 302)]
+    assert 'title="Current facility">Cedar House<' in content
     assert "Med tech" in content
     assert "Switch facility" in content
 
     maple = Facility.objects.get(name="Maple Grove")
     switched = client.post(reverse("facility_select"), {"facility": maple.pk}, follow=True)
-    assert "<h1>Maple Grove</h1>" in switched.content.decode()
+    assert 'title="Current facility">Maple Grove<' in switched.content.decode()
     assert "Nurse" in switched.content.decode()
 
 
@@ -441,11 +442,12 @@ def test_the_picker_refuses_a_facility_the_user_does_not_belong_to(two_facility_
 
 
 def test_a_user_with_one_facility_goes_straight_to_the_home_page(medtech_client):
-    response = medtech_client.get(reverse("home"))
+    response = medtech_client.get(reverse("home"), follow=True)
 
     content = response.content.decode()
     assert response.status_code == 200
-    assert "<h1>Maple Grove</h1>" in content
+    assert response.redirect_chain == [(reverse("board"), 302)]
+    assert 'title="Current facility">Maple Grove<' in content
     assert "Where are you working today?" not in content
     assert "Switch facility" not in content
 
@@ -454,7 +456,8 @@ def test_signing_in_with_one_facility_lands_on_the_home_page(medtech_user):
     client, response = sign_in("medtech1", "correct-horse-battery")
 
     assert response["Location"] == reverse("home")
-    assert "<h1>Maple Grove</h1>" in client.get(reverse("home")).content.decode()
+    page = client.get(reverse("home"), follow=True).content.decode()
+    assert 'title="Current facility">Maple Grove<' in page
 
 
 def test_an_inactive_second_membership_offers_no_switch(
@@ -462,9 +465,9 @@ def test_an_inactive_second_membership_offers_no_switch(
 ):
     MembershipFactory(user=medtech_user, facility=other_facility, is_active=False)
 
-    content = medtech_client.get(reverse("home")).content.decode()
+    content = medtech_client.get(reverse("home"), follow=True).content.decode()
 
-    assert "<h1>Maple Grove</h1>" in content
+    assert 'title="Current facility">Maple Grove<' in content
     assert "Switch facility" not in content
 
 

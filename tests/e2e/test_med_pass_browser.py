@@ -4,13 +4,13 @@ Runs Debian's Chromium through Playwright against pytest-django's live server. S
 every step are saved under artifacts/e2e/ (git-ignored) for the README and for debugging.
 """
 
-import os
+import io
 import shutil
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from django.conf import settings
+from django.conf import settings as django_settings
 from django.core.management import call_command
 from django.db import connections
 from django.utils import timezone
@@ -31,7 +31,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 DEMO_PASSWORD = "e2e-demo-password"
-SHOTS = Path(settings.BASE_DIR) / "artifacts" / "e2e"
+SHOTS = Path(django_settings.BASE_DIR) / "artifacts" / "e2e"
 
 pytestmark = [
     pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed"),
@@ -39,11 +39,15 @@ pytestmark = [
 ]
 
 
-@pytest.fixture
-def browser_page(monkeypatch):
-    # Playwright's sync API runs an event loop in this thread; the ORM calls the test makes
-    # between browser steps would otherwise raise SynchronousOnlyOperation.
+@pytest.fixture(autouse=True)
+def _async_unsafe(monkeypatch):
+    # Playwright's sync API runs an event loop in this thread; the ORM calls made while the
+    # browser is open would otherwise raise SynchronousOnlyOperation.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture
+def browser_page():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -61,12 +65,14 @@ def browser_page(monkeypatch):
 
 
 @pytest.fixture
-def demo(monkeypatch):
+def demo(monkeypatch, settings):
     """The demo, built by seed_demo, plus orders whose windows are open right now."""
+    # seed_demo reads the setting first (set in demo mode), then the environment.
+    settings.DEMO_PASSWORD = None
     monkeypatch.setenv("DEMO_PASSWORD", DEMO_PASSWORD)
     # Verifying the demo's orders queues a generation task on commit; no worker runs here.
     monkeypatch.setattr(services, "_generate_for_facility_soon", lambda facility_id: None)
-    call_command("seed_demo", "--force", stdout=open(os.devnull, "w"))  # noqa: SIM115
+    call_command("seed_demo", "--force", stdout=io.StringIO())
 
     maple = Facility.objects.get(name="Maple Grove Assisted Living")
     resident = (
