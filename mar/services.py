@@ -296,14 +296,14 @@ def _on_prescription_status_changed(*, prescription, to_status, at, **kwargs) ->
             filters=Q(prescription_id=prescription.pk), reason=reasons[to_status], since=at, now=at
         )
     elif to_status == OrderStatus.ACTIVE:
-        transaction.on_commit(lambda: _generate_for_facility_soon(prescription.facility_id))
+        _queue_generation(prescription.facility_id)
 
 
 @receiver(resident_status_changed, dispatch_uid="mar.cancel_doses_of_resident")
 def _on_resident_status_changed(*, resident, to_status, effective_at, **kwargs) -> None:
     """Runs inside the status change's transaction: absence cancels doses from its start."""
     if to_status == ResidentStatus.ACTIVE:
-        transaction.on_commit(lambda: _generate_for_facility_soon(resident.facility_id))
+        _queue_generation(resident.facility_id)
         return
     _cancel_open_doses(
         filters=Q(resident_id=resident.pk),
@@ -311,6 +311,19 @@ def _on_resident_status_changed(*, resident, to_status, effective_at, **kwargs) 
         since=effective_at,
         now=timezone.now(),
     )
+
+
+def _queue_generation(facility_id: int) -> None:
+    """After commit, ask a worker to fill in the facility's doses; once per transaction."""
+    pending = transaction.get_connection().run_on_commit
+    if any(getattr(entry[1], "generation_facility", None) == facility_id for entry in pending):
+        return  # e.g. a seed verifying hundreds of orders in one transaction
+
+    def callback() -> None:
+        _generate_for_facility_soon(facility_id)
+
+    callback.generation_facility = facility_id
+    transaction.on_commit(callback)
 
 
 def _generate_for_facility_soon(facility_id: int) -> None:

@@ -202,7 +202,12 @@ def raise_stop_requested(signum, frame) -> None:
 
 
 def handle_termination_signals() -> None:
-    """Make SIGTERM and SIGHUP unwind the launcher like Ctrl-C does, so clean-up runs."""
+    """Make SIGTERM and SIGHUP unwind the launcher like Ctrl-C does, so clean-up runs.
+
+    SIGINT is set back to Python's own handler too: a launcher started in the background by a
+    non-interactive shell inherits SIGINT ignored, and would then never clean up on Ctrl-C.
+    """
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, raise_stop_requested)
     signal.signal(signal.SIGHUP, raise_stop_requested)
 

@@ -249,3 +249,16 @@ def test_beat_schedule_names_the_tasks_in_intervals():
         "mar.tasks.mark_overdue_doses": 60.0,
         "mar.tasks.raise_followup_alerts": 300.0,
     }
+
+
+def test_many_verifications_in_one_transaction_queue_one_generation(
+    facility, monkeypatch, django_capture_on_commit_callbacks
+):
+    """Resuming or verifying many orders at once asks the worker once per facility."""
+    queued = []
+    monkeypatch.setattr(services, "_generate_for_facility_soon", queued.append)
+    with django_capture_on_commit_callbacks(execute=True):
+        for _ in range(5):
+            services._queue_generation(facility.pk)
+        services._queue_generation(facility.pk + 1000)
+    assert queued == [facility.pk, facility.pk + 1000]
