@@ -76,6 +76,7 @@ def build_demo() -> tuple:
     # Verifying an order queues a generation task on commit; there is no broker to ask here.
     mar_services._generate_for_facility_soon = lambda facility_id: None
     with open(os.devnull, "w") as quiet:
+        os.environ.setdefault("DEMO_HISTORY_DAYS", "0")  # the pages, not the history
         call_command("seed_demo", stdout=quiet)
 
     maple = Facility.objects.get(name="Maple Grove Assisted Living")

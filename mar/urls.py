@@ -15,4 +15,7 @@ urlpatterns = [
     path("alerts/<int:pk>/acknowledge/", views.alert_acknowledge, name="alert_acknowledge"),
     path("alerts/<int:pk>/resolve/", views.alert_resolve, name="alert_resolve"),
     path("", include("mar.mar_urls")),
+    path("", include("mar.fhir_urls")),
+    path("", include("mar.pdf_urls")),
+    path("", include("mar.report_urls")),
 ]

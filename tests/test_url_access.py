@@ -186,8 +186,50 @@ EXPECTED: dict[str, dict[str, int]] = {
     "count_overview": {"anon": 302, "med_tech": 200, "nurse": 200, "admin": 200, "outsider": 200},
     "count_unit": {"anon": 302, "med_tech": 200, "nurse": 200, "admin": 200, "outsider": 404},
     "count_detail": {"anon": 302, "med_tech": 200, "nurse": 200, "admin": 200, "outsider": 404},
+    "resident_fhir": {"anon": 302, "med_tech": 403, "nurse": 200, "admin": 200, "outsider": 404},
     # Django's admin: only its login page is walked; it answers everyone (non-staff included).
     "admin:login": {"anon": 200, "med_tech": 200, "nurse": 200, "admin": 200, "outsider": 200},
+    "resident_mar_pdf": {"anon": 302, "med_tech": 200, "nurse": 200, "admin": 200, "outsider": 404},
+    "unit_mar_pdf": {"anon": 302, "med_tech": 200, "nurse": 200, "admin": 200, "outsider": 404},
+    # Reports: nurses and administrators; the outsider sees their own facility's reports, and
+    # this facility's resident or staff member is a 404 to them.
+    "report_index": {"anon": 302, "med_tech": 403, "nurse": 200, "admin": 200, "outsider": 200},
+    "report_exceptions": {
+        "anon": 302,
+        "med_tech": 403,
+        "nurse": 200,
+        "admin": 200,
+        "outsider": 200,
+    },
+    "report_prn": {"anon": 302, "med_tech": 403, "nurse": 200, "admin": 200, "outsider": 200},
+    "report_error_rate": {
+        "anon": 302,
+        "med_tech": 403,
+        "nurse": 200,
+        "admin": 200,
+        "outsider": 200,
+    },
+    "report_controlled": {
+        "anon": 302,
+        "med_tech": 403,
+        "nurse": 200,
+        "admin": 200,
+        "outsider": 200,
+    },
+    "report_audit_resident": {
+        "anon": 302,
+        "med_tech": 403,
+        "nurse": 200,
+        "admin": 200,
+        "outsider": 404,
+    },
+    "report_audit_staff": {
+        "anon": 302,
+        "med_tech": 403,
+        "nurse": 200,
+        "admin": 200,
+        "outsider": 404,
+    },
 }
 
 # Which object of the facility fills each path parameter, by the section of the site (the
@@ -205,6 +247,9 @@ PARAMETERS: dict[str, dict[str, str]] = {
         "staff/": "membership",
         "orders/": "prescription",
         "alerts/": "alert",
+        "units/": "unit",
+        "reports/audit/resident/": "resident",
+        "reports/audit/staff/": "staff_user",
     },
     "allergy_pk": {"residents/": "allergy"},
     "cert_pk": {"staff/": "certification"},
@@ -364,6 +409,8 @@ READ_ONLY = {
     "alert_list",
     "resident_mar_day",
     "resident_mar_month",
+    "resident_mar_pdf",
+    "unit_mar_pdf",
     "board",
     "resident_pass",
     "stock_list",
@@ -371,6 +418,14 @@ READ_ONLY = {
     "stock_item",
     "count_overview",
     "count_detail",
+    "resident_fhir",
+    "report_index",
+    "report_exceptions",
+    "report_prn",
+    "report_error_rate",
+    "report_controlled",
+    "report_audit_resident",
+    "report_audit_staff",
 }
 WRITE_KINDS = {
     "POST_DATA": set(POST_DATA),
@@ -496,6 +551,7 @@ def objects(
         bare_resident=ResidentFactory(facility=facility, unit=unit),
         allergy=allergy,
         membership=Membership.objects.get(user=medtech_user, facility=facility),
+        staff_user=medtech_user,
         certification=CertificationFactory(user=medtech_user),
         medication=medication,
         prescription=prescription,

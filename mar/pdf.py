@@ -1,0 +1,245 @@
+"""The monthly MAR as a PDF: the paper grid surveyors read, one resident per section.
+
+The grid data comes from `mar_selectors.mar_month` (a fixed number of queries per resident);
+this module adds, in one query each for the whole document, the orders' hold parameters and the
+vital signs taken with those doses, then lays the pages out with WeasyPrint (tables and @page
+rules only). Nothing here queries per row or per cell.
+"""
+
+import base64
+import calendar
+import datetime
+import io
+import logging
+from dataclasses import dataclass
+
+from django.db.models import prefetch_related_objects
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
+
+from meds.models import local_day_bounds
+from residents.models import AllergyStatus
+
+from . import mar_selectors
+from .models import VitalReading
+
+logger = logging.getLogger(__name__)
+
+# The hold vitals' row labels, short enough for the time column ("Pulse <60").
+_VITAL_SHORT = {
+    "systolic_bp": "SBP",
+    "diastolic_bp": "DBP",
+    "pulse": "Pulse",
+    "temperature": "Temp",
+    "respirations": "Resp",
+    "spo2": "SpO2",
+    "blood_glucose": "BG",
+}
+_COMPARATOR_SIGN = {"lt": "<", "le": "≤", "gt": ">", "ge": "≥"}
+PHOTO_PIXELS = 240  # the longest side of the embedded photo: sharp at 1 inch, small in the file
+
+
+@dataclass
+class VitalRow:
+    label: str
+    cells: list[str]
+
+
+@dataclass
+class PdfRow:
+    time: str
+    cells_html: str  # the row's day cells, joined once here (31 cells x many rows per resident)
+    vitals: list[VitalRow]
+
+
+@dataclass
+class OrderGroup:
+    """One order: its medication cell spans its dose-time rows and its hold-vital rows."""
+
+    order: object
+    medication: str
+    dose_text: str
+    schedule_text: str
+    holds: list[str]
+    rows: list[PdfRow]
+
+    @property
+    def span(self) -> int:
+        return sum(1 + len(row.vitals) for row in self.rows)
+
+
+@dataclass
+class Section:
+    resident: object
+    mar: mar_selectors.MonthMar
+    photo: str  # data: URI, or "" for the initials placeholder
+    initials: str
+    age: int
+    allergies: str
+    allergy_css: str
+    days: list[tuple[int, str, bool]]  # (day, two-letter weekday, weekend)
+    groups: list[OrderGroup]
+
+
+def mar_pdf(*, residents, year: int, month: int) -> bytes:
+    """The month's MAR of each resident (in the order given) as one PDF, each on new pages."""
+    from weasyprint import HTML
+
+    residents = list(residents)
+    # Cached relations are kept: one query each only when the caller did not fetch them.
+    prefetch_related_objects(residents, "facility", "unit", "allergies")
+    mars = [mar_selectors.mar_month(resident=r, year=year, month=month) for r in residents]
+    orders = [row.order for mar in mars for row in mar.rows]
+    prefetch_related_objects(orders, "hold_parameters")
+    readings = _hold_readings(mars, orders)
+
+    sections = [_section(mar, readings) for mar in mars]
+    facility = residents[0].facility if residents else None
+    tz = facility.tz if facility else datetime.UTC
+    html = render_to_string(
+        "mar/pdf/mar_month.html",
+        {
+            "sections": sections,
+            "month_label": f"{calendar.month_name[month]} {year}",
+            "facility": facility,
+            "printed": timezone.now().astimezone(tz).strftime("%Y-%m-%d %H:%M"),
+        },
+    )
+    return HTML(string=html).write_pdf()
+
+
+def _hold_readings(mars, orders) -> dict[int, dict[str, list[str]]]:
+    """{administration id: {vital kind: [values]}} of the doses of orders with hold parameters."""
+    held = {order.pk for order in orders if order.hold_parameters.all()}
+    if not held:
+        return {}
+    starts, ends = [], []
+    for mar in mars:
+        starts.append(local_day_bounds(mar.days[0], mar.tz)[0])
+        ends.append(local_day_bounds(mar.days[-1], mar.tz)[1])
+    result: dict[int, dict[str, list[str]]] = {}
+    rows = VitalReading.objects.filter(
+        administration__dose__prescription_id__in=held,
+        administration__dose__due_at__gte=min(starts),
+        administration__dose__due_at__lt=max(ends),
+    ).values_list("administration_id", "kind", "value")
+    for administration_id, kind, value in rows.order_by("taken_at", "pk"):
+        result.setdefault(administration_id, {}).setdefault(kind, []).append(
+            f"{value.normalize():f}"
+        )
+    return result
+
+
+def _section(mar: mar_selectors.MonthMar, readings) -> Section:
+    resident = mar.resident
+    groups: list[OrderGroup] = []
+    for row in mar.rows:
+        parameters = row.order.hold_parameters.all()
+        if not groups or groups[-1].order.pk != row.order.pk:
+            groups.append(
+                OrderGroup(
+                    order=row.order,
+                    medication=row.medication,
+                    dose_text=row.dose_text,
+                    schedule_text=row.schedule_text,
+                    holds=[str(parameter) for parameter in parameters],
+                    rows=[],
+                )
+            )
+        vitals = [
+            VitalRow(
+                label=f"{_VITAL_SHORT.get(p.vital, p.vital)} {_COMPARATOR_SIGN[p.comparator]}"
+                f"{p.threshold.normalize():f}",
+                cells=[_reading(cell, p.vital, readings) for cell in row.cells],
+            )
+            for p in parameters
+        ]
+        cells_html = mark_safe("".join(_cell(cell) for cell in row.cells))  # noqa: S308
+        groups[-1].rows.append(PdfRow(row.time, cells_html, vitals))
+    today = timezone.now().astimezone(mar.tz).date()
+    return Section(
+        resident=resident,
+        mar=mar,
+        photo=_photo_uri(resident),
+        initials=(resident.first_name[:1] + resident.last_name[:1]).upper(),
+        age=resident.age_on(min(today, mar.days[-1])),
+        allergies=_allergies(resident),
+        allergy_css={
+            AllergyStatus.RECORDED: "allergy-bad",
+            AllergyStatus.NKDA: "allergy-ok",
+        }.get(resident.allergy_status, "allergy-warn"),
+        days=[(d.day, d.strftime("%a")[:2], d.isoweekday() > 5) for d in mar.days],
+        groups=groups,
+    )
+
+
+def _cell(cell: mar_selectors.Cell) -> str:
+    """The day cell's <td>: initials or codes, struck originals, small marks under them.
+
+    Built here rather than in the template (a month is 28-31 cells per row); every text from
+    the records is escaped. Nothing here queries.
+    """
+    lines: list[str] = []
+    for dose in cell.doses:
+        for record in dose.records:
+            if record.voided:
+                error = record.in_error
+                lines.append(f"<s>{escape(record.cell_text)}</s>")
+                lines.append(f'<i class="err">in error {error.number if error else ""}</i>')
+                continue
+            if record.corrected_text:
+                lines.append(f"<s>{escape(record.cell_text)}</s>")
+            lines.append(escape(record.corrected_text or record.cell_text))
+            if record.late:
+                lines.append('<i class="late">late</i>')
+            lines.extend(f'<i class="amd">amended {a.number}</i>' for a in record.amendments)
+        if dose.mark:
+            lines.append(f'<i class="k-{dose.mark}">{escape(dose.mark_text)}</i>')
+    css = "missed" if "missed" in cell.marks else ("we" if cell.day.isoweekday() > 5 else "")
+    attributes = f' class="{css}"' if css else ""
+    return f"<td{attributes}>{'<br>'.join(lines)}</td>"
+
+
+def _reading(cell: mar_selectors.Cell, vital: str, readings) -> str:
+    values = []
+    for dose in cell.doses:
+        record = dose.standing
+        if record is not None:
+            values.extend(readings.get(record.pk, {}).get(vital, []))
+    return "/".join(values)
+
+
+def _allergies(resident) -> str:
+    if resident.allergy_status == AllergyStatus.RECORDED:
+        items = []
+        for allergy in resident.allergies.all():
+            detail = allergy.reaction
+            if allergy.severity != "unknown":
+                detail = f"{detail}, {allergy.get_severity_display().lower()}".strip(", ")
+            items.append(f"{allergy.substance} ({detail})" if detail else allergy.substance)
+        return "; ".join(items) or "Allergies recorded (none listed)"
+    if resident.allergy_status == AllergyStatus.NKDA:
+        return "NKDA (no known drug allergies)"
+    return "NOT RECORDED: check with the nurse"
+
+
+def _photo_uri(resident) -> str:
+    """The resident's photo as a small data: URI; "" (initials placeholder) when unreadable."""
+    if not resident.photo:
+        return ""
+    try:
+        from PIL import Image
+
+        with resident.photo.open("rb") as handle:
+            image = Image.open(handle)
+            image.load()
+        image = image.convert("RGB")
+        image.thumbnail((PHOTO_PIXELS, PHOTO_PIXELS))
+        buffer = io.BytesIO()
+        image.save(buffer, format="JPEG", quality=85)
+    except Exception:  # a missing or broken file must not stop the printout
+        logger.warning("MAR PDF: photo of resident %s unreadable", resident.pk, exc_info=True)
+        return ""
+    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")

@@ -1,0 +1,504 @@
+"""Report pages for nurse supervisors and surveyors; each also as CSV (`?format=csv`).
+
+Filters come from the address: `start` and `end` (facility-local days, YYYY-MM-DD; default the
+last 30 days), `unit` and `resident` (ids: another facility's ids match nothing). A value that
+cannot be read falls back to the default with a message, never an error page.
+"""
+
+import csv
+import datetime
+import re
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+
+from accounts.models import Membership, Unit
+from accounts.permissions import WRITERS_CLINICAL, facility_view, scoped_get
+from residents.models import Resident
+
+from . import reports
+
+ACTION = "read reports"
+DEFAULT_DAYS = 30
+_YEARS = range(2000, 2101)
+_MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
+
+
+@dataclass
+class Filters:
+    start: datetime.date
+    end: datetime.date
+    unit_id: int | None = None
+    resident_id: int | None = None
+    extra: dict | None = None  # report-specific parameters (month, item) kept in links
+    dated: bool = True  # False: a monthly report, whose period is its month
+
+    def params(self, **more) -> dict:
+        params = {}
+        if self.dated:
+            params.update(start=self.start.isoformat(), end=self.end.isoformat())
+        if self.unit_id:
+            params["unit"] = self.unit_id
+        if self.resident_id:
+            params["resident"] = self.resident_id
+        params.update(self.extra or {})
+        params.update(more)
+        return params
+
+    @property
+    def csv_query(self) -> str:
+        return "?" + urlencode(self.params(format="csv"))
+
+
+def _today(request) -> datetime.date:
+    return timezone.now().astimezone(request.facility.tz).date()
+
+
+def _date(request, name: str, default: datetime.date) -> datetime.date:
+    raw = (request.GET.get(name) or "").strip()
+    if not raw:
+        return default
+    try:
+        day = datetime.date.fromisoformat(raw)
+        if day.year in _YEARS:
+            return day
+    except ValueError:
+        pass
+    messages.warning(
+        request, f"“{raw}” is not a date like 2026-03-08; showing {default.isoformat()}."
+    )
+    return default
+
+
+def _id(request, name: str, what: str) -> int | None:
+    raw = (request.GET.get(name) or "").strip()
+    if not raw:
+        return None
+    if raw.isdigit() and 0 < int(raw) < 2**63:
+        return int(raw)
+    messages.warning(request, f"“{raw}” is not a {what}; showing all {what}s.")
+    return None
+
+
+def _filters(request, *, dates: bool = True) -> Filters:
+    today = _today(request)
+    end = _date(request, "end", today) if dates else today
+    start_default = end - datetime.timedelta(days=DEFAULT_DAYS - 1)
+    start = _date(request, "start", start_default) if dates else start_default
+    if start > end:
+        messages.warning(
+            request,
+            f"The start {start.isoformat()} is after the end {end.isoformat()}; "
+            f"showing the {DEFAULT_DAYS} days up to the end.",
+        )
+        start = end - datetime.timedelta(days=DEFAULT_DAYS - 1)
+    return Filters(
+        dated=dates,
+        start=start,
+        end=end,
+        unit_id=_id(request, "unit", "unit"),
+        resident_id=_id(request, "resident", "resident"),
+    )
+
+
+def _choices(request) -> dict:
+    """The filter form's unit and resident lists (2 queries)."""
+    return {
+        "units": list(Unit.objects.filter(facility=request.facility).order_by("name")),
+        "residents": list(
+            Resident.objects.filter(facility=request.facility)
+            .only("pk", "first_name", "last_name", "preferred_name")
+            .order_by("last_name", "first_name", "pk")
+        ),
+    }
+
+
+def _wants_csv(request) -> bool:
+    return request.GET.get("format", "").lower() == "csv"
+
+
+def _csv_cell(value) -> str:
+    """A cell as text; one that a spreadsheet would run as a formula is quoted as text."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime.datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    text = str(value)
+    if text[:1] in ("=", "+", "-", "@", "\t", "\r") and not _NUMBER.match(text):
+        return "'" + text
+    return text
+
+
+_NUMBER = re.compile(r"^[-+]?\d+(\.\d+)?$")
+
+
+def csv_response(
+    name: str, header: list[str], rows, *, filters: Filters | None = None, preamble=()
+):
+    """A CSV attachment of `rows` under `header` (after any `preamble` rows, e.g. a summary),
+    named after the report and its period."""
+    stem = name
+    if filters is not None:
+        stem = f"{name}-{filters.start.isoformat()}-to-{filters.end.isoformat()}"
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{stem}.csv"'
+    writer = csv.writer(response)
+    for row in preamble:
+        writer.writerow([_csv_cell(value) for value in row])
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([_csv_cell(value) for value in row])
+    return response
+
+
+def _render(request, template: str, filters: Filters, context: dict):
+    return render(
+        request,
+        template,
+        {**_choices(request), "filters": filters, "csv_query": filters.csv_query, **context},
+    )
+
+
+def _name(user) -> str:
+    return str(user) if user is not None else ""
+
+
+# Index ----------------------------------------------------------------------------------------
+
+
+@facility_view(WRITERS_CLINICAL, action=ACTION)
+def report_index(request):
+    """The reports; picking a resident or a staff member goes to their audit trail."""
+    targets = {"audit_resident": "report_audit_resident", "audit_staff": "report_audit_staff"}
+    for param, target in targets.items():
+        raw = (request.GET.get(param) or "").strip()
+        if raw.isdigit() and int(raw) < 2**63:
+            return redirect(target, pk=int(raw))
+    staff = (
+        Membership.objects.filter(facility=request.facility)
+        .select_related("user")
+        .order_by("user__last_name", "user__first_name", "user__username")
+    )
+    return render(
+        request,
+        "mar/reports/index.html",
+        {
+            **_choices(request),
+            "staff": [m.user for m in staff],
+            "this_month": _today(request).strftime("%Y-%m"),
+        },
+    )
+
+
+# Exceptions -----------------------------------------------------------------------------------
+
+
+@facility_view(WRITERS_CLINICAL, action=ACTION)
+def report_exceptions(request):
+    filters = _filters(request)
+    report = reports.exceptions_report(
+        facility=request.facility,
+        start=filters.start,
+        end=filters.end,
+        unit_id=filters.unit_id,
+        resident_id=filters.resident_id,
+    )
+    if _wants_csv(request):
+        return csv_response(
+            "exceptions",
+            [
+                "Exception",
+                "Resident",
+                "Unit",
+                "Room",
+                "Medication",
+                "Dose",
+                "Due",
+                "Recorded by",
+                "Recorded at",
+                "Why",
+                "Hold reading",
+                "Prescriber notification",
+            ],
+            (
+                [
+                    row.kind_text,
+                    row.resident.display_name,
+                    row.resident.unit.name if row.resident.unit_id else "",
+                    row.resident.room,
+                    row.medication,
+                    row.dose_text,
+                    row.due_at,
+                    _name(row.who),
+                    row.at,
+                    row.why,
+                    row.reading,
+                    row.notification,
+                ]
+                for row in report.rows
+            ),
+            filters=filters,
+        )
+    return _render(request, "mar/reports/exceptions.html", filters, {"report": report})
+
+
+# PRN ------------------------------------------------------------------------------------------
+
+
+@facility_view(WRITERS_CLINICAL, action=ACTION)
+def report_prn(request):
+    filters = _filters(request)
+    report = reports.prn_report(
+        facility=request.facility,
+        start=filters.start,
+        end=filters.end,
+        unit_id=filters.unit_id,
+        resident_id=filters.resident_id,
+        today=_today(request),
+    )
+    if _wants_csv(request):
+        return csv_response(
+            "prn",
+            [
+                "Resident",
+                "Unit",
+                "Medication",
+                "Order",
+                "Doses",
+                "Reasons",
+                "Follow-up results",
+                "Follow-ups missing",
+                "Days with 2+ doses (last 14)",
+                "Flags",
+            ],
+            (
+                [
+                    row.resident.display_name,
+                    row.resident.unit.name if row.resident.unit_id else "",
+                    row.medication,
+                    row.order.schedule_text,
+                    len(row.doses),
+                    "; ".join(f"{reason} ({n})" for reason, n in row.reasons),
+                    "; ".join(f"{result} ({n})" for result, n in row.results),
+                    "; ".join(d.at.strftime("%Y-%m-%d %H:%M") for d in row.missing),
+                    row.busy_days,
+                    "; ".join(row.flags),
+                ]
+                for row in report.rows
+            ),
+            filters=filters,
+        )
+    return _render(request, "mar/reports/prn.html", filters, {"report": report})
+
+
+# Error rate -----------------------------------------------------------------------------------
+
+
+def _month(request) -> tuple[int, int]:
+    raw = (request.GET.get("month") or "").strip()
+    if raw:
+        match = _MONTH.match(raw)
+        if match and int(match[1]) in _YEARS and 1 <= int(match[2]) <= 12:
+            return int(match[1]), int(match[2])
+        messages.warning(request, f"“{raw}” is not a month like 2026-03; showing this month.")
+    today = _today(request)
+    return today.year, today.month
+
+
+@facility_view(WRITERS_CLINICAL, action=ACTION)
+def report_error_rate(request):
+    year, month = _month(request)
+    month_param = f"{year:04d}-{month:02d}"
+    filters = _filters(request, dates=False)
+    filters.extra = {"month": month_param}
+    report = reports.error_rate_report(
+        facility=request.facility,
+        year=year,
+        month=month,
+        unit_id=filters.unit_id,
+        resident_id=filters.resident_id,
+    )
+    if _wants_csv(request):
+        rate = f"{report.rate:.2f}%" if report.rate is not None else ""
+        return csv_response(
+            f"error-rate-{year:04d}-{month:02d}",
+            ["Error", "Resident", "Medication", "Due", "Given at", "By", "Detail"],
+            (
+                [
+                    e.kind_label,
+                    e.resident.display_name,
+                    e.medication,
+                    e.due_at,
+                    e.at,
+                    _name(e.who),
+                    e.detail,
+                ]
+                for e in report.errors
+            ),
+            preamble=[
+                ["Month", f"{year:04d}-{month:02d}"],
+                ["Opportunities", report.opportunities],
+                ["Errors", len(report.errors)],
+                ["Error rate", rate, report.verdict],
+                [],
+            ],
+        )
+    return _render(
+        request,
+        "mar/reports/error_rate.html",
+        filters,
+        {
+            "report": report,
+            "month": month_param,
+            "previous_month": _shift_month(year, month, -1),
+            "next_month": _shift_month(year, month, 1),
+        },
+    )
+
+
+def _shift_month(year: int, month: int, by: int) -> str:
+    index = year * 12 + (month - 1) + by
+    return f"{index // 12:04d}-{index % 12 + 1:02d}" if index // 12 in _YEARS else ""
+
+
+# Controlled-drug log --------------------------------------------------------------------------
+
+
+@facility_view(WRITERS_CLINICAL, action=ACTION)
+def report_controlled(request):
+    filters = _filters(request)
+    item_id = _id(request, "item", "stock item")
+    if item_id:
+        filters.extra = {"item": item_id}
+    logs = reports.controlled_log_report(
+        facility=request.facility,
+        start=filters.start,
+        end=filters.end,
+        unit_id=filters.unit_id,
+        resident_id=filters.resident_id,
+        item_id=item_id,
+    )
+    if _wants_csv(request):
+        rows = []
+        for log in logs:
+            owner = log.item.resident.display_name if log.item.resident_id else "house stock"
+            item = str(log.item.medication)
+            rows.append(
+                [item, owner, "Opening balance", filters.start, "", log.opening, "", "", ""]
+            )
+            for m in log.movements:
+                rows.append(
+                    [
+                        item,
+                        owner,
+                        m.get_kind_display(),
+                        m.local_at,
+                        m.quantity,
+                        m.balance_after,
+                        _name(m.by),
+                        _name(m.witness),
+                        m.reason,
+                    ]
+                )
+            for c in log.counts:
+                rows.append(
+                    [
+                        item,
+                        owner,
+                        "Shift count" + (" (DISCREPANCY)" if c.discrepancy else ""),
+                        c.at,
+                        f"expected {c.expected}",
+                        c.counted,
+                        _name(c.outgoing_by),
+                        _name(c.incoming_by),
+                        c.unit,
+                    ]
+                )
+        return csv_response(
+            "controlled-log",
+            [
+                "Item",
+                "Resident",
+                "Entry",
+                "When",
+                "Quantity",
+                "Balance / counted",
+                "By (outgoing)",
+                "Witness (incoming)",
+                "Reason / unit",
+            ],
+            rows,
+            filters=filters,
+        )
+    return _render(
+        request, "mar/reports/controlled.html", filters, {"logs": logs, "item_id": item_id}
+    )
+
+
+# Audit trails ---------------------------------------------------------------------------------
+
+_AUDIT_HEADER = ["When", "Who", "What", "Event", "Record", "Field", "Before", "After", "Page"]
+
+
+def _audit_csv(name: str, entries, filters: Filters):
+    rows = []
+    for e in entries:
+        for field, before, after in e.changes or [("", "", "")]:
+            rows.append(
+                [e.at, _name(e.user), e.model, e.label, e.object_id, field, before, after, e.url]
+            )
+    return csv_response(name, _AUDIT_HEADER, rows, filters=filters)
+
+
+@facility_view(WRITERS_CLINICAL, action=ACTION)
+def report_audit_resident(request, pk: int):
+    resident = scoped_get(Resident.objects.select_related("facility", "unit"), request, pk=pk)
+    filters = _filters(request)
+    filters.unit_id = filters.resident_id = None
+    entries = reports.resident_audit_report(resident=resident, start=filters.start, end=filters.end)
+    if _wants_csv(request):
+        return _audit_csv(f"audit-resident-{resident.pk}", entries, filters)
+    return render(
+        request,
+        "mar/reports/audit.html",
+        {
+            "filters": filters,
+            "csv_query": filters.csv_query,
+            "entries": entries,
+            "subject": resident.display_name,
+            "kind": "resident",
+            "resident": resident,
+        },
+    )
+
+
+@facility_view(WRITERS_CLINICAL, action=ACTION)
+def report_audit_staff(request, pk: int):
+    user = reports.staff_member(facility=request.facility, pk=pk)
+    if user is None:
+        raise Http404("No staff member of this facility has that id.")
+    filters = _filters(request)
+    filters.unit_id = filters.resident_id = None
+    entries = reports.staff_audit_report(
+        facility=request.facility, user=user, start=filters.start, end=filters.end
+    )
+    if _wants_csv(request):
+        return _audit_csv(f"audit-staff-{user.pk}", entries, filters)
+    return render(
+        request,
+        "mar/reports/audit.html",
+        {
+            "filters": filters,
+            "csv_query": filters.csv_query,
+            "entries": entries,
+            "subject": str(user),
+            "kind": "staff",
+            "staff_user": user,
+        },
+    )

@@ -1,0 +1,291 @@
+"""The monthly MAR as a PDF: one resident or a unit, the paper grid a surveyor reads."""
+
+import re
+import shutil
+import subprocess
+import uuid
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.core.files.base import ContentFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from accounts.models import Role
+from mar import services
+from mar.models import AdminStatus, AmendmentKind, DoseState, ScheduledDose
+from mar.pdf import mar_pdf
+from meds.models import HoldParameter
+from residents.models import AllergyStatus, ResidentStatus
+from tests.factories import (
+    AllergyFactory,
+    MedicationFactory,
+    PrescriptionFactory,
+    ResidentFactory,
+    UnitFactory,
+    member,
+)
+from tests.test_url_access import png_bytes
+
+NY = ZoneInfo("America/New_York")
+needs_pdftotext = pytest.mark.skipif(
+    shutil.which("pdftotext") is None,
+    reason="pdftotext (poppler-utils) is not installed: the PDF's text cannot be read",
+)
+
+
+@pytest.fixture(autouse=True)
+def _no_broker(monkeypatch, settings, tmp_path):
+    monkeypatch.setattr(services, "_generate_for_facility_soon", lambda facility_id: None)
+    settings.MEDIA_ROOT = tmp_path
+
+
+@pytest.fixture
+def mary(facility):
+    return member(
+        facility,
+        Role.NURSE,
+        username="mpoppins",
+        first_name="Mary",
+        last_name="Poppins",
+        title="RN",
+    )
+
+
+def _order(resident, name="Lisinopril", **fields):
+    return PrescriptionFactory(resident=resident, medication=MedicationFactory(name=name), **fields)
+
+
+def _dose(order, local: datetime, *, state=DoseState.DUE) -> ScheduledDose:
+    due = local.replace(tzinfo=NY).astimezone(UTC)
+    return ScheduledDose.objects.create(
+        facility=order.facility,
+        prescription=order,
+        resident=order.resident,
+        due_at=due,
+        window_opens_at=due - timedelta(minutes=60),
+        window_closes_at=due + timedelta(minutes=60),
+        state=state,
+    )
+
+
+def _record(actor, dose, status=AdminStatus.GIVEN, *, after=timedelta(minutes=5), **fields):
+    return services.administration_record(
+        actor=actor,
+        dose=dose,
+        status=status,
+        idempotency_key=uuid.uuid4(),
+        now=dose.due_at + after,
+        **fields,
+    ).administration
+
+
+def _chart(resident, actor, days: int, *, name="Lisinopril") -> None:
+    """An order at 08:00 and 20:00 charted as given for `days` days of January 2026."""
+    order = _order(resident, name)
+    for day in range(1, days + 1):
+        for hour in (8, 20):
+            _record(actor, _dose(order, datetime(2026, 1, day, hour)))
+
+
+def _page_count(content: bytes) -> int:
+    if shutil.which("pdfinfo"):
+        info = subprocess.run(["pdfinfo", "-"], input=content, capture_output=True, check=True)
+        return int(re.search(rb"^Pages:\s+(\d+)", info.stdout, re.M)[1])
+    return len(re.findall(rb"/Type\s*/Page\b(?!s)", content))
+
+
+def _text(content: bytes) -> str:
+    result = subprocess.run(
+        ["pdftotext", "-layout", "-", "-"], input=content, capture_output=True, check=True
+    )
+    return result.stdout.decode()
+
+
+def _get(client, name, pk, month="2026-01"):
+    return client.get(reverse(name, args=[pk]), {"month": month})
+
+
+def test_resident_pdf_is_an_inline_pdf_named_for_the_resident_and_month(
+    nurse_client, resident, mary
+):
+    _chart(resident, mary, 3)
+
+    response = _get(nurse_client, "resident_mar_pdf", resident.pk)
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    assert response["Content-Disposition"] == 'inline; filename="MAR-Byron-Ada-2026-01.pdf"'
+    assert response.content.startswith(b"%PDF")
+    assert _page_count(response.content) >= 1
+
+
+@needs_pdftotext
+def test_resident_pdf_reads_like_the_paper_mar(nurse_client, resident, mary, nurse_user):
+    resident.physician_name = "Dr. Rebecca Hayes"
+    resident.pharmacy = "Main Street Pharmacy"
+    resident.code_status = "dnr"
+    resident.allergy_status = AllergyStatus.RECORDED
+    resident.save()
+    AllergyFactory(resident=resident, recorded_by=nurse_user, substance="Sulfa")
+    _chart(resident, mary, 2)
+    metoprolol = _order(resident, "Metoprolol", instructions="Take with food")
+    HoldParameter.objects.create(
+        prescription=metoprolol, vital="pulse", comparator="lt", threshold=60
+    )
+    _record(mary, _dose(metoprolol, datetime(2026, 1, 5, 8)), vitals={"pulse": "52"})
+    late = _dose(metoprolol, datetime(2026, 1, 6, 8))
+    _record(mary, late, vitals={"pulse": "72"}, after=timedelta(minutes=90), late_reason="Out")
+    wrong = _record(mary, _dose(metoprolol, datetime(2026, 1, 7, 8)), vitals={"pulse": "70"})
+    services.amendment_create(
+        actor=mary,
+        administration=wrong,
+        kind=AmendmentKind.ENTERED_IN_ERROR,
+        reason="Wrong resident",
+        changes={},
+    )
+    _dose(metoprolol, datetime(2026, 1, 8, 8), state=DoseState.MISSED)
+    prn = _order(
+        resident, "Acetaminophen", is_prn=True, times=[], prn_min_hours=4, prn_max_per_24h=4
+    )
+    services.prn_give(
+        actor=mary,
+        prescription=prn,
+        idempotency_key=uuid.uuid4(),
+        prn_reason="Knee pain",
+        now=datetime(2026, 1, 9, 15, tzinfo=UTC),
+    )
+
+    text = _text(_get(nurse_client, "resident_mar_pdf", resident.pk).content)
+
+    assert "Byron, Ada" in text
+    assert "January 2026" in text
+    assert "05/17/1940" in text  # date of birth
+    assert "Sulfa" in text
+    assert "Dr. Rebecca Hayes" in text
+    assert "Main Street Pharmacy" in text
+    assert "DNR" in text
+    assert "Take with food" in text
+    assert "Hold if Pulse below 60 /min" in text
+    assert re.search(r"Pulse <60.*52.*72", text)  # the readings under the dose row
+    assert re.search(r"\bMP\b", text)  # the recorder's initials in the grid
+    assert "late" in text
+    assert "in error" in text  # the mark in the cell ("in error" over its number)
+    assert re.search(r"1\s+Metoprolol.*Entered in error\s+Wrong resident", text)
+    assert "MISSED" in text
+    assert "Knee pain" in text  # the PRN section
+    assert "Legend: codes" in text
+    assert "Refused: not given" in text
+    assert "Legend: initials" in text
+    assert "Mary Poppins, RN" in text
+    assert "Page 1 of" in text
+
+
+@needs_pdftotext
+def test_allergies_not_recorded_and_no_photo_print_a_warning_and_initials(nurse_client, resident):
+    text = _text(_get(nurse_client, "resident_mar_pdf", resident.pk).content)
+
+    assert "NOT RECORDED" in text
+    assert "AB" in text  # the photo placeholder: Ada Byron's initials
+
+
+def test_the_photo_is_embedded(nurse_client, resident):
+    resident.photo.save("face.png", ContentFile(png_bytes((60, 80))), save=True)
+
+    content = _get(nurse_client, "resident_mar_pdf", resident.pk).content
+
+    assert b"/Subtype /Image" in content
+
+
+def test_a_missing_photo_file_prints_the_placeholder_instead_of_failing(nurse_client, resident):
+    resident.photo.save("face.png", ContentFile(png_bytes()), save=True)
+    resident.photo.storage.delete(resident.photo.name)
+
+    response = _get(nurse_client, "resident_mar_pdf", resident.pk)
+
+    assert response.status_code == 200
+    assert b"/Subtype /Image" not in response.content
+
+
+def test_one_resident_per_section_each_on_new_pages(facility, unit, resident):
+    others = [ResidentFactory(facility=facility, unit=unit) for _ in range(2)]
+
+    one = mar_pdf(residents=[resident], year=2026, month=1)
+    three = mar_pdf(residents=[resident, *others], year=2026, month=1)
+
+    assert _page_count(one) == 1
+    assert _page_count(three) == 3
+
+
+@needs_pdftotext
+def test_unit_pdf_has_present_residents_and_those_who_had_doses_that_month(
+    nurse_client, facility, unit, resident, mary
+):
+    away = ResidentFactory(facility=facility, unit=unit, last_name="Leftearly")
+    _chart(away, mary, 1)
+    away.status = ResidentStatus.DISCHARGED
+    away.save()
+    ResidentFactory(facility=facility, unit=unit, last_name="Longgone", status="discharged")
+    ResidentFactory(facility=facility, unit=UnitFactory(facility=facility), last_name="Elsewhere")
+
+    response = _get(nurse_client, "unit_mar_pdf", unit.pk)
+
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == 'inline; filename="MAR-North-Wing-2026-01.pdf"'
+    text = _text(response.content)
+    assert "Byron, Ada" in text
+    assert "Leftearly" in text
+    assert "Longgone" not in text
+    assert "Elsewhere" not in text
+    assert _page_count(response.content) == 2
+
+
+def test_another_facilitys_resident_and_unit_are_404(outsider_client, resident, unit):
+    assert _get(outsider_client, "resident_mar_pdf", resident.pk).status_code == 404
+    assert _get(outsider_client, "unit_mar_pdf", unit.pk).status_code == 404
+
+
+@pytest.mark.parametrize("month", ["", "2026-13", "January", "99999-01", "1999-12", "2026-1x"])
+def test_a_bad_month_prints_this_month(nurse_client, resident, month):
+    response = _get(nurse_client, "resident_mar_pdf", resident.pk, month)
+
+    assert response.status_code == 200
+    assert response.content.startswith(b"%PDF")
+    this_month = datetime.now(NY).strftime("%Y-%m")
+    assert f"-{this_month}.pdf" in response["Content-Disposition"]
+
+
+def test_the_month_page_links_to_its_pdf(nurse_client, resident):
+    response = nurse_client.get(
+        reverse("resident_mar_month", args=[resident.pk]), {"month": "2026-01"}
+    )
+
+    assert f"{reverse('resident_mar_pdf', args=[resident.pk])}?month=2026-01" in (
+        response.content.decode()
+    )
+
+
+def test_the_pdf_reads_the_same_number_of_queries_for_few_or_many_doses(
+    nurse_client, facility, resident, mary
+):
+    quiet = ResidentFactory(facility=facility, unit=resident.unit)
+    _chart(quiet, mary, 1, name="Amlodipine")
+    _chart(resident, mary, 8)
+    _chart(resident, mary, 8, name="Metformin")
+    held = _order(resident, "Metoprolol")
+    HoldParameter.objects.create(prescription=held, vital="pulse", comparator="lt", threshold=60)
+    for day in range(1, 6):
+        _record(mary, _dose(held, datetime(2026, 1, day, 8)), vitals={"pulse": "72"})
+    HoldParameter.objects.create(
+        prescription=quiet.orders.get(), vital="systolic_bp", comparator="lt", threshold=100
+    )
+
+    counts = []
+    for someone in (quiet, resident):
+        with CaptureQueriesContext(connection) as captured:
+            assert _get(nurse_client, "resident_mar_pdf", someone.pk).status_code == 200
+        counts.append(len(captured))
+
+    assert counts[0] == counts[1], counts

@@ -1,0 +1,127 @@
+"""The demo seed with its 35 days of history. THE SLOW ONE: it builds the whole demo (about
+11,000 records through the services), a minute or more; keep it to this one test."""
+
+import io
+import time
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.db.models import Count, Max, Min, Sum
+from django.utils import timezone
+
+from accounts.models import Facility
+from inventory.models import StockItem, StockMovement
+from inventory.selectors import count_overview, reorder_list
+from mar import services
+from mar.models import (
+    Administration,
+    AdminStatus,
+    Alert,
+    AlertKind,
+    Amendment,
+    DoseState,
+    PrnFollowUp,
+    ScheduledDose,
+)
+from meds.models import Prescription
+from residents.models import Resident, ResidentStatus
+
+DEMO_PASSWORD = "demo-pass-for-tests"
+
+
+def _totals() -> dict[str, int]:
+    return {
+        model.__name__: model.objects.count()
+        for model in (
+            Resident,
+            Prescription,
+            Administration,
+            Amendment,
+            PrnFollowUp,
+            StockMovement,
+            StockItem,
+        )
+    }
+
+
+# The seed records the history from worker processes, each with its own connection: the data
+# must be committed for them to see it, hence a transactional test.
+@pytest.mark.django_db(transaction=True)
+def test_seed_demo_slow_builds_35_days_of_history_once(monkeypatch, settings):
+    settings.DEMO_PASSWORD = None
+    monkeypatch.setenv("DEMO_PASSWORD", DEMO_PASSWORD)
+    monkeypatch.delenv("DEMO_HISTORY_DAYS", raising=False)
+    monkeypatch.setattr(services, "_generate_for_facility_soon", lambda facility_id: None)
+    began = time.monotonic()
+
+    call_command("seed_demo", "--force", stdout=io.StringIO(), stderr=io.StringIO())
+
+    elapsed = time.monotonic() - began
+    now = timezone.now()
+    maple = Facility.objects.get(name="Maple Grove Assisted Living")
+    cedar = Facility.objects.get(name="Cedar House Group Home")
+    assert Facility.objects.count() == 2
+    assert Resident.objects.filter(facility=maple).count() == 40
+    assert Resident.objects.filter(facility=cedar).count() == 6
+    assert Resident.objects.filter(status=ResidentStatus.LOA).count() == 1
+    per_resident = Resident.objects.annotate(n=Count("orders")).values_list("n", flat=True)
+    assert all(3 <= n <= 12 for n in per_resident), sorted(per_resident)
+
+    # About 35 days of records, by several people, mostly given.
+    records = Administration.objects.all()
+    span = records.aggregate(first=Min("administered_at"), last=Max("administered_at"))
+    assert span["first"] <= now - timedelta(days=34)
+    assert span["last"] >= now - timedelta(days=1)
+    assert records.values("recorded_by").distinct().count() >= 3
+    by_status = dict(records.values_list("status").annotate(n=Count("id")))
+    assert by_status[AdminStatus.GIVEN] > 0.9 * records.count()
+    assert by_status[AdminStatus.REFUSED] >= 3
+    assert by_status[AdminStatus.HELD] >= 1
+    assert records.filter(status=AdminStatus.HELD).exclude(hold_triggered="").exists()
+    assert records.exclude(late_reason="").exists()
+    assert records.filter(dose__isnull=False).values("facility").distinct().count() == 2
+    # Controlled doses given with a witness; Cedar House's PRNs approved by its nurse.
+    controlled = records.filter(
+        status=AdminStatus.GIVEN, prescription__medication__controlled_schedule__gt=""
+    )
+    assert controlled.exists()
+    assert not controlled.filter(witness__isnull=True).exists()
+    assert not records.filter(
+        facility=cedar, dose__isnull=True, recorded_by__username="medtech2", approved_by=None
+    ).exists()
+
+    # The exceptions a supervisor works through.
+    assert Alert.objects.filter(kind=AlertKind.REFUSALS).exists()
+    (amendment,) = Amendment.objects.all()
+    assert amendment.kind == "entered_in_error"
+    assert amendment.administration.voided
+    missed = ScheduledDose.objects.filter(
+        state=DoseState.MISSED, due_at__lt=now - timedelta(hours=6)
+    )
+    assert missed.exists()
+    assert (
+        Alert.objects.filter(kind=AlertKind.MISSED_DOSE, dose__in=missed).count() == missed.count()
+    )
+    assert not ScheduledDose.objects.filter(
+        state__in=[DoseState.DUE, DoseState.OVERDUE], window_closes_at__lt=now - timedelta(hours=6)
+    ).exists()
+    prn = records.filter(dose__isnull=True, status=AdminStatus.GIVEN)
+    assert prn.exclude(prn_reason="").count() == prn.count() > 0
+    assert PrnFollowUp.objects.exists()
+    assert prn.filter(followup__isnull=True).exists()
+    assert Alert.objects.filter(kind=AlertKind.PRN_FOLLOWUP).exists()
+    assert reorder_list(facility=maple, now=now)
+    assert any(state.overdue for state in count_overview(facility=maple, now=now))
+
+    # The ledger covers what was given and adds up, item by item.
+    for item in StockItem.objects.annotate(total=Sum("movements__quantity")):
+        assert item.on_hand == item.total >= 0, item
+    given = records.filter(status=AdminStatus.GIVEN, voided=False).count()
+    assert StockMovement.objects.filter(kind="administered").count() >= given
+
+    # A second run adds nothing.
+    before = _totals()
+    call_command("seed_demo", "--force", stdout=io.StringIO(), stderr=io.StringIO())
+    assert _totals() == before
+    print(f"seed_demo with history: {elapsed:.1f} s")
