@@ -81,3 +81,13 @@ class FacilityPolicyForm(forms.ModelForm):
 
 class UnitForm(forms.Form):
     name = forms.CharField(max_length=60)
+
+
+class PinForm(forms.Form):
+    current_password = forms.CharField(widget=forms.PasswordInput)
+    pin = forms.CharField(
+        label="New PIN",
+        max_length=8,
+        widget=forms.PasswordInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+        help_text="4 to 8 digits. Used when you witness or approve at the med cart.",
+    )

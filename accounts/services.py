@@ -201,3 +201,17 @@ def staff_authenticate(
             f"The {who}'s username or password/PIN is not right for this facility.", field=field
         )
     return user
+
+
+@transaction.atomic
+def user_set_pin(*, actor: User, current_password: str, pin: str) -> None:
+    """A staff member sets their own PIN for witnessing and approving at the med cart."""
+    if not actor.check_password(current_password or ""):
+        raise DomainError("Your current password is not right.", field="current_password")
+    pin = (pin or "").strip()
+    if not pin.isdigit() or not 4 <= len(pin) <= 8:
+        raise DomainError("A PIN is 4 to 8 digits.", field="pin")
+    if len(set(pin)) == 1 or pin in "0123456789" or pin in "9876543210":
+        raise DomainError("Choose a PIN that is not a run or a repeat.", field="pin")
+    actor.set_pin(pin)
+    actor.save(update_fields=["pin"])

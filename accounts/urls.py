@@ -7,6 +7,7 @@ urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("facility/select/", views.facility_select, name="facility_select"),
+    path("me/pin/", views.my_pin, name="my_pin"),
     path("facility/settings/", views.facility_settings, name="facility_settings"),
     path("facility/units/add/", views.unit_create, name="unit_create"),
     path("staff/", views.staff_list, name="staff_list"),

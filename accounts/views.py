@@ -15,6 +15,7 @@ from .forms import (
     CertificationForm,
     FacilityPolicyForm,
     MembershipForm,
+    PinForm,
     SetPasswordForm,
     StaffCreateForm,
     UnitForm,
@@ -308,3 +309,24 @@ def unit_create(request):
         for error in errors:
             messages.error(request, error)
     return redirect("facility_settings")
+
+
+@facility_view(EVERYONE)
+def my_pin(request):
+    form = PinForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        done = run_service(
+            form,
+            lambda: (
+                services.user_set_pin(
+                    actor=request.user,
+                    current_password=form.cleaned_data["current_password"],
+                    pin=form.cleaned_data["pin"],
+                )
+                or True
+            ),
+        )
+        if done:
+            messages.success(request, "Your PIN is set.")
+            return redirect("home")
+    return render(request, "accounts/my_pin.html", {"form": form})

@@ -155,6 +155,7 @@ EXPECTED: dict[str, dict[str, int]] = {
         "admin": 200,
         "outsider": 404,
     },
+    "my_pin": {"anon": 302, "med_tech": 200, "nurse": 200, "admin": 200, "outsider": 200},
     "board": {"anon": 302, "med_tech": 200, "nurse": 200, "admin": 200, "outsider": 200},
     "scan": {"anon": 405, "med_tech": 405, "nurse": 405, "admin": 405, "outsider": 405},
     "resident_pass": {"anon": 302, "med_tech": 200, "nurse": 200, "admin": 200, "outsider": 404},
@@ -390,7 +391,8 @@ POST_OBJECTS: dict[str, dict[str, str]] = {
     "order_resume": {"pk": "held_prescription"},
 }
 # Pages that accept POST but write nothing of a facility: the session's own pages.
-NOT_FACILITY_WRITES = {"login", "logout", "facility_select", "admin:login", "scan"}
+# (`my_pin` changes only the signed-in user's own PIN.)
+NOT_FACILITY_WRITES = {"login", "logout", "facility_select", "admin:login", "scan", "my_pin"}
 # Writes every role of the facility may make (the med pass, waste, the shift count).
 OPEN_TO_ALL_WRITES = {"dose_record", "prn_give", "prn_followup", "stock_waste", "count_unit"}
 # Pages that only read.

@@ -125,3 +125,21 @@ def test_unit_names_are_unique_per_facility(facility, admin_user):
     services.unit_create(actor=admin_user, facility=facility, name="East")
     with pytest.raises(DomainError, match="already a unit"):
         services.unit_create(actor=admin_user, facility=facility, name="east")
+
+
+def test_staff_set_a_pin_that_witnesses(medtech_user, facility):
+    from tests.factories import PASSWORD
+
+    with pytest.raises(DomainError, match="current password"):
+        services.user_set_pin(actor=medtech_user, current_password="wrong", pin="2580")
+    with pytest.raises(DomainError, match="4 to 8 digits"):
+        services.user_set_pin(actor=medtech_user, current_password=PASSWORD, pin="12a4")
+    with pytest.raises(DomainError, match="run or a repeat"):
+        services.user_set_pin(actor=medtech_user, current_password=PASSWORD, pin="1234")
+    services.user_set_pin(actor=medtech_user, current_password=PASSWORD, pin="2580")
+    medtech_user.refresh_from_db()
+    assert medtech_user.pin and "2580" not in medtech_user.pin  # stored hashed
+    witness = services.staff_authenticate(
+        facility=facility, username=medtech_user.username, secret="2580", field="witness"
+    )
+    assert witness == medtech_user
