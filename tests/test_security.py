@@ -199,3 +199,16 @@ def test_inactive_membership_loses_access(facility):
     client = Client()
     client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
     assert client.get(reverse("resident_list")).status_code == 403
+
+
+def test_healthz_is_503_when_the_broker_is_down(client, db, monkeypatch):
+    from medtech.celery import app
+
+    # A port nothing listens on: the real connection attempt fails, as with a stopped Redis.
+    monkeypatch.setattr(app.conf, "broker_url", "redis://127.0.0.1:1/0")
+    response = client.get(reverse("healthz"))
+    assert response.status_code == 503
+    body = response.json()
+    assert body["database"] == "ok"
+    assert body["broker"].startswith("error")
+    assert body["status"] == "unavailable"
