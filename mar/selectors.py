@@ -241,9 +241,18 @@ def resident_med_pass(*, resident: Resident, now: datetime.datetime) -> Resident
         rules[rule.prescription_id].append(rule)
     for order in orders.values():
         order.hold_rules = rules[order.pk]
+    half_day_ago = now - datetime.timedelta(hours=12)
+    # What the page lists (the last 12 hours) and the PRN doses its limits count (48 hours).
     records = list(
-        Administration.objects.filter(
-            resident=resident, recorded_at__gte=now - datetime.timedelta(hours=48)
+        Administration.objects.filter(resident=resident)
+        .filter(
+            Q(recorded_at__gte=half_day_ago)
+            | Q(
+                dose__isnull=True,
+                status=AdminStatus.GIVEN,
+                voided=False,
+                administered_at__gte=now - datetime.timedelta(hours=48),
+            )
         )
         .select_related("prescription__medication", "recorded_by", "witness", "followup")
         .prefetch_related(
@@ -270,7 +279,6 @@ def resident_med_pass(*, resident: Resident, now: datetime.datetime) -> Resident
         (r for r in prn_given if r.administered_at >= day_ago and _no_followup(r)),
         key=lambda r: r.administered_at,
     )
-    half_day_ago = now - datetime.timedelta(hours=12)
     documented = [r for r in records if r.recorded_at >= half_day_ago]
     return ResidentPass(open_doses, upcoming, prn, followups_due, documented)
 
