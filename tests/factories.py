@@ -126,3 +126,37 @@ class PrescriptionFactory(factory.django.DjangoModelFactory):
     verified_by = factory.SubFactory(UserFactory)
     verified_at = factory.LazyFunction(lambda: datetime(2026, 1, 1, tzinfo=UTC))
     active_since = factory.LazyFunction(lambda: datetime(2026, 1, 1, tzinfo=UTC))
+
+
+def scheduled_dose(order, due: datetime, *, state="due", cancel_reason="", window_minutes=60):
+    """A ScheduledDose of `order` at `due` (aware, or naive facility-local wall time)."""
+    from mar.models import ScheduledDose
+
+    if due.tzinfo is None:
+        due = due.replace(tzinfo=order.facility.tz).astimezone(UTC)
+    return ScheduledDose.objects.create(
+        facility=order.facility,
+        prescription=order,
+        resident=order.resident,
+        due_at=due,
+        window_opens_at=due - timedelta(minutes=window_minutes),
+        window_closes_at=due + timedelta(minutes=window_minutes),
+        state=state,
+        cancel_reason=cancel_reason,
+    )
+
+
+def record_dose(actor, dose, status="given", *, after=timedelta(minutes=5), **fields):
+    """Document `dose` through the service, `after` its due time; returns the Administration."""
+    import uuid
+
+    from mar import services
+
+    return services.administration_record(
+        actor=actor,
+        dose=dose,
+        status=status,
+        idempotency_key=uuid.uuid4(),
+        now=dose.due_at + after,
+        **fields,
+    ).administration

@@ -12,9 +12,11 @@ from django.urls import reverse
 
 from accounts.models import Role
 from mar import services
-from mar.models import AdminStatus, AmendmentKind, DoseState, ScheduledDose
+from mar.models import AdminStatus, AmendmentKind, DoseState
 from meds.models import HoldParameter
 from tests.factories import MedicationFactory, PrescriptionFactory, member
+from tests.factories import record_dose as _record
+from tests.factories import scheduled_dose as _dose
 
 NY = ZoneInfo("America/New_York")
 
@@ -40,31 +42,6 @@ def bert(facility):
 
 def _order(resident, name="Lisinopril", **fields):
     return PrescriptionFactory(resident=resident, medication=MedicationFactory(name=name), **fields)
-
-
-def _dose(order, local: datetime, *, state=DoseState.DUE, cancel_reason="") -> ScheduledDose:
-    due = local.replace(tzinfo=NY).astimezone(UTC) if local.tzinfo is None else local
-    return ScheduledDose.objects.create(
-        facility=order.facility,
-        prescription=order,
-        resident=order.resident,
-        due_at=due,
-        window_opens_at=due - timedelta(minutes=60),
-        window_closes_at=due + timedelta(minutes=60),
-        state=state,
-        cancel_reason=cancel_reason,
-    )
-
-
-def _record(actor, dose, status=AdminStatus.GIVEN, *, after=timedelta(minutes=5), **fields):
-    return services.administration_record(
-        actor=actor,
-        dose=dose,
-        status=status,
-        idempotency_key=uuid.uuid4(),
-        now=dose.due_at + after,
-        **fields,
-    ).administration
 
 
 def _month(client, resident, month: str) -> str:

@@ -15,7 +15,7 @@ from django.urls import reverse
 
 from accounts.models import Role
 from mar import services
-from mar.models import AdminStatus, AmendmentKind, DoseState, ScheduledDose
+from mar.models import AmendmentKind, DoseState
 from mar.pdf import mar_pdf
 from meds.models import HoldParameter
 from residents.models import AllergyStatus, ResidentStatus
@@ -27,6 +27,8 @@ from tests.factories import (
     UnitFactory,
     member,
 )
+from tests.factories import record_dose as _record
+from tests.factories import scheduled_dose as _dose
 from tests.test_url_access import png_bytes
 
 NY = ZoneInfo("America/New_York")
@@ -56,30 +58,6 @@ def mary(facility):
 
 def _order(resident, name="Lisinopril", **fields):
     return PrescriptionFactory(resident=resident, medication=MedicationFactory(name=name), **fields)
-
-
-def _dose(order, local: datetime, *, state=DoseState.DUE) -> ScheduledDose:
-    due = local.replace(tzinfo=NY).astimezone(UTC)
-    return ScheduledDose.objects.create(
-        facility=order.facility,
-        prescription=order,
-        resident=order.resident,
-        due_at=due,
-        window_opens_at=due - timedelta(minutes=60),
-        window_closes_at=due + timedelta(minutes=60),
-        state=state,
-    )
-
-
-def _record(actor, dose, status=AdminStatus.GIVEN, *, after=timedelta(minutes=5), **fields):
-    return services.administration_record(
-        actor=actor,
-        dose=dose,
-        status=status,
-        idempotency_key=uuid.uuid4(),
-        now=dose.due_at + after,
-        **fields,
-    ).administration
 
 
 def _chart(resident, actor, days: int, *, name="Lisinopril") -> None:

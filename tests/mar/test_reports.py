@@ -37,6 +37,8 @@ from tests.factories import (
     UnitFactory,
     member,
 )
+from tests.factories import record_dose as _record
+from tests.factories import scheduled_dose as _dose
 
 NY = ZoneInfo("America/New_York")
 
@@ -74,30 +76,6 @@ def _prn(resident, name="Acetaminophen", *, min_hours=1, max_24h=6, **medication
         prn_max_per_24h=max_24h,
         indication="Pain",
     )
-
-
-def _dose(order, due: datetime, *, state=DoseState.DUE, cancel_reason="") -> ScheduledDose:
-    return ScheduledDose.objects.create(
-        facility=order.facility,
-        prescription=order,
-        resident=order.resident,
-        due_at=due,
-        window_opens_at=due - timedelta(minutes=60),
-        window_closes_at=due + timedelta(minutes=60),
-        state=state,
-        cancel_reason=cancel_reason,
-    )
-
-
-def _record(actor, dose, status=AdminStatus.GIVEN, *, after=timedelta(minutes=5), **fields):
-    return services.administration_record(
-        actor=actor,
-        dose=dose,
-        status=status,
-        idempotency_key=uuid.uuid4(),
-        now=dose.due_at + after,
-        **fields,
-    ).administration
 
 
 def _give_prn(actor, order, at: datetime, reason="Knee pain"):
