@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
@@ -111,7 +113,14 @@ def staff_list(request):
     return render(
         request,
         "accounts/staff_list.html",
-        {"page": page, "query": query, "role": role, "roles": Role.choices, "today": today},
+        {
+            "page": page,
+            "query": query,
+            "role": role,
+            "roles": Role.choices,
+            "today": today,
+            "soon": today + timedelta(days=30),
+        },
     )
 
 

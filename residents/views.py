@@ -190,7 +190,11 @@ def resident_nkda(request, pk: int):
 def resident_audit(request, pk: int):
     resident = scoped_get(Resident, request, pk=pk)
     trail = selectors.resident_audit_trail(resident=resident)
-    return render(request, "residents/audit.html", {"resident": resident, "trail": trail})
+    return render(
+        request,
+        "residents/audit.html",
+        {"resident": resident, "page": paginate(request, trail, per_page=100)},
+    )
 
 
 @facility_view(EVERYONE)

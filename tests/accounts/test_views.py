@@ -480,3 +480,12 @@ def test_healthz_reports_database_and_broker_ok_as_json(client, db):
     assert body["database"] == "ok"
     assert body["broker"] == "ok"
     assert body["status"] == "ok"
+
+
+def test_staff_list_warns_of_a_certification_expiring_within_30_days(admin_client, medtech_user):
+    today = timezone.now().date()
+    CertificationFactory(
+        user=medtech_user, issued=today - timedelta(days=300), expires=today + timedelta(days=10)
+    )
+    page = admin_client.get(reverse("staff_list")).content.decode()
+    assert '<span class="badge warn">Medication aide: expires' in page
