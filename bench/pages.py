@@ -77,7 +77,7 @@ def build_demo() -> tuple:
     mar_services._generate_for_facility_soon = lambda facility_id: None
     with open(os.devnull, "w") as quiet:
         os.environ.setdefault("DEMO_HISTORY_DAYS", "0")  # the pages, not the history
-        call_command("seed_demo", stdout=quiet)
+        call_command("seed_demo", "--force", stdout=quiet)
 
     maple = Facility.objects.get(name="Maple Grove Assisted Living")
     admin, nurse, nurse2, medtech = (
