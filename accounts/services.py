@@ -3,6 +3,7 @@
 from datetime import date
 
 from django.contrib.auth.password_validation import validate_password
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
@@ -184,6 +185,13 @@ def unit_create(*, actor: User, facility: Facility, name: str) -> Unit:
     return Unit.objects.create(facility=facility, name=name)
 
 
+# A second person's sign-off (witness, approving nurse, incoming count) locks like the login does:
+# 5 wrong passwords or PINs for one username lock its sign-offs for 15 minutes. Counted in the
+# shared cache, because the refused sign-off's transaction is rolled back.
+SIGNOFF_FAILURE_LIMIT = 5
+SIGNOFF_LOCK_SECONDS = 15 * 60
+
+
 def staff_authenticate(
     *, facility: Facility, username: str, secret: str, field: str, who: str = "witness"
 ) -> User:
@@ -191,15 +199,25 @@ def staff_authenticate(
     username, secret = (username or "").strip(), secret or ""
     if not username or not secret:
         raise DomainError(f"The {who} must enter their username and password or PIN.", field=field)
+    failures_key = f"signoff-failures:{username.lower()}"
+    if cache.get(failures_key, 0) >= SIGNOFF_FAILURE_LIMIT:
+        raise DomainError(
+            f"Too many wrong passwords or PINs for {username}: their sign-off is locked for 15 "
+            "minutes. Ask another colleague.",
+            field=field,
+        )
     user = User.objects.filter(username__iexact=username, is_active=True).first()
     if (
         user is None
         or not (user.check_password(secret) or user.check_pin(secret))
         or membership_role(user=user, facility_id=facility.pk) is None
     ):
+        cache.add(failures_key, 0, SIGNOFF_LOCK_SECONDS)
+        cache.incr(failures_key)
         raise DomainError(
             f"The {who}'s username or password/PIN is not right for this facility.", field=field
         )
+    cache.delete(failures_key)
     return user
 
 

@@ -1,4 +1,5 @@
 import pytest
+from django.core.cache import cache
 from django.test import Client
 
 from accounts.models import Role
@@ -75,3 +76,11 @@ def outsider_client(outsider_user):
 def login_client():
     """Log a user in through the real backends (axes included)."""
     return _client_for
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Sign-off failure counts (and anything else cached) never leak from one test to another."""
+    cache.clear()
+    yield
+    cache.clear()

@@ -161,6 +161,15 @@ PHOTO_MAX_BYTES = env.int("PHOTO_MAX_BYTES", default=5 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
+# Shared by every web process: counts failed witness / approver sign-offs (see
+# accounts.services.staff_authenticate), which must outlive the refused transaction.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": env("CACHE_URL", default=REDIS_URL),
+        "KEY_PREFIX": "medtech",
+    }
+}
 # The embedded launcher exports both: redis-py and kombu spell unix-socket URLs differently.
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)
 CELERY_RESULT_BACKEND = None

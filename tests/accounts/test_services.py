@@ -143,3 +143,30 @@ def test_staff_set_a_pin_that_witnesses(medtech_user, facility):
         facility=facility, username=medtech_user.username, secret="2580", field="witness"
     )
     assert witness == medtech_user
+
+
+def test_five_wrong_signoffs_lock_that_witness_for_fifteen_minutes(facility, medtech_user):
+    from datetime import timedelta
+
+    import time_machine
+    from django.utils import timezone
+
+    from tests.factories import PASSWORD
+
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        for _ in range(5):
+            with pytest.raises(DomainError, match="not right"):
+                services.staff_authenticate(
+                    facility=facility, username=medtech_user.username, secret="guess", field="w"
+                )
+        # Locked now, even with the right password.
+        with pytest.raises(DomainError, match="locked for 15 minutes"):
+            services.staff_authenticate(
+                facility=facility, username=medtech_user.username, secret=PASSWORD, field="w"
+            )
+    with time_machine.travel(start + timedelta(minutes=16), tick=False):
+        user = services.staff_authenticate(
+            facility=facility, username=medtech_user.username, secret=PASSWORD, field="w"
+        )
+        assert user == medtech_user
