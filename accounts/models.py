@@ -103,6 +103,12 @@ class Facility(models.Model):
     def tz(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.timezone)
 
+    def local_today(self) -> date:
+        """Today's date on the facility's own clock (the day a med pass or report means)."""
+        from django.utils import timezone
+
+        return timezone.now().astimezone(self.tz).date()
+
 
 @track()
 class Unit(models.Model):

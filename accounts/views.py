@@ -7,7 +7,6 @@ from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from medtech.views_util import paginate, run_service
@@ -92,7 +91,7 @@ def home(request):
         status: Resident.objects.filter(facility=request.facility, status=status).count()
         for status in (ResidentStatus.ACTIVE, ResidentStatus.LOA, ResidentStatus.HOSPITAL)
     }
-    today = timezone.now().astimezone(request.facility.tz).date()
+    today = request.facility.local_today()
     expiring = None
     if request.role in WRITERS_CLINICAL:
         expiring = selectors.certification_expiring_list(
@@ -109,7 +108,7 @@ def staff_list(request):
     page = paginate(
         request, selectors.staff_list(facility=request.facility, query=query, role=role)
     )
-    today = timezone.now().astimezone(request.facility.tz).date()
+    today = request.facility.local_today()
     return render(
         request,
         "accounts/staff_list.html",
@@ -176,7 +175,7 @@ def staff_detail(request, pk: int):
         if saved is not None:
             messages.success(request, "Saved.")
             return redirect("staff_detail", pk=membership.pk)
-    today = timezone.now().astimezone(request.facility.tz).date()
+    today = request.facility.local_today()
     return render(
         request,
         "accounts/staff_detail.html",
@@ -268,7 +267,7 @@ def certification_delete(request, pk: int, cert_pk: int):
 
 @facility_view(WRITERS_CLINICAL, action="see expiring certifications")
 def certification_expiring(request):
-    today = timezone.now().astimezone(request.facility.tz).date()
+    today = request.facility.local_today()
     certifications = selectors.certification_expiring_list(facility=request.facility, today=today)
     return render(
         request,

@@ -5,7 +5,6 @@ import re
 
 from django.contrib import messages
 from django.shortcuts import render
-from django.utils import timezone
 
 from accounts.permissions import EVERYONE, facility_view, scoped_get
 from residents.models import Resident
@@ -23,7 +22,7 @@ def _resident(request, pk: int) -> Resident:
 
 
 def _today(request) -> datetime.date:
-    return timezone.now().astimezone(request.facility.tz).date()
+    return request.facility.local_today()
 
 
 def _parse_day(request) -> datetime.date:

@@ -6,7 +6,6 @@ import unicodedata
 
 from django.db.models import Exists, OuterRef, Q
 from django.http import HttpResponse
-from django.utils import timezone
 
 from accounts.models import Unit
 from accounts.permissions import EVERYONE, facility_view, scoped_get
@@ -25,7 +24,7 @@ def _month(request) -> tuple[int, int]:
     match = _MONTH.match((request.GET.get("month") or "").strip())
     if match and int(match[1]) in _YEARS and 1 <= int(match[2]) <= 12:
         return int(match[1]), int(match[2])
-    today = timezone.now().astimezone(request.facility.tz).date()
+    today = request.facility.local_today()
     return today.year, today.month
 
 

@@ -14,7 +14,6 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 
 from accounts.models import Membership, Unit
 from accounts.permissions import WRITERS_CLINICAL, facility_view, scoped_get
@@ -55,7 +54,7 @@ class Filters:
 
 
 def _today(request) -> datetime.date:
-    return timezone.now().astimezone(request.facility.tz).date()
+    return request.facility.local_today()
 
 
 def _date(request, name: str, default: datetime.date) -> datetime.date:

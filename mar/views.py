@@ -36,7 +36,7 @@ def order_detail(request, pk: int):
     try:
         order = order_selectors.order_detail(facility=request.facility, pk=pk)
     except Prescription.DoesNotExist:
-        order = scoped_get(Prescription, request, pk=pk)  # raises 404
+        raise Http404 from None
     doses = selectors.dose_list_for_order(
         order=order, since=timezone.now() - timezone.timedelta(hours=12)
     )

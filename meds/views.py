@@ -1,7 +1,6 @@
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
@@ -18,7 +17,7 @@ from .services import AllergyWarning
 
 
 def _today(request):
-    return timezone.now().astimezone(request.facility.tz).date()
+    return request.facility.local_today()
 
 
 @facility_view(EVERYONE)

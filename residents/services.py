@@ -41,7 +41,7 @@ EDITABLE_FIELDS = (
 
 
 def _facility_today(facility: Facility) -> date:
-    return timezone.now().astimezone(facility.tz).date()
+    return facility.local_today()
 
 
 def _validate_details(*, facility: Facility, fields: dict) -> dict:

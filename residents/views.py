@@ -55,7 +55,7 @@ def resident_detail(request, pk: int):
     try:
         resident = selectors.resident_profile(facility=request.facility, pk=pk)
     except Resident.DoesNotExist:
-        resident = get_object_or_404(Resident.objects.none())
+        raise Http404 from None
     return render(request, "residents/detail.html", {"resident": resident})
 
 

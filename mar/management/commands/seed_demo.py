@@ -248,7 +248,7 @@ class Command(BaseCommand):
             units = list(Unit.objects.filter(facility=facility).order_by("name"))
             actor = staff[admin]
             offset = 0 if facility_name == MAPLE else 40
-            today = timezone.now().astimezone(facility.tz).date()
+            today = facility.local_today()
             for index in range(count):
                 first = FIRST[(index + offset) % len(FIRST)]
                 last = LAST[(index * 7 + offset) % len(LAST)]
