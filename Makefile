@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 VENV_PYTHON := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-EMBEDDED := $(VENV_PYTHON) -m medtech.embedded
+EMBEDDED := $(VENV_PYTHON) -m core.embedded
 PYTEST_ARGS ?=
 
 .PHONY: help install run test lint fmt browser clean
@@ -30,7 +30,7 @@ $(STAMP): pyproject.toml | $(VENV_PYTHON)
 install: $(STAMP)
 
 run: install
-	DEBUG=true $(EMBEDDED) run
+	DJANGO_SETTINGS_MODULE=medtech.settings.local $(EMBEDDED) run
 
 test: install browser
 	$(EMBEDDED) exec -- $(VENV_PYTHON) -m pytest $(PYTEST_ARGS)
@@ -38,7 +38,7 @@ test: install browser
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	DEBUG=true $(EMBEDDED) exec -- $(VENV_PYTHON) manage.py makemigrations --check --dry-run
+	DJANGO_SETTINGS_MODULE=medtech.settings.local $(EMBEDDED) exec -- $(VENV_PYTHON) manage.py makemigrations --check --dry-run
 
 fmt: install
 	$(VENV)/bin/ruff format .

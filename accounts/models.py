@@ -8,7 +8,7 @@ from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from medtech.audit import track
+from core.audit import track
 
 
 def validate_timezone(value: str) -> None:

@@ -7,7 +7,7 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from medtech.errors import DomainError
+from core.errors import DomainError
 
 from .models import Certification, Facility, Membership, Role, Unit, User
 from .selectors import membership_role

@@ -4,12 +4,10 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.db import connection
-from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from medtech.views_util import paginate, run_service
+from core.views import paginate, run_service
 
 from . import selectors, services
 from .forms import (
@@ -45,26 +43,6 @@ class LoginView(auth_views.LoginView):
         return context
 
 
-def healthz(request):
-    """Database and broker status for load balancers: 200 when both answer, else 503."""
-    status = {"database": "ok", "broker": "ok"}
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-    except Exception as error:  # any failure means "down" to a load balancer
-        status["database"] = f"error: {error.__class__.__name__}"
-    try:
-        from medtech.celery import app
-
-        with app.connection_for_write() as conn:
-            conn.ensure_connection(max_retries=1, timeout=2)
-    except Exception as error:
-        status["broker"] = f"error: {error.__class__.__name__}"
-    healthy = all(value == "ok" for value in status.values())
-    status["status"] = "ok" if healthy else "unavailable"
-    return JsonResponse(status, status=200 if healthy else 503)
-
-
 @login_required
 def facility_select(request):
     memberships = list(selectors.membership_list_for_user(user=request.user))
@@ -79,25 +57,6 @@ def facility_select(request):
             request.session[SESSION_FACILITY_KEY] = chosen
             return redirect("home")
     return render(request, "accounts/facility_select.html", {"memberships": memberships})
-
-
-@facility_view(EVERYONE)
-def home(request):
-    if request.role == Role.MED_TECH:
-        return redirect("board")  # the med pass is a med tech's home page
-    from residents.models import Resident, ResidentStatus
-
-    counts = {
-        status: Resident.objects.filter(facility=request.facility, status=status).count()
-        for status in (ResidentStatus.ACTIVE, ResidentStatus.LOA, ResidentStatus.HOSPITAL)
-    }
-    today = request.facility.local_today()
-    expiring = None
-    if request.role in WRITERS_CLINICAL:
-        expiring = selectors.certification_expiring_list(
-            facility=request.facility, today=today
-        ).count()
-    return render(request, "accounts/home.html", {"counts": counts, "expiring": expiring})
 
 
 @facility_view(WRITERS_ADMIN, action="manage staff")

@@ -20,7 +20,7 @@ from decimal import Decimal
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "medtech.settings.base")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "medtech.settings.local")
 os.environ.setdefault("DEBUG", "true")
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/medtech_bench_pages")
 
@@ -65,8 +65,8 @@ def build_demo() -> tuple:
     from django.core.management import call_command
 
     from accounts.models import Facility, Unit, User
+    from demo.catalog import PRN, SCHEDULED
     from mar import services as mar_services
-    from mar.management.commands._demo_catalog import PRN, SCHEDULED
     from mar.models import ScheduledDose
     from meds import services as order_services
     from meds.models import Medication, Prescription

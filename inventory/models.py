@@ -5,8 +5,8 @@ from django.conf import settings
 from django.db import models
 
 from accounts.models import Facility, Unit
+from core.audit import track
 from meds.models import Medication
-from medtech.audit import track
 from residents.models import Resident
 
 

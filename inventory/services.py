@@ -12,8 +12,8 @@ from django.utils import timezone
 from accounts.models import Facility, Role, Unit, User
 from accounts.selectors import membership_role
 from accounts.services import staff_authenticate
+from core.errors import DomainError
 from meds.models import Medication, OrderStatus, Prescription
-from medtech.errors import DomainError
 from residents.models import Resident
 
 from .models import ControlledCount, ControlledCountLine, MovementKind, StockItem, StockMovement

@@ -5,8 +5,8 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import Role, Unit
 from accounts.permissions import EVERYONE, WRITERS_CLINICAL, facility_view, scoped_get
-from medtech.errors import DomainError
-from medtech.views_util import run_service
+from core.errors import DomainError
+from core.views import run_service
 
 from . import selectors, services
 from .forms import AdjustForm, DestroyForm, ReceiveForm, WitnessedForm

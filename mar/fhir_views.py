@@ -7,7 +7,7 @@ from django.http import HttpResponse
 from django.utils import timezone
 
 from accounts.permissions import WRITERS_CLINICAL, facility_view, scoped_get
-from meds.models import local_day_bounds
+from core.time import local_day_bounds
 from residents.models import Resident
 
 from .fhir import resident_bundle

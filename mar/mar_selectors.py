@@ -13,7 +13,8 @@ from zoneinfo import ZoneInfo
 from django.db.models import Prefetch, Q
 
 from accounts.models import User
-from meds.models import VITAL_UNITS, Prescription, VitalSign, local_day_bounds
+from core.time import local_day_bounds
+from meds.models import VITAL_UNITS, Prescription, VitalSign
 from residents.models import Resident
 
 from .models import (

@@ -5,8 +5,8 @@ from django.conf import settings
 from django.db import models
 
 from accounts.models import Facility
+from core.audit import track
 from meds.models import Prescription, VitalSign
-from medtech.audit import track
 from residents.models import Resident
 
 

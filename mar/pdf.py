@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
-from meds.models import local_day_bounds
+from core.time import local_day_bounds
 from residents.models import AllergyStatus
 
 from . import mar_selectors

@@ -9,7 +9,7 @@ from django.http import HttpResponse
 
 from accounts.models import Unit
 from accounts.permissions import EVERYONE, facility_view, scoped_get
-from meds.models import local_day_bounds
+from core.time import local_day_bounds
 from residents.models import Resident, ResidentStatus
 
 from .models import Administration, ScheduledDose

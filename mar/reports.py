@@ -14,8 +14,9 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from django.db.models import Exists, F, Max, OuterRef, Prefetch, Q
 
 from accounts.models import Facility, Membership, User
+from core.time import local_day_bounds
 from inventory.models import ControlledCount, ControlledCountLine, StockItem, StockMovement
-from meds.models import OrderStatus, Prescription, local_day_bounds
+from meds.models import OrderStatus, Prescription
 from residents.models import Resident
 
 from .models import (

@@ -17,6 +17,8 @@ from django.utils import timezone
 from accounts.models import Facility, Role, User
 from accounts.selectors import medication_aide_current, membership_role
 from accounts.services import staff_authenticate
+from core.errors import DomainError
+from core.schedule import occurrences
 from inventory.models import MovementKind, StockMovement
 from inventory.selectors import reorder_list
 from inventory.services import stock_consume, stock_reverse_for_administration
@@ -29,9 +31,7 @@ from meds.models import (
     VitalSign,
     build_dose_schedule,
 )
-from meds.schedule import occurrences
 from meds.signals import prescription_status_changed
-from medtech.errors import DomainError
 from residents.models import ResidentStatus
 from residents.signals import resident_status_changed
 

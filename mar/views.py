@@ -10,10 +10,10 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import Role, Unit
 from accounts.permissions import EVERYONE, WRITERS_CLINICAL, facility_view, scoped_get
+from core.errors import DomainError
+from core.views import paginate, run_service
 from meds import selectors as order_selectors
 from meds.models import Prescription, VitalSign
-from medtech.errors import DomainError
-from medtech.views_util import paginate, run_service
 from residents.models import Resident
 
 from . import selectors, services

@@ -9,10 +9,9 @@ from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
 from accounts.models import Facility
-from medtech.audit import track
+from core.audit import track
+from core.schedule import DoseSchedule, describe
 from residents.models import Resident
-
-from .schedule import DoseSchedule, describe
 
 
 class ControlledSchedule(models.TextChoices):
@@ -215,7 +214,7 @@ class Prescription(models.Model):
         return f"{amount:f} {self.dose_unit} {self.get_route_display().lower()}"
 
     def dose_schedule(self) -> DoseSchedule | None:
-        """The order's schedule for `meds.schedule.occurrences`; None for a PRN order."""
+        """The order's schedule for `core.schedule.occurrences`; None for a PRN order."""
         if self.is_prn:
             return None
         return build_dose_schedule(
@@ -356,12 +355,3 @@ class PrescriptionStatusChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.prescription_id}: {self.from_status} → {self.to_status}"
-
-
-def local_day_bounds(day: datetime.date, tz) -> tuple[datetime.datetime, datetime.datetime]:
-    """The UTC instants at which a local day starts and the next one starts."""
-    start = datetime.datetime.combine(day, datetime.time(), tzinfo=tz).astimezone(datetime.UTC)
-    end = datetime.datetime.combine(
-        day + datetime.timedelta(days=1), datetime.time(), tzinfo=tz
-    ).astimezone(datetime.UTC)
-    return start, end

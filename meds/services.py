@@ -9,7 +9,8 @@ from django.utils import timezone
 
 from accounts.models import Role, User
 from accounts.selectors import membership_role
-from medtech.errors import DomainError
+from core.errors import DomainError
+from core.schedule import DoseSchedule
 from residents.models import AllergyStatus, Resident, ResidentStatus
 
 from .models import (
@@ -21,7 +22,6 @@ from .models import (
     Recurrence,
     Route,
 )
-from .schedule import DoseSchedule
 from .signals import prescription_status_changed
 
 

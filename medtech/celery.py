@@ -2,7 +2,7 @@ import os
 
 from celery import Celery
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "medtech.settings.base")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "medtech.settings.production")
 
 app = Celery("medtech")
 app.config_from_object("django.conf:settings", namespace="CELERY")

@@ -1,11 +1,12 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from accounts import views as account_views
+from core.views import healthz
+from residents.views import home
 
 urlpatterns = [
-    path("", account_views.home, name="home"),
-    path("healthz", account_views.healthz, name="healthz"),
+    path("", home, name="home"),
+    path("healthz", healthz, name="healthz"),
     path("", include("accounts.urls")),
     path("residents/", include("residents.urls")),
     path("", include("meds.urls")),

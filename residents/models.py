@@ -7,7 +7,7 @@ from django.conf import settings
 from django.db import models
 
 from accounts.models import Facility, Unit
-from medtech.audit import track
+from core.audit import track
 
 
 class ResidentStatus(models.TextChoices):

@@ -1,10 +1,10 @@
 """Reads about residents shared by pages and reports."""
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from accounts.models import Facility, User
 
-from .models import Resident
+from .models import Resident, ResidentStatus
 
 
 def resident_list(
@@ -68,3 +68,19 @@ def resident_audit_trail(*, resident: Resident) -> list[dict]:
             }
         )
     return trail
+
+
+def resident_status_counts(*, facility) -> dict[str, int]:
+    """How many residents are present, on leave and in hospital (one query)."""
+    counts = dict(
+        Resident.objects.filter(
+            facility=facility,
+            status__in=(ResidentStatus.ACTIVE, ResidentStatus.LOA, ResidentStatus.HOSPITAL),
+        )
+        .values_list("status")
+        .annotate(n=Count("pk"))
+    )
+    return {
+        str(status): counts.get(status, 0)
+        for status in (ResidentStatus.ACTIVE, ResidentStatus.LOA, ResidentStatus.HOSPITAL)
+    }

@@ -6,7 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Facility, Unit, User
-from medtech.errors import DomainError
+from core.errors import DomainError
 
 from .models import Allergy, AllergyStatus, Resident, ResidentStatus, ResidentStatusChange
 from .signals import resident_status_changed

@@ -3,7 +3,7 @@ from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from accounts.models import Unit
+from accounts.models import Role, Unit
 from accounts.permissions import (
     EVERYONE,
     WRITERS_ADMIN,
@@ -11,12 +11,27 @@ from accounts.permissions import (
     facility_view,
     scoped_get,
 )
-from medtech.errors import DomainError
-from medtech.views_util import paginate, run_service
+from accounts.selectors import certification_expiring_list
+from core.errors import DomainError
+from core.views import paginate, run_service
 
 from . import selectors, services
 from .forms import AllergyForm, DischargeForm, ResidentForm, StatusChangeForm
 from .models import Allergy, Resident, ResidentStatus
+
+
+@facility_view(EVERYONE)
+def home(request):
+    """The facility at a glance for nurses and administrators; a med tech goes to the med pass."""
+    if request.role == Role.MED_TECH:
+        return redirect("board")  # the med pass is a med tech's home page
+    counts = selectors.resident_status_counts(facility=request.facility)
+    expiring = None
+    if request.role in WRITERS_CLINICAL:
+        expiring = certification_expiring_list(
+            facility=request.facility, today=request.facility.local_today()
+        ).count()
+    return render(request, "residents/home.html", {"counts": counts, "expiring": expiring})
 
 
 @facility_view(EVERYONE)

@@ -102,7 +102,7 @@ def _manage(*args: str, env: dict) -> subprocess.CompletedProcess:
         for k, v in os.environ.items()
         if k not in {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "SECURE_SSL_REDIRECT"}
     }
-    base["DJANGO_SETTINGS_MODULE"] = "medtech.settings.base"
+    base["DJANGO_SETTINGS_MODULE"] = "medtech.settings.production"
     base.update(env)
     return subprocess.run(
         [sys.executable, "manage.py", *args],

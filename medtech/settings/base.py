@@ -1,37 +1,25 @@
-"""Settings for every environment, read from the process environment (django-environ).
+"""Settings every environment shares, read from the process environment (django-environ).
 
-Development (`make run`) sets DEBUG=true; production leaves it false and must then provide
-SECRET_KEY and ALLOWED_HOSTS, or the process refuses to start.
+The modules beside this one add what differs: `local` (development, `make run`), `production`
+(the hardening, and SECRET_KEY / ALLOWED_HOSTS required) and `test`. manage.py, WSGI, ASGI and
+Celery default to `production`; the Makefile picks `local`, pytest picks `test`.
 """
 
 from datetime import timedelta
 from pathlib import Path
 
 import environ
-from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 env = environ.Env()
 
-DEBUG = env.bool("DEBUG", default=False)
-# Demo mode shows the demo logins on the login page and lets seed_demo run; it is on with DEBUG.
-DEMO_MODE = env.bool("DEMO_MODE", default=DEBUG)
+DEBUG = False
+# Demo mode shows the demo logins on the login page; `local` switches it on.
+DEMO_MODE = env.bool("DEMO_MODE", default=False)
 
-if DEBUG:
-    SECRET_KEY = env("SECRET_KEY", default="dev-only-insecure-key-do-not-use-in-production")
-    ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
-else:
-    try:
-        SECRET_KEY = env("SECRET_KEY")
-        ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
-    except ImproperlyConfigured as exc:
-        raise ImproperlyConfigured(
-            "With DEBUG=False, SECRET_KEY and ALLOWED_HOSTS must be set in the environment."
-        ) from exc
-    if not ALLOWED_HOSTS:
-        raise ImproperlyConfigured("With DEBUG=False, ALLOWED_HOSTS must not be empty.")
-
+SECRET_KEY = env("SECRET_KEY", default="")
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
@@ -47,11 +35,14 @@ INSTALLED_APPS = [
     "pghistory",
     "pghistory.admin",
     "axes",
+    "core",
     "accounts",
     "residents",
     "meds",
     "inventory",
     "mar",
+    "reports",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -68,10 +59,6 @@ MIDDLEWARE = [
     # Last, as django-axes asks.
     "axes.middleware.AxesMiddleware",
 ]
-
-if not DEBUG:
-    # Static files from the app server in production; runserver serves them in development.
-    MIDDLEWARE.insert(1, "whitenoise.middleware.WhiteNoiseMiddleware")
 
 ROOT_URLCONF = "medtech.urls"
 WSGI_APPLICATION = "medtech.wsgi.application"
@@ -148,13 +135,7 @@ MEDIA_URL = "media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(BASE_DIR / "var" / "media"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {
-        "BACKEND": (
-            "django.contrib.staticfiles.storage.StaticFilesStorage"
-            if DEBUG
-            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
-        )
-    },
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 # Resident photos: the form rejects bigger files with a message beside the field.
 PHOTO_MAX_BYTES = env.int("PHOTO_MAX_BYTES", default=5 * 1024 * 1024)
@@ -198,19 +179,9 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
-# Production hardening; SECURE_SSL_REDIRECT can be switched off when a proxy terminates TLS and
-# already redirects.
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
-if not DEBUG and not SECURE_SSL_REDIRECT:
-    # The operator said a TLS proxy in front redirects http to https (see README).
-    SILENCED_SYSTEM_CHECKS = ["security.W008"]
-SESSION_COOKIE_SECURE = not DEBUG
-CSRF_COOKIE_SECURE = not DEBUG
+# Headers that cost nothing anywhere; the transport hardening (TLS, HSTS, secure cookies) is in
+# `production`.
 SESSION_COOKIE_HTTPONLY = True
-SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
-SECURE_HSTS_PRELOAD = not DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
@@ -227,3 +198,7 @@ LOGGING = {
     "loggers": {"axes": {"level": "WARNING"}},
 }
 DEMO_PASSWORD = env("DEMO_PASSWORD", default="medtech-demo") if DEMO_MODE else None
+
+# Verifying, resuming or bringing back an order or a resident asks a worker to fill in the doses
+# at once instead of at the next beat (best effort: the beat is the guarantee).
+DOSE_GENERATION_ON_CHANGE = True

@@ -4,7 +4,7 @@ import pytest
 
 from accounts import services
 from accounts.models import Membership, Role, User
-from medtech.errors import DomainError
+from core.errors import DomainError
 from tests.factories import CertificationFactory, member
 
 

@@ -13,11 +13,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from accounts.models import Role
+from core.errors import DomainError
 from inventory import services
 from inventory.models import ControlledCount, MovementKind, StockItem, StockMovement
 from mar import services as mar_services
 from mar.models import Administration, Alert, AlertKind, ScheduledDose
-from medtech.errors import DomainError
 from tests.factories import (
     PASSWORD,
     MedicationFactory,

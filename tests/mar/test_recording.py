@@ -10,6 +10,7 @@ from django.db import connection, transaction
 from django.db.utils import ProgrammingError
 
 from accounts.models import CertificationKind, Role
+from core.errors import DomainError
 from mar import services
 from mar.models import (
     Administration,
@@ -22,7 +23,6 @@ from mar.models import (
     VitalReading,
 )
 from meds.models import HoldParameter
-from medtech.errors import DomainError
 from tests.factories import (
     PASSWORD,
     CertificationFactory,

@@ -6,9 +6,9 @@ from django.db import IntegrityError, connection, transaction
 from django.db.utils import ProgrammingError
 
 from accounts.models import Role
+from core.errors import DomainError
 from meds import services
 from meds.models import OrderStatus, Prescription
-from medtech.errors import DomainError
 from residents import services as resident_services
 from tests.factories import MedicationFactory, member
 

@@ -1,6 +1,9 @@
 """Order pages as nurses and med techs use them."""
 
+from datetime import UTC, datetime
+
 import pytest
+import time_machine
 from django.test import Client
 from django.urls import reverse
 
@@ -130,6 +133,9 @@ def test_schedule_builder_reads_naturally(resident, admin_user, nurse_client):
     assert texts == {"09:00 on Mon, Wed, Fri", "PRN every 4 h, max 4 in 24 h"}
 
 
+# 16:00 in New York: more than the generator's 6-hour look-back after the 08:00 dose, so no
+# earlier dose is still open (one would stay "due" until the sweep, whatever the order says).
+@time_machine.travel(datetime(2026, 6, 10, 20, 0, tzinfo=UTC), tick=False)
 def test_discontinue_from_the_page_removes_future_doses(resident, nurse_client):
     order = PrescriptionFactory(resident=resident)
     doses_generate()

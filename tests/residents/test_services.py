@@ -4,7 +4,7 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import Role
-from medtech.errors import DomainError
+from core.errors import DomainError
 from residents import services
 from residents.models import AllergyStatus, Resident, ResidentStatus, ResidentStatusChange
 from residents.signals import resident_status_changed

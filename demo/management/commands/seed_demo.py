@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Certification, CertificationKind, Facility, Membership, Role, Unit, User
+from demo.catalog import MEDICATIONS, PRN, SCHEDULED
 from inventory import services as stock_services
 from inventory.models import MovementKind, StockMovement
 from mar.models import DoseState, ScheduledDose
@@ -20,8 +21,6 @@ from meds import services as order_services
 from meds.models import Medication, Prescription
 from residents import services as resident_services
 from residents.models import AllergyStatus, CodeStatus, Resident, ResidentStatus
-
-from ._demo_catalog import MEDICATIONS, PRN, SCHEDULED
 
 MAPLE = "Maple Grove Assisted Living"
 CEDAR = "Cedar House Group Home"
@@ -457,10 +456,10 @@ class Command(BaseCommand):
 
         from django.db import connection, connections
 
+        from core.errors import DomainError
         from mar import services as mar_services
         from mar.models import Administration, AdminStatus, DoseState, ScheduledDose
         from meds.models import Route
-        from medtech.errors import DomainError
 
         # DEMO_HISTORY_DAYS=0 skips the history (a quicker seed for benchmarks and browser tests).
         days = int(os.environ.get("DEMO_HISTORY_DAYS", "35"))

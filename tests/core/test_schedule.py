@@ -1,4 +1,4 @@
-"""Behaviour of meds.schedule: which instants a dose schedule produces, and how it reads.
+"""Behaviour of core.schedule: which instants a dose schedule produces, and how it reads.
 
 Pure-function tests: no database, no clock.
 """
@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from meds.schedule import DoseSchedule, describe, occurrences
+from core.schedule import DoseSchedule, describe, occurrences
 
 UTC = dt.UTC
 NEW_YORK = ZoneInfo("America/New_York")

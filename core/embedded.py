@@ -1,7 +1,7 @@
 """Run the app, or any command, with embedded PostgreSQL and Redis for development and tests.
 
-    python -m medtech.embedded run
-    python -m medtech.embedded exec -- python -m pytest
+    python -m core.embedded run
+    python -m core.embedded exec -- python -m pytest
 
 A service whose URL is already in the environment is used as it is: with DATABASE_URL set no
 PostgreSQL is started, with REDIS_URL set no Redis is started (this is how CI and production run).
@@ -406,7 +406,7 @@ def run_stack(port: str) -> int:
 def parse_args(argv: list[str]) -> argparse.Namespace:
     """`run`, or `exec -- command...`."""
     parser = argparse.ArgumentParser(
-        prog="python -m medtech.embedded",
+        prog="python -m core.embedded",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -423,21 +423,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return args
 
 
-def drop_default_settings_module() -> None:
-    """Don't pass on the DJANGO_SETTINGS_MODULE default set by importing the `medtech` package.
-
-    medtech/__init__.py loads the Celery app, which sets DJANGO_SETTINGS_MODULE to
-    medtech.settings.base when it is unset; inherited, that would override pytest's
-    medtech.settings.test. manage.py, Celery and WSGI fall back to the same default anyway.
-    """
-    if os.environ.get("DJANGO_SETTINGS_MODULE") == "medtech.settings.base":
-        del os.environ["DJANGO_SETTINGS_MODULE"]
-
-
 def main(argv: list[str] | None = None) -> int:
     """Start the services, do the action, stop the services; return the exit status."""
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    drop_default_settings_module()
+    if args.action == "run":
+        # `run` is the development stack; `exec` leaves the choice to its command (pytest: test).
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "medtech.settings.local")
     port = os.environ.get("PORT", "8000")
     if args.action == "run" and accepts_connections(int(port)):
         say(f"port {port} is already in use: stop what runs there, or set PORT")

@@ -1,0 +1,50 @@
+"""Facility time: a person reads the facility's wall clock; the database stores UTC.
+
+Pure helpers (no ORM, no clock) that turn instants into the facility's local words and local
+days into UTC bounds. Every page, PDF, CSV and alert message formats through these.
+"""
+
+import datetime
+from zoneinfo import ZoneInfo
+
+
+def local_day_bounds(
+    day: datetime.date, tz: ZoneInfo
+) -> tuple[datetime.datetime, datetime.datetime]:
+    """The UTC instants at which a local day starts and the next one starts."""
+    start = datetime.datetime.combine(day, datetime.time(), tzinfo=tz).astimezone(datetime.UTC)
+    end = datetime.datetime.combine(
+        day + datetime.timedelta(days=1), datetime.time(), tzinfo=tz
+    ).astimezone(datetime.UTC)
+    return start, end
+
+
+def local_days_bounds(
+    start: datetime.date, end: datetime.date, tz: ZoneInfo
+) -> tuple[datetime.datetime, datetime.datetime]:
+    """UTC [from, to) of the local days start..end, both included."""
+    return local_day_bounds(start, tz)[0], local_day_bounds(end, tz)[1]
+
+
+def local_month_bounds(
+    year: int, month: int, tz: ZoneInfo
+) -> tuple[datetime.datetime, datetime.datetime]:
+    """UTC [from, to) of a local calendar month."""
+    first = datetime.date(year, month, 1)
+    after = datetime.date(year + month // 12, month % 12 + 1, 1)
+    return local_day_bounds(first, tz)[0], local_day_bounds(after, tz)[0]
+
+
+def local_time(moment: datetime.datetime, tz: ZoneInfo) -> str:
+    """ "14:05": the facility's clock time of an instant."""
+    return moment.astimezone(tz).strftime("%H:%M")
+
+
+def local_day_time(moment: datetime.datetime, tz: ZoneInfo) -> str:
+    """ "Tue 03 Mar 14:05": a time near today, with its day."""
+    return moment.astimezone(tz).strftime("%a %d %b %H:%M")
+
+
+def local_stamp(moment: datetime.datetime, tz: ZoneInfo) -> str:
+    """ "2026-03-03 14:05": a full local date and time, for records and exports."""
+    return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M")
