@@ -74,7 +74,7 @@ def build_demo() -> tuple:
     from residents.models import Resident
 
     # Verifying an order queues a generation task on commit; there is no broker to ask here.
-    mar_services._generate_for_facility_soon = lambda facility_id: None
+    settings.DOSE_GENERATION_QUEUE = "tests.seams.remember_generation"
     with open(os.devnull, "w") as quiet:
         os.environ.setdefault("DEMO_HISTORY_DAYS", "0")  # the pages, not the history
         call_command("seed_demo", "--force", stdout=quiet)

@@ -2,13 +2,15 @@
 
 import datetime
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Max, QuerySet, Sum
+from django.db.models import Max, Q, QuerySet, Sum
 
 from accounts.models import Facility, Unit
-from meds.models import OrderStatus, Prescription, Recurrence
+from meds.models import Medication, OrderStatus, Prescription, Recurrence
+from residents.models import Resident
 
 from .models import ControlledCount, MovementKind, StockItem, StockMovement
 
@@ -137,3 +139,24 @@ def count_overview(*, facility: Facility, now: datetime.datetime) -> list[UnitCo
         overdue = bool(n) and (previous is None or previous.counted_at < now - COUNT_DUE_AFTER)
         states.append(UnitCountState(unit, n, previous, overdue))
     return states
+
+
+def stock_items_for(
+    *, resident: Resident, medication_ids: Iterable[int] | None = None
+) -> dict[int, StockItem]:
+    """The supply each medication is taken from, by medication id: the resident's own, else the
+    facility's house stock (one query). The med pass offers "Given" by it; giving consumes it."""
+    items = StockItem.objects.filter(
+        Q(resident=resident) | Q(resident__isnull=True), facility_id=resident.facility_id
+    )
+    if medication_ids is not None:
+        items = items.filter(medication_id__in=list(medication_ids))
+    stock: dict[int, StockItem] = {}
+    for item in items.order_by("resident_id"):  # the resident's own first (NULLs sort last)
+        stock.setdefault(item.medication_id, item)
+    return stock
+
+
+def stock_item_for(*, resident: Resident, medication: Medication) -> StockItem | None:
+    """The supply a dose of `medication` for `resident` is taken from, or None (not tracked)."""
+    return stock_items_for(resident=resident, medication_ids=[medication.pk]).get(medication.pk)

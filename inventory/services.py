@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Facility, Role, Unit, User
@@ -17,6 +16,7 @@ from meds.models import Medication, OrderStatus, Prescription
 from residents.models import Resident
 
 from .models import ControlledCount, ControlledCountLine, MovementKind, StockItem, StockMovement
+from .selectors import stock_item_for
 from .signals import controlled_count_discrepancy
 
 SOON_EXPIRING = datetime.timedelta(days=30)
@@ -69,16 +69,6 @@ def _move(
     return StockMovement.objects.create(
         item=item, kind=kind, quantity=quantity, balance_after=balance, at=at, by=actor, **fields
     )
-
-
-def stock_item_for(*, resident: Resident, medication: Medication) -> StockItem | None:
-    """The resident's own supply of the medication, else the facility's house stock."""
-    items = StockItem.objects.filter(
-        Q(resident=resident) | Q(resident__isnull=True),
-        facility_id=resident.facility_id,
-        medication=medication,
-    ).order_by("resident_id")  # the resident's own first (NULLs sort last)
-    return items.first()
 
 
 @dataclass

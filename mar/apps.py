@@ -5,4 +5,4 @@ class MarConfig(AppConfig):
     name = "mar"
 
     def ready(self) -> None:
-        from . import services, signals  # noqa: F401  (connects the receivers)
+        from . import receivers  # noqa: F401  (connects the receivers)

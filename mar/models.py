@@ -84,6 +84,52 @@ class AlertState(models.TextChoices):
     RESOLVED = "resolved", "Resolved"
 
 
+# The alerts about a dose: one row whose kind follows the dose (overdue -> missed).
+DOSE_ALERT_KINDS = (AlertKind.OVERDUE_DOSE, AlertKind.MISSED_DOSE)
+
+
+# What an alert is about: with its kind, the one key by which it is raised, resolved, cancelled
+# and reopened (unique in the database). Built only here.
+def dose_subject(dose_id: int) -> str:
+    return f"dose:{dose_id}"
+
+
+def prn_subject(administration_id: int) -> str:
+    """A PRN dose whose effectiveness follow-up is due."""
+    return f"prn:{administration_id}"
+
+
+def refusal_subject(order_id: int, completing_refusal_id: int) -> str:
+    """A refusal pattern, by the refusal that completed it (one alert per pattern)."""
+    return f"refusals:{order_id}:{completing_refusal_id}"
+
+
+def refusal_subject_record(subject: str) -> int | None:
+    """The completing refusal's id in a refusal pattern's subject, or None."""
+    parts = subject.split(":")
+    return int(parts[2]) if len(parts) == 3 and parts[2].isdigit() else None
+
+
+def stock_subject(item_id: int, last_receipt_id: int) -> str:
+    """A supply episode: the key changes when the item is next received."""
+    return f"stock:{item_id}:{last_receipt_id}"
+
+
+def count_subject(count_id: int) -> str:
+    return f"count:{count_id}"
+
+
+def certification_subject(user_id: int, day) -> str:
+    """Once a day per person."""
+    return f"aide-cert:{user_id}:{day.isoformat()}"
+
+
+def subject_id(subject: str) -> int | None:
+    """The id of the row a subject names first (the dose, the stock item, the count ...)."""
+    first = subject.partition(":")[2].split(":")[0]
+    return int(first) if first.isdigit() else None
+
+
 # Raising an alert is derived from row state by the sweep (its time is on the row); what people
 # do with it (acknowledge, resolve) is tracked.
 @track(inserts=False)
@@ -137,11 +183,10 @@ class Alert(models.Model):
         """Where the alert's subject is looked at, when it has a page of its own."""
         from django.urls import reverse
 
-        kind, _, rest = self.subject.partition(":")
-        pk = rest.split(":")[0]
-        if self.kind == AlertKind.COUNT_DISCREPANCY and pk.isdigit():
+        pk = subject_id(self.subject)
+        if self.kind == AlertKind.COUNT_DISCREPANCY and pk is not None:
             return reverse("count_detail", args=[pk])
-        if self.kind == AlertKind.LOW_SUPPLY and pk.isdigit():
+        if self.kind == AlertKind.LOW_SUPPLY and pk is not None:
             return reverse("stock_item", args=[pk])
         if self.resident_id:
             return reverse("resident_pass", args=[self.resident_id])

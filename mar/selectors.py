@@ -10,6 +10,7 @@ from inventory.models import StockItem
 from meds.models import HoldParameter, OrderStatus, Prescription
 from residents.models import Resident, ResidentStatus
 
+from . import rules
 from .models import (
     Administration,
     AdminStatus,
@@ -59,6 +60,7 @@ class PrnStatus:
     last_by: User | None
     given_in_24h: int
     next_allowed_at: datetime.datetime | None  # None: allowed now
+    too_many: bool = False  # the maximum per 24 hours is what holds it back
 
     def allowed(self, now: datetime.datetime) -> bool:
         return self.next_allowed_at is None or self.next_allowed_at <= now
@@ -67,7 +69,7 @@ class PrnStatus:
 def prn_status(
     *, order: Prescription, now: datetime.datetime, given: list[Administration] | None = None
 ) -> PrnStatus:
-    """Last dose, doses in the rolling 24 hours and when the next is allowed.
+    """Last dose, doses in the rolling 24 hours and when the next is allowed (`rules.prn_check`).
 
     `given`: the order's standing PRN doses, newest first, when the caller already has them.
     """
@@ -81,15 +83,19 @@ def prn_status(
         )
     if not given:
         return PrnStatus(None, None, 0, None)
-    last = given[0]
-    in_day = [a for a in given if a.administered_at > now - datetime.timedelta(hours=24)]
-    candidates = [last.administered_at + datetime.timedelta(hours=float(order.prn_min_hours))]
-    if len(in_day) >= order.prn_max_per_24h:
-        # The day frees up when the oldest dose that counts leaves the rolling 24 hours.
-        oldest_counting = in_day[order.prn_max_per_24h - 1]
-        candidates.append(oldest_counting.administered_at + datetime.timedelta(hours=24))
-    next_at = max(candidates)
-    return PrnStatus(last.administered_at, last.recorded_by, len(in_day), next_at)
+    check = rules.prn_check(
+        given=[a.administered_at for a in given],
+        at=now,
+        min_hours=order.prn_min_hours,
+        max_per_24h=order.prn_max_per_24h,
+    )
+    return PrnStatus(
+        given[0].administered_at,
+        given[0].recorded_by,
+        check.given_in_24h,
+        check.next_allowed_at,
+        check.too_many,
+    )
 
 
 # The med pass --------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-from django.urls import include, path
+from django.urls import path
 
 from . import views
 
@@ -14,8 +14,4 @@ urlpatterns = [
     path("records/<int:pk>/amend/", views.administration_amend, name="administration_amend"),
     path("alerts/<int:pk>/acknowledge/", views.alert_acknowledge, name="alert_acknowledge"),
     path("alerts/<int:pk>/resolve/", views.alert_resolve, name="alert_resolve"),
-    path("", include("mar.mar_urls")),
-    path("", include("mar.fhir_urls")),
-    path("", include("mar.pdf_urls")),
-    path("", include("mar.report_urls")),
 ]

@@ -12,5 +12,6 @@ urlpatterns = [
     path("", include("meds.urls")),
     path("stock/", include("inventory.urls")),
     path("", include("mar.urls")),
+    path("", include("reports.urls")),
     path("django-admin/", admin.site.urls),
 ]

@@ -78,6 +78,16 @@ def login_client():
     return _client_for
 
 
+@pytest.fixture
+def queued_generations():
+    """The facilities whose dose generation was asked for after a commit (tests/seams.py)."""
+    from tests import seams
+
+    seams.GENERATIONS_QUEUED.clear()
+    yield seams.GENERATIONS_QUEUED
+    seams.GENERATIONS_QUEUED.clear()
+
+
 @pytest.fixture(autouse=True)
 def _fresh_cache():
     """Sign-off failure counts (and anything else cached) never leak from one test to another."""

@@ -201,4 +201,4 @@ DEMO_PASSWORD = env("DEMO_PASSWORD", default="medtech-demo") if DEMO_MODE else N
 
 # Verifying, resuming or bringing back an order or a resident asks a worker to fill in the doses
 # at once instead of at the next beat (best effort: the beat is the guarantee).
-DOSE_GENERATION_ON_CHANGE = True
+DOSE_GENERATION_QUEUE = "mar.tasks.generation_send"

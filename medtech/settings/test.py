@@ -1,7 +1,7 @@
 """Test settings: the real PostgreSQL (DATABASE_URL) and Redis (REDIS_URL), fast hashing."""
 
 from .base import *  # noqa: F403
-from .base import BASE_DIR, LOGGING, env
+from .base import BASE_DIR, LOGGING
 
 SECRET_KEY = "test-only-not-secret"
 ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
@@ -10,6 +10,6 @@ MEDIA_ROOT = BASE_DIR / "var" / "test-media"
 LOGGING["root"]["level"] = "WARNING"
 # Per test process, cleared before every test (tests/conftest.py).
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-# Tests ask for the "generate this facility's doses now" task explicitly (tests/conftest.py:
-# `queued_generations`); otherwise the beat's run in each test is the one that counts.
-DOSE_GENERATION_ON_CHANGE = env.bool("DOSE_GENERATION_ON_CHANGE", default=False)
+# The seam for "fill in this facility's doses now": tests record the request instead of sending
+# it to a broker (tests/seams.py; the `queued_generations` fixture reads what was asked).
+DOSE_GENERATION_QUEUE = "tests.seams.remember_generation"

@@ -13,7 +13,6 @@ from django.utils import timezone
 from accounts.models import Facility
 from inventory.models import StockItem, StockMovement
 from inventory.selectors import count_overview, reorder_list
-from mar import services
 from mar.models import (
     Administration,
     AdminStatus,
@@ -52,7 +51,6 @@ def test_seed_demo_slow_builds_35_days_of_history_once(monkeypatch, settings):
     settings.DEMO_PASSWORD = None
     monkeypatch.setenv("DEMO_PASSWORD", DEMO_PASSWORD)
     monkeypatch.delenv("DEMO_HISTORY_DAYS", raising=False)
-    monkeypatch.setattr(services, "_generate_for_facility_soon", lambda facility_id: None)
     began = time.monotonic()
 
     call_command("seed_demo", "--force", stdout=io.StringIO(), stderr=io.StringIO())

@@ -72,8 +72,6 @@ def demo(monkeypatch, settings):
     monkeypatch.setenv("DEMO_PASSWORD", DEMO_PASSWORD)
     # The weeks of history are the seed test's business; this test needs today's med pass.
     monkeypatch.setenv("DEMO_HISTORY_DAYS", "0")
-    # Verifying the demo's orders queues a generation task on commit; no worker runs here.
-    monkeypatch.setattr(services, "_generate_for_facility_soon", lambda facility_id: None)
     call_command("seed_demo", "--force", stdout=io.StringIO())
 
     maple = Facility.objects.get(name="Maple Grove Assisted Living")

@@ -29,11 +29,6 @@ from tests.factories import (
 NOW = datetime(2026, 6, 10, 12, 5, tzinfo=UTC)
 
 
-@pytest.fixture(autouse=True)
-def _no_broker_calls(monkeypatch):
-    monkeypatch.setattr(mar_services, "_generate_for_facility_soon", lambda facility_id: None)
-
-
 def _ledger_matches(item: StockItem) -> bool:
     item.refresh_from_db()
     total = item.movements.aggregate(total=Sum("quantity"))["total"] or Decimal(0)

@@ -3,7 +3,6 @@
 from datetime import date, timedelta
 from decimal import Decimal
 
-import pytest
 from django.urls import reverse
 from django.utils import timezone
 
@@ -13,11 +12,6 @@ from inventory.models import MovementKind, StockItem, StockMovement
 from mar import services as mar_services
 from mar.models import Alert, AlertKind
 from tests.factories import PASSWORD, MedicationFactory, PrescriptionFactory, member
-
-
-@pytest.fixture(autouse=True)
-def _no_broker_calls(monkeypatch):
-    monkeypatch.setattr(mar_services, "_generate_for_facility_soon", lambda facility_id: None)
 
 
 def test_receive_page_flags_a_soon_expiring_lot(nurse_client, resident):

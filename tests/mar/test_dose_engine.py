@@ -27,12 +27,6 @@ def order(resident):
     return PrescriptionFactory(resident=resident)
 
 
-@pytest.fixture(autouse=True)
-def _no_broker_calls(monkeypatch):
-    # Verify/resume/return queue a quick generation run; these tests call the service directly.
-    monkeypatch.setattr(services, "_generate_for_facility_soon", lambda facility_id: None)
-
-
 def test_generates_48_hours_of_doses_in_local_time(order):
     added = services.doses_generate(now=NOW)
     doses = list(ScheduledDose.objects.order_by("due_at"))
@@ -252,13 +246,25 @@ def test_beat_schedule_names_the_tasks_in_intervals():
 
 
 def test_many_verifications_in_one_transaction_queue_one_generation(
-    facility, monkeypatch, django_capture_on_commit_callbacks
+    facility, queued_generations, django_capture_on_commit_callbacks
 ):
     """Resuming or verifying many orders at once asks the worker once per facility."""
-    queued = []
-    monkeypatch.setattr(services, "_generate_for_facility_soon", queued.append)
     with django_capture_on_commit_callbacks(execute=True):
         for _ in range(5):
-            services._queue_generation(facility.pk)
-        services._queue_generation(facility.pk + 1000)
-    assert queued == [facility.pk, facility.pk + 1000]
+            services.generation_queue(facility.pk)
+        services.generation_queue(facility.pk + 1000)
+    assert queued_generations == [facility.pk, facility.pk + 1000]
+
+
+def test_verifying_an_order_asks_for_its_facility_doses_after_commit(
+    facility, resident, nurse_user, queued_generations, django_capture_on_commit_callbacks
+):
+    order = PrescriptionFactory(
+        resident=resident, status="pending", verified_at=None, verified_by=None, active_since=None
+    )
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        order_services.prescription_verify(actor=nurse_user, prescription=order)
+    assert queued_generations == []  # nothing is sent before the order is committed
+    for callback in callbacks:
+        callback()
+    assert queued_generations == [facility.pk]

@@ -24,8 +24,7 @@ NOW = datetime(2026, 6, 10, 12, 5, tzinfo=UTC)  # 08:05 in New York
 
 
 @pytest.fixture(autouse=True)
-def _clock_and_broker(monkeypatch):
-    monkeypatch.setattr(services, "_generate_for_facility_soon", lambda facility_id: None)
+def _clock():
     with time_machine.travel(NOW, tick=False):
         yield
 

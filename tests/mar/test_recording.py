@@ -35,11 +35,6 @@ from tests.factories import (
 NOW = datetime(2026, 6, 10, 12, 5, tzinfo=UTC)  # 08:05 New York: the 08:00 window is open
 
 
-@pytest.fixture(autouse=True)
-def _no_broker_calls(monkeypatch):
-    monkeypatch.setattr(services, "_generate_for_facility_soon", lambda facility_id: None)
-
-
 @pytest.fixture
 def aide(facility):
     user = member(facility, Role.MED_TECH)

@@ -13,13 +13,6 @@ from residents import services as resident_services
 from tests.factories import MedicationFactory, member
 
 
-@pytest.fixture(autouse=True)
-def _no_broker_calls(monkeypatch):
-    from mar import services as mar_services
-
-    monkeypatch.setattr(mar_services, "_generate_for_facility_soon", lambda facility_id: None)
-
-
 @pytest.fixture
 def nkda_resident(resident, admin_user):
     resident_services.resident_mark_nkda(actor=admin_user, resident=resident)

@@ -15,13 +15,6 @@ from residents import services as resident_services
 from tests.factories import MedicationFactory, PrescriptionFactory, member
 
 
-@pytest.fixture(autouse=True)
-def _no_broker_calls(monkeypatch):
-    from mar import services as mar_services
-
-    monkeypatch.setattr(mar_services, "_generate_for_facility_soon", lambda facility_id: None)
-
-
 def _client(user):
     client = Client()
     client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")

@@ -15,10 +15,11 @@ from fhir.resources.R4B import get_fhir_model_class
 from fhir.resources.R4B.bundle import Bundle
 
 from accounts.models import Role
-from mar import fhir, services
-from mar.fhir import resident_bundle
+from mar import services
 from mar.models import ScheduledDose
 from meds.models import HoldParameter
+from reports import fhir
+from reports.fhir import resident_bundle
 from tests.factories import (
     CertificationFactory,
     MedicationFactory,
@@ -30,11 +31,6 @@ from tests.factories import (
 NOW = datetime(2026, 6, 10, 12, 5, tzinfo=UTC)  # 08:05 in New York
 START = datetime(2026, 6, 1, tzinfo=UTC)
 END = datetime(2026, 7, 1, tzinfo=UTC)
-
-
-@pytest.fixture(autouse=True)
-def _no_broker_calls(monkeypatch):
-    monkeypatch.setattr(services, "_generate_for_facility_soon", lambda facility_id: None)
 
 
 @pytest.fixture

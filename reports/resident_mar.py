@@ -14,10 +14,8 @@ from django.db.models import Prefetch, Q
 
 from accounts.models import User
 from core.time import local_day_bounds
-from meds.models import VITAL_UNITS, Prescription, VitalSign
-from residents.models import Resident
-
-from .models import (
+from mar import rules
+from mar.models import (
     STATUS_CODES,
     Administration,
     AdminStatus,
@@ -26,6 +24,8 @@ from .models import (
     DoseState,
     ScheduledDose,
 )
+from meds.models import VITAL_UNITS, Prescription, VitalSign
+from residents.models import Resident
 
 # What a cell without a standing record says, by the dose's state or why it was cancelled.
 MARKS = {
@@ -441,13 +441,8 @@ def _changes(administration: Administration, changes: dict, tz, who: str) -> lis
 
 
 def _parse_moment(value, tz) -> str:
-    try:
-        moment = datetime.datetime.fromisoformat(str(value))
-    except ValueError:
-        return str(value)
-    if moment.tzinfo is None:
-        return moment.strftime("%Y-%m-%d %H:%M")
-    return _local_text(moment, tz)
+    moment = rules.amended_time(value, tz)
+    return _local_text(moment, tz) if moment is not None else str(value)
 
 
 def _dose_entry(dose: ScheduledDose, tz, records: list[Record]) -> DoseEntry:

@@ -1,6 +1,6 @@
 """The monthly MAR as a PDF: the paper grid surveyors read, one resident per section.
 
-The grid data comes from `mar_selectors.mar_month` (a fixed number of queries per resident);
+The grid data comes from `resident_mar.mar_month` (a fixed number of queries per resident);
 this module adds, in one query each for the whole document, the orders' hold parameters and the
 vital signs taken with those doses, then lays the pages out with WeasyPrint (tables and @page
 rules only). Nothing here queries per row or per cell.
@@ -20,10 +20,10 @@ from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
 from core.time import local_day_bounds
+from mar.models import VitalReading
 from residents.models import AllergyStatus
 
-from . import mar_selectors
-from .models import VitalReading
+from . import resident_mar
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ class OrderGroup:
 @dataclass
 class Section:
     resident: object
-    mar: mar_selectors.MonthMar
+    mar: resident_mar.MonthMar
     photo: str  # data: URI, or "" for the initials placeholder
     initials: str
     age: int
@@ -90,7 +90,7 @@ def mar_pdf(*, residents, year: int, month: int) -> bytes:
     residents = list(residents)
     # Cached relations are kept: one query each only when the caller did not fetch them.
     prefetch_related_objects(residents, "facility", "unit", "allergies")
-    mars = [mar_selectors.mar_month(resident=r, year=year, month=month) for r in residents]
+    mars = [resident_mar.mar_month(resident=r, year=year, month=month) for r in residents]
     orders = [row.order for mar in mars for row in mar.rows]
     prefetch_related_objects(orders, "hold_parameters")
     readings = _hold_readings(mars, orders)
@@ -99,7 +99,7 @@ def mar_pdf(*, residents, year: int, month: int) -> bytes:
     facility = residents[0].facility if residents else None
     tz = facility.tz if facility else datetime.UTC
     html = render_to_string(
-        "mar/pdf/mar_month.html",
+        "reports/pdf/mar_month.html",
         {
             "sections": sections,
             "month_label": f"{calendar.month_name[month]} {year}",
@@ -132,7 +132,7 @@ def _hold_readings(mars, orders) -> dict[int, dict[str, list[str]]]:
     return result
 
 
-def _section(mar: mar_selectors.MonthMar, readings) -> Section:
+def _section(mar: resident_mar.MonthMar, readings) -> Section:
     resident = mar.resident
     groups: list[OrderGroup] = []
     for row in mar.rows:
@@ -175,7 +175,7 @@ def _section(mar: mar_selectors.MonthMar, readings) -> Section:
     )
 
 
-def _cell(cell: mar_selectors.Cell) -> str:
+def _cell(cell: resident_mar.Cell) -> str:
     """The day cell's <td>: initials or codes, struck originals, small marks under them.
 
     Built here rather than in the template (a month is 28-31 cells per row); every text from
@@ -202,7 +202,7 @@ def _cell(cell: mar_selectors.Cell) -> str:
     return f"<td{attributes}>{'<br>'.join(lines)}</td>"
 
 
-def _reading(cell: mar_selectors.Cell, vital: str, readings) -> str:
+def _reading(cell: resident_mar.Cell, vital: str, readings) -> str:
     values = []
     for dose in cell.doses:
         record = dose.standing

@@ -1,6 +1,5 @@
 """The monthly MAR as a PDF: one resident, or every resident of a unit."""
 
-import datetime
 import re
 import unicodedata
 
@@ -9,23 +8,12 @@ from django.http import HttpResponse
 
 from accounts.models import Unit
 from accounts.permissions import EVERYONE, facility_view, scoped_get
-from core.time import local_day_bounds
+from core.time import local_month_bounds
+from mar.models import Administration, ScheduledDose
 from residents.models import Resident, ResidentStatus
 
-from .models import Administration, ScheduledDose
-from .pdf import mar_pdf
-
-_YEARS = range(2000, 2101)
-_MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
-
-
-def _month(request) -> tuple[int, int]:
-    """?month=YYYY-MM; anything else (missing, a typo, year 99999) is this month."""
-    match = _MONTH.match((request.GET.get("month") or "").strip())
-    if match and int(match[1]) in _YEARS and 1 <= int(match[2]) <= 12:
-        return int(match[1]), int(match[2])
-    today = request.facility.local_today()
-    return today.year, today.month
+from .. import params
+from ..pdf import mar_pdf
 
 
 def _filename_part(text: str) -> str:
@@ -47,7 +35,7 @@ def _residents():
 @facility_view(EVERYONE, action="read the MAR")
 def resident_mar_pdf(request, pk: int):
     resident = scoped_get(_residents(), request, pk=pk)
-    year, month = _month(request)
+    year, month = params.month_param(request, warn=False)
     content = mar_pdf(residents=[resident], year=year, month=month)
     name = f"{resident.last_name} {resident.first_name}"
     return _pdf_response(content, name, year, month)
@@ -56,11 +44,8 @@ def resident_mar_pdf(request, pk: int):
 @facility_view(EVERYONE, action="read the MAR")
 def unit_mar_pdf(request, pk: int):
     unit = scoped_get(Unit, request, pk=pk)
-    year, month = _month(request)
-    tz = request.facility.tz
-    first = datetime.date(year, month, 1)
-    after = datetime.date(year + month // 12, month % 12 + 1, 1)
-    start, end = local_day_bounds(first, tz)[0], local_day_bounds(after, tz)[0]
+    year, month = params.month_param(request, warn=False)
+    start, end = local_month_bounds(year, month, request.facility.tz)
     had_doses = Exists(
         ScheduledDose.objects.filter(resident=OuterRef("pk"), due_at__gte=start, due_at__lt=end)
     ) | Exists(

@@ -5,26 +5,21 @@ last 30 days), `unit` and `resident` (ids: another facility's ids match nothing)
 cannot be read falls back to the default with a message, never an error page.
 """
 
-import csv
 import datetime
-import re
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from django.contrib import messages
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import redirect, render
 
 from accounts.models import Membership, Unit
 from accounts.permissions import WRITERS_CLINICAL, facility_view, scoped_get
 from residents.models import Resident
 
-from . import reports
+from .. import audit, controlled, error_rate, exceptions, params, prn
+from ..csv_export import csv_response, wants_csv
 
 ACTION = "read reports"
-DEFAULT_DAYS = 30
-_YEARS = range(2000, 2101)
-_MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
 
 
 @dataclass
@@ -53,54 +48,19 @@ class Filters:
         return "?" + urlencode(self.params(format="csv"))
 
 
-def _today(request) -> datetime.date:
-    return request.facility.local_today()
-
-
-def _date(request, name: str, default: datetime.date) -> datetime.date:
-    raw = (request.GET.get(name) or "").strip()
-    if not raw:
-        return default
-    try:
-        day = datetime.date.fromisoformat(raw)
-        if day.year in _YEARS:
-            return day
-    except ValueError:
-        pass
-    messages.warning(
-        request, f"“{raw}” is not a date like 2026-03-08; showing {default.isoformat()}."
-    )
-    return default
-
-
-def _id(request, name: str, what: str) -> int | None:
-    raw = (request.GET.get(name) or "").strip()
-    if not raw:
-        return None
-    if raw.isdigit() and 0 < int(raw) < 2**63:
-        return int(raw)
-    messages.warning(request, f"“{raw}” is not a {what}; showing all {what}s.")
-    return None
-
-
 def _filters(request, *, dates: bool = True) -> Filters:
-    today = _today(request)
-    end = _date(request, "end", today) if dates else today
-    start_default = end - datetime.timedelta(days=DEFAULT_DAYS - 1)
-    start = _date(request, "start", start_default) if dates else start_default
-    if start > end:
-        messages.warning(
-            request,
-            f"The start {start.isoformat()} is after the end {end.isoformat()}; "
-            f"showing the {DEFAULT_DAYS} days up to the end.",
-        )
-        start = end - datetime.timedelta(days=DEFAULT_DAYS - 1)
+    """The period (`params.date_range`) and the unit / resident of the address."""
+    if dates:
+        start, end = params.date_range(request, default_days=params.DEFAULT_DAYS)
+    else:
+        end = request.facility.local_today()
+        start = end - datetime.timedelta(days=params.DEFAULT_DAYS - 1)
     return Filters(
         dated=dates,
         start=start,
         end=end,
-        unit_id=_id(request, "unit", "unit"),
-        resident_id=_id(request, "resident", "resident"),
+        unit_id=params.id_param(request, "unit", "unit"),
+        resident_id=params.id_param(request, "resident", "resident"),
     )
 
 
@@ -114,46 +74,6 @@ def _choices(request) -> dict:
             .order_by("last_name", "first_name", "pk")
         ),
     }
-
-
-def _wants_csv(request) -> bool:
-    return request.GET.get("format", "").lower() == "csv"
-
-
-def _csv_cell(value) -> str:
-    """A cell as text; one that a spreadsheet would run as a formula is quoted as text."""
-    if value is None:
-        return ""
-    if isinstance(value, datetime.datetime):
-        return value.strftime("%Y-%m-%d %H:%M")
-    if isinstance(value, datetime.date):
-        return value.isoformat()
-    text = str(value)
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r") and not _NUMBER.match(text):
-        return "'" + text
-    return text
-
-
-_NUMBER = re.compile(r"^[-+]?\d+(\.\d+)?$")
-
-
-def csv_response(
-    name: str, header: list[str], rows, *, filters: Filters | None = None, preamble=()
-):
-    """A CSV attachment of `rows` under `header` (after any `preamble` rows, e.g. a summary),
-    named after the report and its period."""
-    stem = name
-    if filters is not None:
-        stem = f"{name}-{filters.start.isoformat()}-to-{filters.end.isoformat()}"
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{stem}.csv"'
-    writer = csv.writer(response)
-    for row in preamble:
-        writer.writerow([_csv_cell(value) for value in row])
-    writer.writerow(header)
-    for row in rows:
-        writer.writerow([_csv_cell(value) for value in row])
-    return response
 
 
 def _render(request, template: str, filters: Filters, context: dict):
@@ -186,11 +106,11 @@ def report_index(request):
     )
     return render(
         request,
-        "mar/reports/index.html",
+        "reports/index.html",
         {
             **_choices(request),
             "staff": [m.user for m in staff],
-            "this_month": _today(request).strftime("%Y-%m"),
+            "this_month": request.facility.local_today().strftime("%Y-%m"),
         },
     )
 
@@ -201,14 +121,14 @@ def report_index(request):
 @facility_view(WRITERS_CLINICAL, action=ACTION)
 def report_exceptions(request):
     filters = _filters(request)
-    report = reports.exceptions_report(
+    report = exceptions.exceptions_report(
         facility=request.facility,
         start=filters.start,
         end=filters.end,
         unit_id=filters.unit_id,
         resident_id=filters.resident_id,
     )
-    if _wants_csv(request):
+    if wants_csv(request):
         return csv_response(
             "exceptions",
             [
@@ -244,7 +164,7 @@ def report_exceptions(request):
             ),
             filters=filters,
         )
-    return _render(request, "mar/reports/exceptions.html", filters, {"report": report})
+    return _render(request, "reports/exceptions.html", filters, {"report": report})
 
 
 # PRN ------------------------------------------------------------------------------------------
@@ -253,15 +173,15 @@ def report_exceptions(request):
 @facility_view(WRITERS_CLINICAL, action=ACTION)
 def report_prn(request):
     filters = _filters(request)
-    report = reports.prn_report(
+    report = prn.prn_report(
         facility=request.facility,
         start=filters.start,
         end=filters.end,
         unit_id=filters.unit_id,
         resident_id=filters.resident_id,
-        today=_today(request),
+        today=request.facility.local_today(),
     )
-    if _wants_csv(request):
+    if wants_csv(request):
         return csv_response(
             "prn",
             [
@@ -293,37 +213,26 @@ def report_prn(request):
             ),
             filters=filters,
         )
-    return _render(request, "mar/reports/prn.html", filters, {"report": report})
+    return _render(request, "reports/prn.html", filters, {"report": report})
 
 
 # Error rate -----------------------------------------------------------------------------------
 
 
-def _month(request) -> tuple[int, int]:
-    raw = (request.GET.get("month") or "").strip()
-    if raw:
-        match = _MONTH.match(raw)
-        if match and int(match[1]) in _YEARS and 1 <= int(match[2]) <= 12:
-            return int(match[1]), int(match[2])
-        messages.warning(request, f"“{raw}” is not a month like 2026-03; showing this month.")
-    today = _today(request)
-    return today.year, today.month
-
-
 @facility_view(WRITERS_CLINICAL, action=ACTION)
 def report_error_rate(request):
-    year, month = _month(request)
+    year, month = params.month_param(request)
     month_param = f"{year:04d}-{month:02d}"
     filters = _filters(request, dates=False)
     filters.extra = {"month": month_param}
-    report = reports.error_rate_report(
+    report = error_rate.error_rate_report(
         facility=request.facility,
         year=year,
         month=month,
         unit_id=filters.unit_id,
         resident_id=filters.resident_id,
     )
-    if _wants_csv(request):
+    if wants_csv(request):
         rate = f"{report.rate:.2f}%" if report.rate is not None else ""
         return csv_response(
             f"error-rate-{year:04d}-{month:02d}",
@@ -350,20 +259,15 @@ def report_error_rate(request):
         )
     return _render(
         request,
-        "mar/reports/error_rate.html",
+        "reports/error_rate.html",
         filters,
         {
             "report": report,
             "month": month_param,
-            "previous_month": _shift_month(year, month, -1),
-            "next_month": _shift_month(year, month, 1),
+            "previous_month": params.shift_month(year, month, -1),
+            "next_month": params.shift_month(year, month, 1),
         },
     )
-
-
-def _shift_month(year: int, month: int, by: int) -> str:
-    index = year * 12 + (month - 1) + by
-    return f"{index // 12:04d}-{index % 12 + 1:02d}" if index // 12 in _YEARS else ""
 
 
 # Controlled-drug log --------------------------------------------------------------------------
@@ -372,10 +276,10 @@ def _shift_month(year: int, month: int, by: int) -> str:
 @facility_view(WRITERS_CLINICAL, action=ACTION)
 def report_controlled(request):
     filters = _filters(request)
-    item_id = _id(request, "item", "stock item")
+    item_id = params.id_param(request, "item", "stock item")
     if item_id:
         filters.extra = {"item": item_id}
-    logs = reports.controlled_log_report(
+    logs = controlled.controlled_log_report(
         facility=request.facility,
         start=filters.start,
         end=filters.end,
@@ -383,7 +287,7 @@ def report_controlled(request):
         resident_id=filters.resident_id,
         item_id=item_id,
     )
-    if _wants_csv(request):
+    if wants_csv(request):
         rows = []
         for log in logs:
             owner = log.item.resident.display_name if log.item.resident_id else "house stock"
@@ -435,9 +339,7 @@ def report_controlled(request):
             rows,
             filters=filters,
         )
-    return _render(
-        request, "mar/reports/controlled.html", filters, {"logs": logs, "item_id": item_id}
-    )
+    return _render(request, "reports/controlled.html", filters, {"logs": logs, "item_id": item_id})
 
 
 # Audit trails ---------------------------------------------------------------------------------
@@ -460,12 +362,12 @@ def report_audit_resident(request, pk: int):
     resident = scoped_get(Resident.objects.select_related("facility", "unit"), request, pk=pk)
     filters = _filters(request)
     filters.unit_id = filters.resident_id = None
-    entries = reports.resident_audit_report(resident=resident, start=filters.start, end=filters.end)
-    if _wants_csv(request):
+    entries = audit.resident_audit_report(resident=resident, start=filters.start, end=filters.end)
+    if wants_csv(request):
         return _audit_csv(f"audit-resident-{resident.pk}", entries, filters)
     return render(
         request,
-        "mar/reports/audit.html",
+        "reports/audit.html",
         {
             "filters": filters,
             "csv_query": filters.csv_query,
@@ -479,19 +381,19 @@ def report_audit_resident(request, pk: int):
 
 @facility_view(WRITERS_CLINICAL, action=ACTION)
 def report_audit_staff(request, pk: int):
-    user = reports.staff_member(facility=request.facility, pk=pk)
+    user = audit.staff_member(facility=request.facility, pk=pk)
     if user is None:
         raise Http404("No staff member of this facility has that id.")
     filters = _filters(request)
     filters.unit_id = filters.resident_id = None
-    entries = reports.staff_audit_report(
+    entries = audit.staff_audit_report(
         facility=request.facility, user=user, start=filters.start, end=filters.end
     )
-    if _wants_csv(request):
+    if wants_csv(request):
         return _audit_csv(f"audit-staff-{user.pk}", entries, filters)
     return render(
         request,
-        "mar/reports/audit.html",
+        "reports/audit.html",
         {
             "filters": filters,
             "csv_query": filters.csv_query,

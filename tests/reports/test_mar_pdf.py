@@ -16,8 +16,8 @@ from django.urls import reverse
 from accounts.models import Role
 from mar import services
 from mar.models import AmendmentKind, DoseState
-from mar.pdf import mar_pdf
 from meds.models import HoldParameter
+from reports.pdf import mar_pdf
 from residents.models import AllergyStatus, ResidentStatus
 from tests.factories import (
     AllergyFactory,
@@ -39,8 +39,7 @@ needs_pdftotext = pytest.mark.skipif(
 
 
 @pytest.fixture(autouse=True)
-def _no_broker(monkeypatch, settings, tmp_path):
-    monkeypatch.setattr(services, "_generate_for_facility_soon", lambda facility_id: None)
+def _media_in_tmp(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
 
 

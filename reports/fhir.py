@@ -14,10 +14,9 @@ from decimal import Decimal
 from django.db.models import Prefetch
 from django.utils import timezone
 
+from mar.models import Administration, AdminStatus, Amendment
 from meds.models import OrderStatus, Prescription, Recurrence
 from residents.models import Resident, ResidentStatus
-
-from .models import Administration, AdminStatus, Amendment
 
 WRISTBAND_SYSTEM = "urn:medtech:wristband"
 NDC_SYSTEM = "http://hl7.org/fhir/sid/ndc"

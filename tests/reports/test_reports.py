@@ -18,7 +18,7 @@ from django.urls import reverse
 
 from accounts.models import Membership, Role
 from inventory import services as stock_services
-from mar import reports, services
+from mar import services
 from mar.models import (
     Administration,
     AdminStatus,
@@ -29,6 +29,7 @@ from mar.models import (
     ScheduledDose,
 )
 from meds.models import HoldParameter
+from reports import error_rate, prn
 from tests.factories import (
     PASSWORD,
     MedicationFactory,
@@ -41,11 +42,6 @@ from tests.factories import record_dose as _record
 from tests.factories import scheduled_dose as _dose
 
 NY = ZoneInfo("America/New_York")
-
-
-@pytest.fixture(autouse=True)
-def _no_broker(monkeypatch):
-    monkeypatch.setattr(services, "_generate_for_facility_soon", lambda facility_id: None)
 
 
 @pytest.fixture
@@ -253,12 +249,12 @@ def test_prn_used_twice_a_day_on_10_of_14_local_days_suggests_a_scheduled_order(
     html = _page(nurse_client, "report_prn", **OCT)
 
     [row] = _rows_with(html, "Oxycodone")
-    assert reports.CONSIDER_SCHEDULED in row and "10 of the last 14 days" in row
+    assert prn.CONSIDER_SCHEDULED in row and "10 of the last 14 days" in row
     [row] = _rows_with(html, "Ibuprofen")
-    assert reports.CONSIDER_SCHEDULED not in row and "9 of the last 14 days" in row
+    assert prn.CONSIDER_SCHEDULED not in row and "9 of the last 14 days" in row
     # Looking at an earlier fortnight, the pattern is not there yet.
     html = _page(nurse_client, "report_prn", start="2026-10-01", end="2026-10-22")
-    assert reports.CONSIDER_SCHEDULED not in html
+    assert prn.CONSIDER_SCHEDULED not in html
 
 
 @time_machine.travel(datetime(2026, 11, 2, 15, tzinfo=UTC), tick=False)
@@ -269,9 +265,9 @@ def test_psychotropic_prn_older_than_14_days_needs_prescriber_review(nurse_clien
 
     html = _page(nurse_client, "report_prn", **OCT)
 
-    assert reports.NEEDS_REVIEW in _rows_with(html, "Quetiapine")[0]
-    assert reports.NEEDS_REVIEW not in _rows_with(html, "Risperidone")[0]
-    assert reports.NEEDS_REVIEW not in _rows_with(html, "Docusate")[0]
+    assert prn.NEEDS_REVIEW in _rows_with(html, "Quetiapine")[0]
+    assert prn.NEEDS_REVIEW not in _rows_with(html, "Risperidone")[0]
+    assert prn.NEEDS_REVIEW not in _rows_with(html, "Docusate")[0]
 
 
 def _prn_with_start(resident, name, start: date, **medication):
@@ -370,13 +366,13 @@ def test_error_rate_counts_prn_beyond_limits_and_given_on_a_triggered_hold(
         now=_local(2026, 9, 10, 12),
     )
 
-    report = reports.error_rate_report(facility=facility, year=2026, month=9)
+    report = error_rate.error_rate_report(facility=facility, year=2026, month=9)
 
     kinds = sorted(e.kind for e in report.errors)
-    assert kinds == [reports.GIVEN_ON_HOLD, reports.PRN_LIMIT, reports.PRN_LIMIT]
+    assert kinds == [error_rate.GIVEN_ON_HOLD, error_rate.PRN_LIMIT, error_rate.PRN_LIMIT]
     assert report.opportunities == 4
     assert report.rate == Decimal("75.00") and report.verdict == "ABOVE the 5% target"
-    details = {e.detail for e in report.errors if e.kind == reports.PRN_LIMIT}
+    details = {e.detail for e in report.errors if e.kind == error_rate.PRN_LIMIT}
     assert any("minimum 4 h" in d for d in details)
     assert any("maximum 2" in d for d in details)
 

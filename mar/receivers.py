@@ -1,0 +1,66 @@
+"""Receivers that keep mar's rows in step with the lower apps.
+
+Each runs inside the transaction of the change that sent the signal, so the change and its
+consequences commit together (or neither does).
+"""
+
+from django.db.models import Q
+from django.db.models.signals import post_save
+from django.dispatch import receiver
+from django.utils import timezone
+
+from accounts.models import Facility
+from inventory.signals import controlled_count_discrepancy
+from meds.models import OrderStatus
+from meds.signals import prescription_status_changed
+from residents.models import ResidentStatus
+from residents.signals import resident_status_changed
+
+from .models import DEFAULT_OTHER_CODES, OtherCode
+from .services.alerts import alert_raise_count_discrepancy
+from .services.dose_engine import doses_cancel_open, generation_queue
+
+
+@receiver(prescription_status_changed, dispatch_uid="mar.cancel_doses_of_order")
+def _on_prescription_status_changed(*, prescription, to_status, at, **kwargs) -> None:
+    """Hold and discontinue cancel the order's future doses; activating fills them in."""
+    reasons = {OrderStatus.ON_HOLD: "hold", OrderStatus.DISCONTINUED: "discontinued"}
+    if to_status in reasons:
+        doses_cancel_open(
+            filters=Q(prescription_id=prescription.pk), reason=reasons[to_status], since=at, now=at
+        )
+    elif to_status == OrderStatus.ACTIVE:
+        generation_queue(prescription.facility_id)
+
+
+@receiver(resident_status_changed, dispatch_uid="mar.cancel_doses_of_resident")
+def _on_resident_status_changed(*, resident, to_status, effective_at, **kwargs) -> None:
+    """An absence cancels the resident's doses from its start; a return fills them in."""
+    if to_status == ResidentStatus.ACTIVE:
+        generation_queue(resident.facility_id)
+        return
+    doses_cancel_open(
+        filters=Q(resident_id=resident.pk),
+        reason=str(to_status),
+        since=effective_at,
+        now=timezone.now(),
+    )
+
+
+@receiver(post_save, sender=Facility, dispatch_uid="mar.default_other_codes")
+def _default_other_codes(sender, instance: Facility, created: bool, **kwargs) -> None:
+    """A new facility starts with the usual "other" codes; administrators extend the list."""
+    if created:
+        OtherCode.objects.bulk_create(
+            [
+                OtherCode(facility=instance, code=code, label=label)
+                for code, label in DEFAULT_OTHER_CODES
+            ],
+            ignore_conflicts=True,
+        )
+
+
+@receiver(controlled_count_discrepancy, dispatch_uid="mar.count_discrepancy_alert")
+def _count_discrepancy_alert(sender, count, discrepancies, **kwargs) -> None:
+    """A count that differs from the ledger raises one urgent alert (see the service)."""
+    alert_raise_count_discrepancy(count=count, discrepancies=discrepancies)

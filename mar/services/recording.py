@@ -1,0 +1,583 @@
+"""Recording what happened at the med pass: scheduled doses, PRNs, follow-ups, amendments.
+
+Every record is append-only (database triggers); a mistake is corrected by an amendment. Each
+form carries a one-time key and the dose (or PRN order) row is locked, so a double click, two
+tabs or two med techs make one record and the others get a clear message.
+"""
+
+import datetime
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.models import Facility, Role, User
+from accounts.selectors import medication_aide_current, membership_role
+from accounts.services import staff_authenticate
+from core.errors import DomainError
+from core.time import local_day_time, local_time
+from inventory.services import stock_consume, stock_reverse_for_administration
+from meds.models import VITAL_UNITS, OrderStatus, Prescription, Route, VitalSign
+from residents.models import ResidentStatus
+
+from .. import rules
+from ..models import (
+    DOSE_ALERT_KINDS,
+    Administration,
+    AdminStatus,
+    AlertKind,
+    Amendment,
+    AmendmentKind,
+    DoseState,
+    FollowUpResult,
+    OtherCode,
+    PrnFollowUp,
+    ScheduledDose,
+    VitalReading,
+    dose_subject,
+    prn_subject,
+)
+from ..selectors import prn_status
+from .alerts import alert_raise_certification, alerts_reopen, alerts_resolve
+
+
+class AlreadyDocumented(DomainError):
+    """Someone documented this dose first; the message names who and when."""
+
+
+@dataclass(frozen=True)
+class RecordResult:
+    administration: Administration
+    # False when the same form (idempotency key) had already been recorded: nothing new was made.
+    created: bool = True
+    # Set when "given" was refused because a hold parameter triggered; the dose is recorded held.
+    hold_message: str = ""
+
+
+def _check_may_give(
+    *, actor: User, facility: Facility, order: Prescription, now: datetime.datetime
+) -> str:
+    """Role, certification and scope rules; returns the actor's role."""
+    role = membership_role(user=actor, facility_id=facility.pk)
+    if role is None:
+        raise DomainError("You are not a member of this facility.")
+    if role == Role.MED_TECH:
+        today = now.astimezone(facility.tz).date()
+        if not medication_aide_current(user=actor, today=today):
+            raise CertificationRequired(
+                "Your medication aide certification is expired or missing, so you cannot record "
+                "medications. Ask a nurse to give this dose; your administrator has been told."
+            )
+        medication = order.medication
+        if medication.controlled_schedule == "II" and not facility.medtechs_may_give_schedule_ii:
+            raise DomainError(
+                f"{medication.name} is schedule II: facility policy says a nurse gives it."
+            )
+        if order.route in Route.injections() and not facility.medtechs_may_give_injections:
+            raise DomainError("Injections are given by a nurse here (facility policy).")
+    return role
+
+
+class CertificationRequired(DomainError):
+    """The med tech's medication aide certification is not current."""
+
+
+def _parse_vitals(vitals: dict | None) -> dict[str, Decimal]:
+    readings = {}
+    for kind, raw in (vitals or {}).items():
+        if raw in (None, ""):
+            continue
+        if kind not in VitalSign.values:
+            raise DomainError(f"Unknown vital sign {kind}.")
+        try:
+            value = Decimal(str(raw).strip())
+        except InvalidOperation:
+            raise DomainError(
+                f"{VitalSign(kind).label}: “{raw}” is not a number.", field=f"vital_{kind}"
+            ) from None
+        if not Decimal("0") < value < Decimal("1000"):
+            raise DomainError(f"{VitalSign(kind).label}: {raw} is out of range.", field=kind)
+        readings[kind] = value
+    return readings
+
+
+def _apply_hold_parameters(
+    *, order: Prescription, readings: dict[str, Decimal], status: str
+) -> tuple[str, str]:
+    """Vitals are required for an order with hold parameters; a triggered one turns "given" into
+    "held". Returns (status, what triggered, in words)."""
+    parameters = list(order.hold_parameters.all())
+    if not parameters or status != AdminStatus.GIVEN:
+        return status, ""
+    missing = rules.missing_vitals(parameters, readings)
+    if missing:
+        labels = ", ".join(sorted(VitalSign(vital).label for vital in missing))
+        raise DomainError(
+            f"Take and enter {labels} before giving: this order has hold parameters.",
+            field="vitals",
+        )
+    trigger = rules.triggered_hold(parameters, readings)
+    if trigger is None:
+        return status, ""
+    unit = VITAL_UNITS[VitalSign(trigger.rule.vital)]
+    return AdminStatus.HELD, f"{trigger.rule} — reading {trigger.reading.normalize():f} {unit}"
+
+
+def _witness_for(
+    *,
+    facility: Facility,
+    order: Prescription,
+    actor: User,
+    status: str,
+    username: str,
+    secret: str,
+) -> User | None:
+    if not (order.medication.is_controlled and status == AdminStatus.GIVEN):
+        return None
+    if not facility.controlled_requires_witness and not username:
+        return None
+    witness = staff_authenticate(
+        facility=facility, username=username, secret=secret, field="witness"
+    )
+    if witness.pk == actor.pk:
+        raise DomainError("The witness must be another staff member.", field="witness")
+    return witness
+
+
+def _save_administration(
+    *,
+    actor: User,
+    order: Prescription,
+    dose: ScheduledDose | None,
+    status: str,
+    now: datetime.datetime,
+    key,
+    readings: dict[str, Decimal],
+    **fields,
+) -> Administration:
+    administration = Administration.objects.create(
+        facility_id=order.facility_id,
+        resident_id=order.resident_id,
+        prescription=order,
+        dose=dose,
+        status=status,
+        administered_at=now,
+        recorded_at=now,
+        recorded_by=actor,
+        dose_given=order.dose_text if status == AdminStatus.GIVEN else "",
+        vitals={kind: f"{value.normalize():f}" for kind, value in readings.items()},
+        idempotency_key=key,
+        **fields,
+    )
+    VitalReading.objects.bulk_create(
+        VitalReading(
+            resident_id=order.resident_id,
+            kind=kind,
+            value=value,
+            taken_at=now,
+            taken_by=actor,
+            administration=administration,
+        )
+        for kind, value in readings.items()
+    )
+    return administration
+
+
+def _by_key(key) -> Administration | None:
+    return Administration.objects.filter(idempotency_key=key).first()
+
+
+def administration_record(
+    *,
+    actor: User,
+    dose: ScheduledDose,
+    status: str,
+    idempotency_key,
+    reason: str = "",
+    late_reason: str = "",
+    early_reason: str = "",
+    other_code: str = "",
+    vitals: dict | None = None,
+    witness_username: str = "",
+    witness_secret: str = "",
+    notes: str = "",
+    now: datetime.datetime | None = None,
+) -> RecordResult:
+    """Record what happened to a scheduled dose. Exactly one standing record per dose.
+
+    The dose row is locked, so two people (or two tabs) documenting it at once apply one after
+    the other: the second gets AlreadyDocumented naming the first. The same form submitted twice
+    (same idempotency key) returns the first result with created=False. A triggered hold
+    parameter records the dose as held and says so in `hold_message`.
+    """
+    now = now or timezone.now()
+    if (existing := _by_key(idempotency_key)) is not None:
+        return RecordResult(existing, created=False)
+    try:
+        return _record_dose(
+            actor=actor,
+            dose_id=dose.pk,
+            status=status,
+            key=idempotency_key,
+            reason=(reason or "").strip(),
+            late_reason=(late_reason or "").strip(),
+            early_reason=(early_reason or "").strip(),
+            other_code=other_code,
+            vitals=vitals,
+            witness_username=witness_username,
+            witness_secret=witness_secret,
+            notes=(notes or "").strip(),
+            now=now,
+        )
+    except CertificationRequired:
+        alert_raise_certification(facility=dose.facility, user=actor, now=now)
+        raise
+    except IntegrityError:
+        # The unique key or the one-per-dose constraint caught a race the lock did not see.
+        if (existing := _by_key(idempotency_key)) is not None:
+            return RecordResult(existing, created=False)
+        raise _already_documented(ScheduledDose.objects.get(pk=dose.pk)) from None
+
+
+def _already_documented(dose: ScheduledDose) -> AlreadyDocumented:
+    standing = (
+        dose.administrations.filter(voided=False).select_related("recorded_by", "facility").first()
+    )
+    if standing is None:
+        return AlreadyDocumented("This dose was documented by someone else just now.")
+    return AlreadyDocumented(
+        f"Already documented ({standing.get_status_display().lower()}) by "
+        f"{standing.recorded_by} at {local_time(standing.recorded_at, standing.facility.tz)}."
+    )
+
+
+@transaction.atomic
+def _record_dose(
+    *, actor, dose_id, status, key, now, vitals, witness_username, witness_secret, **fields
+) -> RecordResult:
+    dose = (
+        ScheduledDose.objects.select_for_update(of=("self",))
+        .select_related("facility", "prescription__medication", "resident")
+        .get(pk=dose_id)
+    )
+    if (existing := _by_key(key)) is not None:
+        return RecordResult(existing, created=False)
+    if dose.state == DoseState.DOCUMENTED:
+        raise _already_documented(dose)
+    if dose.state == DoseState.CANCELLED:
+        raise DomainError(
+            f"This dose was cancelled ({dose.cancel_reason or 'order changed'}); nothing to record."
+        )
+    facility, order = dose.facility, dose.prescription
+    role = _check_may_give(actor=actor, facility=facility, order=order, now=now)
+    try:
+        status = AdminStatus(status)
+    except ValueError:
+        raise DomainError("Choose what happened: given, refused, held, …") from None
+    if status != AdminStatus.GIVEN and not fields["reason"]:
+        raise DomainError(f"Enter the reason the dose was {status.label.lower()}.", field="reason")
+    if (
+        status == AdminStatus.OTHER
+        and not OtherCode.objects.filter(facility=facility, code=fields["other_code"]).exists()
+    ):
+        raise DomainError("Choose a code for “other”.", field="other_code")
+    if status != AdminStatus.OTHER:
+        fields["other_code"] = ""
+    if now < dose.window_opens_at:
+        if role != Role.NURSE or not fields["early_reason"]:
+            raise DomainError(
+                "Too early: this dose's window opens at "
+                f"{local_time(dose.window_opens_at, facility.tz)}."
+                + (" As a nurse you may override with a reason." if role == Role.NURSE else ""),
+                field="early_reason",
+            )
+    else:
+        fields["early_reason"] = ""
+    if now > dose.window_closes_at and not fields["late_reason"]:
+        raise DomainError(
+            f"Late: the window closed at {local_time(dose.window_closes_at, facility.tz)}. "
+            "Enter a late reason.",
+            field="late_reason",
+        )
+    if now <= dose.window_closes_at:
+        fields["late_reason"] = ""
+    readings = _parse_vitals(vitals)
+    status, triggered = _apply_hold_parameters(order=order, readings=readings, status=status)
+    if triggered:
+        fields["reason"] = f"Hold parameter: {triggered}"
+    witness = _witness_for(
+        facility=facility,
+        order=order,
+        actor=actor,
+        status=status,
+        username=witness_username,
+        secret=witness_secret,
+    )
+    administration = _save_administration(
+        actor=actor,
+        order=order,
+        dose=dose,
+        status=status,
+        now=now,
+        key=key,
+        readings=readings,
+        witness=witness,
+        hold_triggered=triggered,
+        **fields,
+    )
+    if status == AdminStatus.GIVEN:
+        # Same transaction: a dose given is a dose out of stock, or neither happens.
+        stock_consume(
+            actor=actor,
+            resident=dose.resident,
+            medication=order.medication,
+            quantity=order.dose_amount,
+            at=now,
+            administration_id=administration.pk,
+            witness=witness,
+        )
+    dose.state, dose.state_changed_at = DoseState.DOCUMENTED, now
+    dose.save(update_fields=["state", "state_changed_at"])
+    alerts_resolve(
+        kinds=DOSE_ALERT_KINDS,
+        subjects=[dose_subject(dose.pk)],
+        by=actor,
+        at=now,
+        note=f"Documented: {status.label.lower()}",
+    )
+    hold_message = f"Not given: {triggered}. Recorded as held; tell the nurse." if triggered else ""
+    return RecordResult(administration, created=True, hold_message=hold_message)
+
+
+def prn_give(
+    *,
+    actor: User,
+    prescription: Prescription,
+    idempotency_key,
+    prn_reason: str,
+    vitals: dict | None = None,
+    witness_username: str = "",
+    witness_secret: str = "",
+    approver_username: str = "",
+    approver_secret: str = "",
+    notes: str = "",
+    now: datetime.datetime | None = None,
+) -> RecordResult:
+    """Give a PRN dose within its limits (minimum interval, maximum per rolling 24 hours).
+
+    The order row is locked, so two PRN doses submitted at once are checked one after the other
+    and cannot exceed the maximum. Where policy asks, a nurse approves first (authenticating on
+    the same screen); controlled drugs need a witness.
+    """
+    now = now or timezone.now()
+    if (existing := _by_key(idempotency_key)) is not None:
+        return RecordResult(existing, created=False)
+    try:
+        return _give_prn(
+            actor=actor,
+            order_id=prescription.pk,
+            key=idempotency_key,
+            prn_reason=(prn_reason or "").strip(),
+            vitals=vitals,
+            witness_username=witness_username,
+            witness_secret=witness_secret,
+            approver_username=approver_username,
+            approver_secret=approver_secret,
+            notes=(notes or "").strip(),
+            now=now,
+        )
+    except CertificationRequired:
+        alert_raise_certification(facility=prescription.facility, user=actor, now=now)
+        raise
+    except IntegrityError:
+        if (existing := _by_key(idempotency_key)) is not None:
+            return RecordResult(existing, created=False)
+        raise
+
+
+@transaction.atomic
+def _give_prn(
+    *,
+    actor,
+    order_id,
+    key,
+    prn_reason,
+    vitals,
+    witness_username,
+    witness_secret,
+    approver_username,
+    approver_secret,
+    notes,
+    now,
+) -> RecordResult:
+    order = (
+        Prescription.objects.select_for_update(of=("self",))
+        .select_related("facility", "medication", "resident")
+        .get(pk=order_id)
+    )
+    if (existing := _by_key(key)) is not None:
+        return RecordResult(existing, created=False)
+    facility = order.facility
+    if not order.is_prn:
+        raise DomainError("This is not a PRN order.")
+    if order.status != OrderStatus.ACTIVE:
+        raise DomainError(
+            f"This order is {order.get_status_display().lower()}; it cannot be given."
+        )
+    if order.resident.status != ResidentStatus.ACTIVE:
+        raise DomainError(f"{order.resident.display_name} is not in the facility.")
+    role = _check_may_give(actor=actor, facility=facility, order=order, now=now)
+    if not prn_reason:
+        raise DomainError("Enter why the PRN is given (the symptom or reason).", field="prn_reason")
+    status = prn_status(order=order, now=now)
+    if not status.allowed(now):
+        limit = (
+            f"the maximum of {order.prn_max_per_24h} in 24 hours is reached"
+            if status.too_many
+            else f"it must be {order.prn_min_hours.normalize():f} h apart"
+        )
+        raise DomainError(
+            f"Not yet: last given at {local_day_time(status.last_at, facility.tz)} by "
+            f"{status.last_by}, and {limit}. Next allowed at "
+            f"{local_day_time(status.next_allowed_at, facility.tz)}."
+        )
+    approver = None
+    if facility.prn_requires_nurse_approval and role == Role.MED_TECH:
+        approver = staff_authenticate(
+            facility=facility,
+            username=approver_username,
+            secret=approver_secret,
+            field="approver",
+            who="approving nurse",
+        )
+        if membership_role(user=approver, facility_id=facility.pk) != Role.NURSE:
+            raise DomainError("A nurse must approve this PRN (facility policy).", field="approver")
+    readings = _parse_vitals(vitals)
+    given, triggered = _apply_hold_parameters(
+        order=order, readings=readings, status=AdminStatus.GIVEN
+    )
+    if triggered:
+        raise DomainError(f"Do not give: {triggered}. Tell the nurse.", field="vitals")
+    witness = _witness_for(
+        facility=facility,
+        order=order,
+        actor=actor,
+        status=given,
+        username=witness_username,
+        secret=witness_secret,
+    )
+    administration = _save_administration(
+        actor=actor,
+        order=order,
+        dose=None,
+        status=given,
+        now=now,
+        key=key,
+        readings=readings,
+        witness=witness,
+        approved_by=approver,
+        prn_reason=prn_reason,
+        notes=notes,
+    )
+    stock_consume(
+        actor=actor,
+        resident=order.resident,
+        medication=order.medication,
+        quantity=order.dose_amount,
+        at=now,
+        administration_id=administration.pk,
+        witness=witness,
+    )
+    return RecordResult(administration, created=True)
+
+
+@transaction.atomic
+def prn_followup_record(
+    *,
+    actor: User,
+    administration: Administration,
+    result: str,
+    note: str = "",
+    now: datetime.datetime | None = None,
+) -> PrnFollowUp:
+    locked = Administration.objects.select_for_update().get(pk=administration.pk)
+    if locked.dose_id is not None or locked.status != AdminStatus.GIVEN:
+        raise DomainError("Only a given PRN dose has an effectiveness follow-up.")
+    if PrnFollowUp.objects.filter(administration=locked).exists():
+        raise DomainError("The follow-up of this dose is already documented.")
+    if result not in FollowUpResult.values:
+        raise DomainError("Choose effective, partly effective or not effective.", field="result")
+    if membership_role(user=actor, facility_id=locked.facility_id) is None:
+        raise DomainError("You are not a member of this facility.")
+    followup = PrnFollowUp.objects.create(
+        administration=locked,
+        result=result,
+        note=(note or "").strip(),
+        recorded_by=actor,
+        recorded_at=now or timezone.now(),
+    )
+    alerts_resolve(
+        kinds=[AlertKind.PRN_FOLLOWUP],
+        subjects=[prn_subject(locked.pk)],
+        by=actor,
+        at=followup.recorded_at,
+        note=f"Follow-up: {followup.get_result_display().lower()}",
+    )
+    return followup
+
+
+@transaction.atomic
+def amendment_create(
+    *,
+    actor: User,
+    administration: Administration,
+    kind: str,
+    reason: str,
+    changes: dict,
+    now: datetime.datetime | None = None,
+) -> Amendment:
+    """A nurse corrects a record. The original stays; "entered in error" voids it, so the dose
+    can be documented again."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError("Give the reason for the amendment.", field="reason")
+    if kind not in AmendmentKind.values:
+        raise DomainError("Choose the kind of amendment.", field="kind")
+    locked = (
+        Administration.objects.select_for_update(of=("self",))
+        .select_related("dose")
+        .get(pk=administration.pk)
+    )
+    if membership_role(user=actor, facility_id=locked.facility_id) != Role.NURSE:
+        raise DomainError("Only a nurse can amend a record.")
+    if locked.voided:
+        raise DomainError("This record was already marked entered in error.")
+    allowed = {"status", "administered_at", "reason", "notes", "dose_given"}
+    changes = {k: v for k, v in (changes or {}).items() if k in allowed and v not in ("", None)}
+    if "status" in changes and changes["status"] not in AdminStatus.values:
+        raise DomainError("Choose a valid status.", field="status")
+    if kind == AmendmentKind.CORRECTION and not changes:
+        raise DomainError("Say what the correction changes.", field="changes")
+    now = now or timezone.now()
+    amendment = Amendment.objects.create(
+        administration=locked,
+        kind=kind,
+        reason=reason,
+        changes=changes,
+        amended_by=actor,
+        amended_at=now,
+    )
+    if kind == AmendmentKind.ENTERED_IN_ERROR:
+        locked.voided = True
+        locked.save(update_fields=["voided"])
+        stock_reverse_for_administration(
+            actor=actor, administration_id=locked.pk, at=now, reason=f"Entered in error: {reason}"
+        )
+        if locked.dose is not None:
+            dose = ScheduledDose.objects.select_for_update().get(pk=locked.dose_id)
+            dose.state, dose.state_changed_at = DoseState.DUE, now
+            dose.save(update_fields=["state", "state_changed_at"])
+            # The sweep moves it on (overdue / missed) at once if its window has passed.
+            alerts_reopen(kinds=DOSE_ALERT_KINDS, subjects=[dose_subject(dose.pk)])
+    return amendment

@@ -1,0 +1,45 @@
+"""Reports as CSV: the same rows as the page, safe to open in a spreadsheet."""
+
+import csv
+import datetime
+import re
+
+from django.http import HttpResponse
+
+
+def wants_csv(request) -> bool:
+    return request.GET.get("format", "").lower() == "csv"
+
+
+def _csv_cell(value) -> str:
+    """A cell as text; one that a spreadsheet would run as a formula is quoted as text."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime.datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    text = str(value)
+    if text[:1] in ("=", "+", "-", "@", "\t", "\r") and not _NUMBER.match(text):
+        return "'" + text
+    return text
+
+
+_NUMBER = re.compile(r"^[-+]?\d+(\.\d+)?$")
+
+
+def csv_response(name: str, header: list[str], rows, *, filters=None, preamble=()):
+    """A CSV attachment of `rows` under `header` (after any `preamble` rows, e.g. a summary),
+    named after the report and its period."""
+    stem = name
+    if filters is not None:
+        stem = f"{name}-{filters.start.isoformat()}-to-{filters.end.isoformat()}"
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{stem}.csv"'
+    writer = csv.writer(response)
+    for row in preamble:
+        writer.writerow([_csv_cell(value) for value in row])
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([_csv_cell(value) for value in row])
+    return response

@@ -1,0 +1,30 @@
+"""The read-only products over the record: resident MAR pages, PDFs, FHIR, reports."""
+
+from django.urls import path
+
+from .views import fhir, pdf, resident_mar, supervisor
+
+urlpatterns = [
+    path("residents/<int:pk>/mar/day/", resident_mar.resident_mar_day, name="resident_mar_day"),
+    path(
+        "residents/<int:pk>/mar/month/", resident_mar.resident_mar_month, name="resident_mar_month"
+    ),
+    path("residents/<int:pk>/mar/month.pdf", pdf.resident_mar_pdf, name="resident_mar_pdf"),
+    path("units/<int:pk>/mar/month.pdf", pdf.unit_mar_pdf, name="unit_mar_pdf"),
+    path("residents/<int:pk>/fhir/", fhir.resident_fhir, name="resident_fhir"),
+    path("reports/", supervisor.report_index, name="report_index"),
+    path("reports/exceptions/", supervisor.report_exceptions, name="report_exceptions"),
+    path("reports/prn/", supervisor.report_prn, name="report_prn"),
+    path("reports/error-rate/", supervisor.report_error_rate, name="report_error_rate"),
+    path("reports/controlled/", supervisor.report_controlled, name="report_controlled"),
+    path(
+        "reports/audit/resident/<int:pk>/",
+        supervisor.report_audit_resident,
+        name="report_audit_resident",
+    ),
+    path(
+        "reports/audit/staff/<int:pk>/",
+        supervisor.report_audit_staff,
+        name="report_audit_staff",
+    ),
+]

@@ -1,0 +1,1 @@
+"""The pages of the reports app, one module per product."""

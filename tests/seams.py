@@ -1,0 +1,8 @@
+"""Where the tests stand in for the outside world (named in medtech/settings/test.py)."""
+
+GENERATIONS_QUEUED: list[int] = []
+
+
+def remember_generation(facility_id: int) -> None:
+    """Instead of sending "generate this facility's doses" to a worker, remember the request."""
+    GENERATIONS_QUEUED.append(facility_id)
