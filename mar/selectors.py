@@ -1,13 +1,15 @@
 """Reads about doses and alerts that pages and reports share."""
 
 import datetime
+import uuid
 from dataclasses import dataclass, field
 
 from django.db.models import Prefetch, Q, QuerySet
 
-from accounts.models import Facility, User
+from accounts.models import Facility, Role, User
 from inventory.models import StockItem
-from meds.models import HoldParameter, OrderStatus, Prescription
+from inventory.selectors import stock_items_for
+from meds.models import HoldParameter, Medication, OrderStatus, Prescription
 from residents.models import Resident, ResidentStatus
 
 from . import rules
@@ -189,36 +191,131 @@ def med_pass_board(*, facility: Facility, now: datetime.datetime) -> list[BoardU
     ]
 
 
-def _stock_by_medication(resident: Resident) -> dict[int, StockItem]:
-    """The supply each medication is taken from: the resident's own, else house stock."""
-    items = StockItem.objects.filter(
-        Q(resident=resident) | Q(resident__isnull=True), facility_id=resident.facility_id
-    ).order_by("-resident_id")
-    stock: dict[int, StockItem] = {}
-    for item in items:
-        if item.resident_id or item.medication_id not in stock:
-            stock[item.medication_id] = item
-    return stock
+@dataclass
+class DoseCard:
+    """One scheduled dose on the resident's med pass, with the decisions already made.
+
+    The template shows these; it decides nothing. `form_key`, `error_message` and `posted` are
+    the view's (the one-time key of the form, and a refused submit's message and values).
+    """
+
+    pk: int
+    state: str
+    due_at: datetime.datetime
+    window_opens_at: datetime.datetime
+    window_closes_at: datetime.datetime
+    order: Prescription
+    medication: Medication
+    hold_rules: list[HoldParameter]
+    stock: StockItem | None
+    upcoming: bool  # its window opens later (in the next 2 hours)
+    can_record: bool  # the recording form is offered (an upcoming dose: only to a nurse)
+    can_give: bool  # "Given" is offered
+    blocked_reason: str  # why it cannot be given now, in words ("" when it can)
+    opens_at: datetime.datetime | None  # when an upcoming dose's window opens
+    needs_late_reason: bool  # the window has closed
+    needs_early_reason: bool  # a nurse giving it before the window opens
+    needs_vitals: bool  # hold parameters: vitals first
+    needs_witness: bool  # a controlled drug
+    cancel_reason: str = ""
+    form_key: uuid.UUID | None = None
+    error_message: str = ""
+    posted: dict | None = None
 
 
 @dataclass
-class PrnRow:
+class PrnCard:
+    """One PRN order on the resident's med pass, with its limits decided (`rules.prn_check`)."""
+
+    pk: int
     order: Prescription
+    medication: Medication
     status: PrnStatus
-    allowed: bool
+    hold_rules: list[HoldParameter]
+    stock: StockItem | None
+    can_give: bool  # within its limits now
+    blocked_reason: str  # no stock, in words ("" otherwise; the limits show as "next allowed")
+    next_allowed_at: datetime.datetime | None  # when it is not allowed now
+    needs_vitals: bool
+    needs_witness: bool
+    needs_approval: bool  # facility policy: a nurse approves a med tech's PRN
+    form_key: uuid.UUID | None = None
+    error_message: str = ""
+    posted: dict | None = None
+
+
+def _no_stock(stock: StockItem | None, order: Prescription) -> bool:
+    return stock is not None and stock.on_hand < order.dose_amount
+
+
+def _dose_card(
+    dose: ScheduledDose, *, now, role: str, rules_of: list, stock: StockItem | None
+) -> DoseCard:
+    order = dose.prescription
+    upcoming = dose.window_opens_at > now
+    no_stock = _no_stock(stock, order)
+    blocked = ""
+    if upcoming:
+        blocked = "Not yet: its window has not opened."
+    elif no_stock:
+        blocked = "No stock on hand: only “Not available” can be recorded."
+    return DoseCard(
+        pk=dose.pk,
+        state=dose.state,
+        due_at=dose.due_at,
+        window_opens_at=dose.window_opens_at,
+        window_closes_at=dose.window_closes_at,
+        order=order,
+        medication=order.medication,
+        hold_rules=rules_of,
+        stock=stock,
+        upcoming=upcoming,
+        can_record=not upcoming or role == Role.NURSE,
+        can_give=not no_stock,
+        blocked_reason=blocked,
+        opens_at=dose.window_opens_at if upcoming else None,
+        needs_late_reason=dose.window_closes_at < now,
+        needs_early_reason=upcoming and role == Role.NURSE,
+        needs_vitals=bool(rules_of),
+        needs_witness=bool(order.medication.controlled_schedule),
+    )
+
+
+def _prn_card(
+    order: Prescription, *, now, role: str, status: PrnStatus, rules_of: list, stock
+) -> PrnCard:
+    allowed = status.allowed(now)
+    no_stock = _no_stock(stock, order)
+    return PrnCard(
+        pk=order.pk,
+        order=order,
+        medication=order.medication,
+        status=status,
+        hold_rules=rules_of,
+        stock=stock,
+        can_give=allowed,
+        blocked_reason="No stock on hand: this PRN cannot be given." if no_stock else "",
+        next_allowed_at=None if allowed else status.next_allowed_at,
+        needs_vitals=bool(rules_of),
+        needs_witness=bool(order.medication.controlled_schedule),
+        needs_approval=order.facility.prn_requires_nurse_approval and role == Role.MED_TECH,
+    )
 
 
 @dataclass
 class ResidentPass:
-    open_doses: list[ScheduledDose]
-    upcoming: list[ScheduledDose]
-    prn: list[PrnRow]
+    open_doses: list[DoseCard]
+    upcoming: list[DoseCard]
+    prn: list[PrnCard]
     followups_due: list[Administration]
     documented: list[Administration]
 
 
-def resident_med_pass(*, resident: Resident, now: datetime.datetime) -> ResidentPass:
-    """What the resident's med pass page shows, in a fixed number of queries.
+def resident_med_pass(
+    *, resident: Resident, now: datetime.datetime, role: str = Role.MED_TECH
+) -> ResidentPass:
+    """What the resident's med pass page shows, in a fixed number of queries, as cards whose
+    decisions are made for the person at the screen (`role`).
 
     Open doses: window open, or closed and undocumented (overdue; missed in the last 24 hours).
     Upcoming: windows opening in the next 2 hours. PRN orders with their limits. PRN doses whose
@@ -232,21 +329,19 @@ def resident_med_pass(*, resident: Resident, now: datetime.datetime) -> Resident
             Q(state__in=[DoseState.DUE, DoseState.OVERDUE], window_opens_at__lte=now + UPCOMING)
             | Q(state=DoseState.MISSED, due_at__gte=now - datetime.timedelta(hours=24))
         )
-        .select_related("prescription__medication")
+        .select_related("prescription__medication", "prescription__facility")
         .order_by("due_at", "pk")
     )
     prn_orders = list(
         Prescription.objects.filter(resident=resident, is_prn=True, status=OrderStatus.ACTIVE)
-        .select_related("medication")
+        .select_related("medication", "facility")
         .order_by("medication__name")
     )
     orders = {dose.prescription_id: dose.prescription for dose in doses}
     orders.update({order.pk: order for order in prn_orders})
-    rules: dict[int, list[HoldParameter]] = {pk: [] for pk in orders}
+    hold_rules: dict[int, list[HoldParameter]] = {pk: [] for pk in orders}
     for rule in HoldParameter.objects.filter(prescription_id__in=list(orders)):
-        rules[rule.prescription_id].append(rule)
-    for order in orders.values():
-        order.hold_rules = rules[order.pk]
+        hold_rules[rule.prescription_id].append(rule)
     half_day_ago = now - datetime.timedelta(hours=12)
     # What the page lists (the last 12 hours) and the PRN doses its limits count (48 hours).
     records = list(
@@ -266,27 +361,46 @@ def resident_med_pass(*, resident: Resident, now: datetime.datetime) -> Resident
         )
         .order_by("-administered_at", "-pk")
     )
-    stock = _stock_by_medication(resident)
-    for dose in doses:
-        dose.stock = stock.get(dose.prescription.medication_id)
-    open_doses = [d for d in doses if d.window_opens_at <= now]
-    upcoming = [d for d in doses if d.window_opens_at > now]
+    stock = stock_items_for(resident=resident)
+    cards = [
+        _dose_card(
+            dose,
+            now=now,
+            role=role,
+            rules_of=hold_rules[dose.prescription_id],
+            stock=stock.get(dose.prescription.medication_id),
+        )
+        for dose in doses
+    ]
     prn_given = [
         r for r in records if r.dose_id is None and r.status == AdminStatus.GIVEN and not r.voided
     ]
-    prn = []
-    for order in prn_orders:
-        given = [r for r in prn_given if r.prescription_id == order.pk]
-        status = prn_status(order=order, now=now, given=given)
-        order.stock = stock.get(order.medication_id)
-        prn.append(PrnRow(order, status, status.allowed(now)))
+    prn = [
+        _prn_card(
+            order,
+            now=now,
+            role=role,
+            status=prn_status(
+                order=order, now=now, given=[r for r in prn_given if r.prescription_id == order.pk]
+            ),
+            rules_of=hold_rules[order.pk],
+            stock=stock.get(order.medication_id),
+        )
+        for order in prn_orders
+    ]
     day_ago = now - datetime.timedelta(hours=24)
     followups_due = sorted(
         (r for r in prn_given if r.administered_at >= day_ago and _no_followup(r)),
         key=lambda r: r.administered_at,
     )
     documented = [r for r in records if r.recorded_at >= half_day_ago]
-    return ResidentPass(open_doses, upcoming, prn, followups_due, documented)
+    return ResidentPass(
+        [c for c in cards if not c.upcoming],
+        [c for c in cards if c.upcoming],
+        prn,
+        followups_due,
+        documented,
+    )
 
 
 def _no_followup(record: Administration) -> bool:

@@ -125,14 +125,13 @@ def _resident(request, pk: int) -> Resident:
 
 def _render_pass(request, resident: Resident, *, error: dict | None = None):
     now = timezone.now()
-    data = selectors.resident_med_pass(resident=resident, now=now)
+    data = selectors.resident_med_pass(resident=resident, now=now, role=request.role)
     error = error or {}
-    for kind, items in (("dose", [*data.open_doses, *data.upcoming]), ("prn", data.prn)):
-        for item in items:
-            item = getattr(item, "order", item)
-            item.form_key = uuid.uuid4()  # one-time key: a resubmitted form finds its first result
-            if error.get("target") == f"{kind}-{item.pk}":
-                item.error_message, item.posted = error["message"], error["data"]
+    for kind, cards in (("dose", [*data.open_doses, *data.upcoming]), ("prn", data.prn)):
+        for card in cards:
+            card.form_key = uuid.uuid4()  # one-time key: a resubmitted form finds its first result
+            if error.get("target") == f"{kind}-{card.pk}":
+                card.error_message, card.posted = error["message"], error["data"]
     try:
         highlight = int(request.GET.get("dose", "0"))
     except ValueError:
@@ -309,7 +308,7 @@ def scan(request):
     open_doses = selectors.resident_med_pass(resident=current, now=now).open_doses
     digits = code.replace("-", "")
     for dose in open_doses:
-        medication = dose.prescription.medication
+        medication = dose.medication
         if code == medication.barcode or (
             medication.ndc and digits == medication.ndc.replace("-", "")
         ):

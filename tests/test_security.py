@@ -202,10 +202,14 @@ def test_inactive_membership_loses_access(facility):
 
 
 def test_healthz_is_503_when_the_broker_is_down(client, db, monkeypatch):
-    from medtech.celery import app
+    from celery import current_app
 
     # A port nothing listens on: the real connection attempt fails, as with a stopped Redis.
-    monkeypatch.setattr(app.conf, "broker_url", "redis://127.0.0.1:1/0")
+    # Celery prefers the CELERY_BROKER_URL variable (the embedded launcher sets it) to its
+    # configuration, so both point there: the test holds whichever Redis the suite runs on.
+    dead = "redis://127.0.0.1:1/0"
+    monkeypatch.setenv("CELERY_BROKER_URL", dead)
+    monkeypatch.setattr(current_app.conf, "broker_url", dead)
     response = client.get(reverse("healthz"))
     assert response.status_code == 503
     body = response.json()

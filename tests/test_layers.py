@@ -1,0 +1,55 @@
+"""The house's layers: a lower app never imports a higher one, and nobody imports `medtech`.
+
+Read from the source (every import statement, also inside functions), so a new upward import
+fails here before it becomes a circle.
+"""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+# Bottom to top; an app may import the apps listed before it (and itself).
+LAYERS = ["core", "accounts", "residents", "meds", "inventory", "mar", "reports", "demo"]
+CONFIGURATION = "medtech"
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+def _sources(app: str):
+    return sorted(p for p in (ROOT / app).rglob("*.py") if "migrations" not in p.parts)
+
+
+@pytest.mark.parametrize("app", LAYERS)
+def test_app_imports_only_the_apps_below_it(app):
+    allowed = set(LAYERS[: LAYERS.index(app) + 1])
+    forbidden = (set(LAYERS) - allowed) | {CONFIGURATION}
+    upward = {
+        f"{path.relative_to(ROOT)} imports {name}"
+        for path in _sources(app)
+        for name in _imports(path) & forbidden
+    }
+    assert not upward, "imports that point up the layers:\n" + "\n".join(sorted(upward))
+
+
+def test_every_app_of_the_project_has_a_layer():
+    from django.conf import settings
+
+    ours = {name for name in settings.INSTALLED_APPS if (ROOT / name / "apps.py").exists()}
+    assert ours == set(LAYERS)
+
+
+def test_the_layer_check_sees_an_upward_import(tmp_path):
+    module = tmp_path / "probe.py"
+    module.write_text("def f():\n    from reports.pdf import mar_pdf\nimport mar.rules\n")
+    assert _imports(module) == {"reports", "mar"}
