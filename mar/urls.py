@@ -1,6 +1,7 @@
 from django.urls import include, path
 
 from . import views
+from .views_codes import other_code_delete, other_code_edit, other_code_list
 
 urlpatterns = [
     path("orders/<int:pk>/", views.order_detail, name="order_detail"),
@@ -14,6 +15,13 @@ urlpatterns = [
     path("records/<int:pk>/amend/", views.administration_amend, name="administration_amend"),
     path("alerts/<int:pk>/acknowledge/", views.alert_acknowledge, name="alert_acknowledge"),
     path("alerts/<int:pk>/resolve/", views.alert_resolve, name="alert_resolve"),
+    path("facility/settings/other-codes/", other_code_list, name="other_code_list"),
+    path("facility/settings/other-codes/<int:pk>/", other_code_edit, name="other_code_edit"),
+    path(
+        "facility/settings/other-codes/<int:pk>/delete/",
+        other_code_delete,
+        name="other_code_delete",
+    ),
     path("", include("mar.mar_urls")),
     path("", include("mar.fhir_urls")),
     path("", include("mar.pdf_urls")),
