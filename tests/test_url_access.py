@@ -402,14 +402,10 @@ POST_DATA: dict[str, dict] = {
         "witness_secret": PASSWORD,
     },
     "medication_create": {
-        "name": "Amlodipine",
-        "generic_name": "amlodipine",
-        "strength": "5 mg",
+        "name": "Atorvastatin",
+        "strength": "20 mg",
         "form": "tablet",
         "default_route": "oral",
-        "controlled_schedule": "",
-        "ndc": "0069-1520-68",
-        "barcode": "",
     },
     # The entry has active orders: its identity stays, a flag and the NDC are corrected.
     "medication_edit": lambda objects: {
