@@ -75,3 +75,13 @@ class AmendmentForm(forms.Form):
 
 class ScanForm(forms.Form):
     code = forms.CharField(max_length=64, label="Scan")
+
+
+class OtherCodeForm(forms.Form):
+    code = forms.CharField(
+        max_length=40,
+        help_text="A short key kept on each record, e.g. dialysis (lowercase, no spaces).",
+    )
+    label = forms.CharField(
+        max_length=80, help_text="What med techs read when they choose it, e.g. At dialysis."
+    )

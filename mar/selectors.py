@@ -4,7 +4,7 @@ import datetime
 import uuid
 from dataclasses import dataclass, field
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 
 from accounts.models import Facility, Role, User
 from inventory.models import StockItem
@@ -20,6 +20,7 @@ from .models import (
     AlertState,
     Amendment,
     DoseState,
+    OtherCode,
     PrnFollowUp,
     ScheduledDose,
 )
@@ -409,3 +410,36 @@ def _no_followup(record: Administration) -> bool:
     except PrnFollowUp.DoesNotExist:
         return True
     return False
+
+
+# The facility's "other" codes -----------------------------------------------------------
+
+
+def other_code_use_count(*, code: OtherCode) -> int:
+    """How many of the facility's administrations were recorded with this code."""
+    return Administration.objects.filter(facility_id=code.facility_id, other_code=code.code).count()
+
+
+@dataclass(frozen=True)
+class OtherCodeRow:
+    code: OtherCode
+    uses: int
+
+    @property
+    def may_delete(self) -> bool:
+        return self.uses == 0
+
+
+def other_code_list(*, facility: Facility) -> list[OtherCodeRow]:
+    """The facility's codes by label, each with how many recorded doses use it (two queries)."""
+    uses = dict(
+        Administration.objects.filter(facility=facility)
+        .exclude(other_code="")
+        .values_list("other_code")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    return [
+        OtherCodeRow(code=code, uses=uses.get(code.code, 0))
+        for code in OtherCode.objects.filter(facility=facility).order_by("label", "code")
+    ]

@@ -14,4 +14,11 @@ urlpatterns = [
     path("records/<int:pk>/amend/", views.administration_amend, name="administration_amend"),
     path("alerts/<int:pk>/acknowledge/", views.alert_acknowledge, name="alert_acknowledge"),
     path("alerts/<int:pk>/resolve/", views.alert_resolve, name="alert_resolve"),
+    path("facility/settings/other-codes/", views.other_code_list, name="other_code_list"),
+    path("facility/settings/other-codes/<int:pk>/", views.other_code_edit, name="other_code_edit"),
+    path(
+        "facility/settings/other-codes/<int:pk>/delete/",
+        views.other_code_delete,
+        name="other_code_delete",
+    ),
 ]

@@ -4,7 +4,15 @@ from decimal import Decimal
 
 from django import forms
 
-from .models import Comparator, Medication, Recurrence, Route, VitalSign
+from .models import (
+    Comparator,
+    ControlledSchedule,
+    Form,
+    Medication,
+    Recurrence,
+    Route,
+    VitalSign,
+)
 from .services import HoldRule
 
 DATE = forms.DateInput(attrs={"type": "date"})
@@ -214,3 +222,42 @@ def initial_from_order(order, *, today: datetime.date) -> dict:
 
 class ReasonForm(forms.Form):
     reason = forms.CharField(max_length=300, widget=forms.TextInput(attrs={"size": 60}))
+
+
+class MedicationForm(forms.Form):
+    """A catalog entry. Duplicates and the NDC's shape are the service's to judge."""
+
+    name = forms.CharField(max_length=120, help_text="The name on the label, e.g. Lisinopril.")
+    generic_name = forms.CharField(
+        max_length=120, required=False, help_text="Used to match residents' allergies."
+    )
+    strength = forms.CharField(max_length=60, help_text="e.g. 10 mg or 500 mg/5 mL")
+    form = forms.ChoiceField(choices=Form.choices)
+    default_route = forms.ChoiceField(
+        label="Usual route",
+        choices=Route.choices,
+        initial=Route.ORAL,
+        help_text="New orders start with this route.",
+    )
+    controlled_schedule = forms.ChoiceField(
+        label="Controlled substance", choices=ControlledSchedule.choices, required=False
+    )
+    ndc = forms.CharField(
+        label="NDC",
+        max_length=20,
+        required=False,
+        help_text="The National Drug Code on the package, with its dashes, e.g. 0093-1048-01.",
+    )
+    barcode = forms.CharField(
+        max_length=64,
+        required=False,
+        help_text="Scan the package here, or leave empty.",
+    )
+    is_time_critical = forms.BooleanField(
+        label="Time-critical (new orders get the shorter time window)", required=False
+    )
+    is_psychotropic = forms.BooleanField(label="Psychotropic", required=False)
+
+    @classmethod
+    def initial_from(cls, medication: Medication) -> dict:
+        return {name: getattr(medication, name) for name in cls.base_fields}

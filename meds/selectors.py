@@ -1,11 +1,11 @@
 """Reads about orders that pages and reports share."""
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 
 from accounts.models import Facility
 from residents.models import Resident
 
-from .models import HoldParameter, OrderStatus, Prescription
+from .models import HoldParameter, Medication, OrderStatus, Prescription
 
 
 def _with_details(orders: QuerySet[Prescription]) -> QuerySet[Prescription]:
@@ -37,3 +37,18 @@ def order_detail(*, facility: Facility, pk: int) -> Prescription:
         .select_related("resident__unit")
         .get(pk=pk)
     )
+
+
+def medication_list(*, query: str = "") -> QuerySet[Medication]:
+    """The shared catalog for its list page, each entry with the number of orders that are not
+    discontinued (`active_orders`, every facility's) and of all its orders (`all_orders`), in one
+    query."""
+    medications = Medication.objects.annotate(
+        active_orders=Count("orders", filter=~Q(orders__status=OrderStatus.DISCONTINUED)),
+        all_orders=Count("orders"),
+    ).order_by("name", "strength", "form", "pk")
+    if query:
+        medications = medications.filter(
+            Q(name__icontains=query) | Q(generic_name__icontains=query)
+        )
+    return medications

@@ -1,10 +1,13 @@
 """Every write about orders. One transaction each, with the acting user."""
 
 import datetime
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, Q, Value
+from django.db.models.functions import Replace
 from django.utils import timezone
 
 from accounts.models import Role, User
@@ -14,6 +17,8 @@ from core.schedule import DoseSchedule
 from residents.models import AllergyStatus, Resident, ResidentStatus
 
 from .models import (
+    ControlledSchedule,
+    Form,
     HoldParameter,
     Medication,
     OrderStatus,
@@ -347,3 +352,206 @@ def prescription_change(
         actor=actor, prescription=prescription, reason=f"Changed: {_reason(reason)}"
     )
     return prescription_create(actor=actor, resident=old.resident, replaces=old, **new_order)
+
+
+# --- The medication catalog ------------------------------------------------------------------
+
+# The fields of a catalog entry a caller may set.
+MEDICATION_FIELDS = (
+    "name",
+    "generic_name",
+    "strength",
+    "form",
+    "default_route",
+    "controlled_schedule",
+    "ndc",
+    "barcode",
+    "is_psychotropic",
+    "is_time_critical",
+)
+# What identifies the product. Orders, and through them every MAR record, show these, so they
+# never change while an order refers to the entry.
+MEDICATION_IDENTITY = ("name", "strength", "form")
+# An NDC's three segments as printed on packages: labeler-product-package.
+NDC_SHAPES = ((4, 4, 2), (5, 3, 2), (5, 4, 1), (5, 4, 2))
+NDC_HELP = (
+    "An NDC is 10 digits in 4-4-2, 5-3-2 or 5-4-1 form, or 11 digits in 5-4-2 form, "
+    "e.g. 0093-1048-01."
+)
+# Serialises catalog writes: NDC and barcode have no unique constraint (an NDC has several
+# spellings), so the duplicate checks below must not race each other.
+_CATALOG_LOCK = 7_101_001
+
+
+def ndc_normalise(text: str) -> str:
+    """An NDC as typed -> its dashed form (kept as printed, so a typed NDC still scans).
+
+    Spaces or dashes separate the segments; 11 bare digits are read as 5-4-2. Ten bare digits
+    could be any of three products, so they are refused. Raises DomainError(field="ndc")."""
+    text = text.strip()
+    if not text:
+        return ""
+    segments = [s for s in re.split(r"[\s-]+", text) if s]
+    if not all(s.isascii() and s.isdigit() for s in segments):
+        raise DomainError(f"“{text}” is not an NDC. {NDC_HELP}", field="ndc")
+    if len(segments) == 1 and len(segments[0]) == 11:
+        digits = segments[0]
+        segments = [digits[:5], digits[5:9], digits[9:]]
+    elif len(segments) == 1 and len(segments[0]) == 10:
+        raise DomainError(
+            "Type the NDC with its dashes as printed on the package (e.g. 0093-1048-01): "
+            "ten digits without dashes can be read three ways.",
+            field="ndc",
+        )
+    if tuple(len(s) for s in segments) not in NDC_SHAPES:
+        raise DomainError(f"“{text}” is not an NDC. {NDC_HELP}", field="ndc")
+    return "-".join(segments)
+
+
+def ndc_11(ndc: str) -> str:
+    """A dashed NDC (as `ndc_normalise` returns it) as the 11 digits that compare equal."""
+    labeler, product, package = ndc.split("-")
+    return labeler.zfill(5) + product.zfill(4) + package.zfill(2)
+
+
+def _ndc_spellings(ndc: str) -> set[str]:
+    """The digit strings (dashes removed) that name the same product as `ndc`."""
+    eleven = ndc_11(ndc)
+    labeler, product, package = eleven[:5], eleven[5:9], eleven[9:]
+    spellings = {eleven}
+    if labeler.startswith("0"):
+        spellings.add(labeler[1:] + product + package)
+    if product.startswith("0"):
+        spellings.add(labeler + product[1:] + package)
+    if package.startswith("0"):
+        spellings.add(labeler + product + package[1:])
+    return spellings
+
+
+def _squash(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _clean_medication(fields: dict) -> dict:
+    unknown = set(fields) - set(MEDICATION_FIELDS)
+    if unknown:
+        raise TypeError(f"Unknown medication fields: {sorted(unknown)}")
+    clean = dict(fields)
+    for name in ("name", "generic_name", "strength", "barcode"):
+        clean[name] = _squash(clean.get(name) or "")
+    if not clean["name"]:
+        raise DomainError("Enter the medication's name.", field="name")
+    if not clean["strength"]:
+        raise DomainError("Enter the strength, e.g. 10 mg or 500 mg/5 mL.", field="strength")
+    if clean.get("form") not in Form.values:
+        raise DomainError("Choose the form (tablet, liquid, patch, …).", field="form")
+    clean["default_route"] = clean.get("default_route") or Route.ORAL
+    if clean["default_route"] not in Route.values:
+        raise DomainError("Choose the usual route.", field="default_route")
+    clean["controlled_schedule"] = clean.get("controlled_schedule") or ""
+    if clean["controlled_schedule"] not in ControlledSchedule.values:
+        raise DomainError("Choose a controlled-substance schedule.", field="controlled_schedule")
+    if " " in clean["barcode"]:
+        raise DomainError("A barcode has no spaces; scan it again.", field="barcode")
+    clean["ndc"] = ndc_normalise(clean.get("ndc") or "")
+    clean["is_psychotropic"] = bool(clean.get("is_psychotropic"))
+    clean["is_time_critical"] = bool(clean.get("is_time_critical"))
+    return clean
+
+
+def _refuse_duplicates(clean: dict, *, exclude_pk: int | None = None) -> None:
+    others = Medication.objects.exclude(pk=exclude_pk)
+    same = (
+        others.annotate(bare_strength=Replace("strength", Value(" "), Value("")))
+        .filter(
+            name__iexact=clean["name"],
+            bare_strength__iexact=clean["strength"].replace(" ", ""),
+            form=clean["form"],
+        )
+        .first()
+    )
+    if same is not None:
+        raise DomainError(f"{same} is already in the catalog.", field="name")
+    if clean["ndc"]:
+        same = (
+            others.annotate(ndc_digits=Replace("ndc", Value("-"), Value("")))
+            .filter(ndc_digits__in=_ndc_spellings(clean["ndc"]))
+            .first()
+        )
+        if same is not None:
+            raise DomainError(
+                f"NDC {clean['ndc']} is already the NDC of {same} ({same.ndc}).", field="ndc"
+            )
+    if clean["barcode"]:
+        same = others.filter(barcode=clean["barcode"]).first()
+        if same is not None:
+            raise DomainError(f"This barcode is already the barcode of {same}.", field="barcode")
+
+
+def _lock_catalog() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CATALOG_LOCK])
+
+
+def _save_medication(medication: Medication, clean: dict) -> Medication:
+    for name, value in clean.items():
+        setattr(medication, name, value)
+    try:
+        with transaction.atomic():
+            medication.save()
+    except IntegrityError:
+        raise DomainError(f"{medication} is already in the catalog.", field="name") from None
+    return medication
+
+
+@transaction.atomic
+def medication_create(*, actor: User, **fields) -> Medication:
+    """Add an entry to the catalog every facility shares. The caller checks the actor's role.
+
+    Refused (DomainError beside the field) without a name, strength or form, with an NDC that
+    is not one, or when the same product (name, strength, form), NDC or barcode is already in
+    the catalog. The NDC is stored dashed as printed; NDCs compare as their 11 digits."""
+    clean = _clean_medication(fields)
+    _lock_catalog()
+    _refuse_duplicates(clean)
+    return _save_medication(Medication(), clean)
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+@transaction.atomic
+def medication_update(*, actor: User, medication: Medication, **fields) -> Medication:
+    """Correct a catalog entry. The caller checks the actor's role.
+
+    While any order refers to the entry (discontinued ones too: their MAR records show its
+    name and strength), its identity (name, strength, form) cannot change, and the refusal
+    counts the orders (pending and on hold ones count as active, as they can give doses again);
+    the generic name, usual route, controlled schedule, flags, NDC and barcode can. The row
+    lock also waits for an order being entered against it at the same moment (the order's
+    foreign key takes a key-share lock), so the count of orders is current."""
+    clean = _clean_medication(fields)
+    _lock_catalog()
+    locked = Medication.objects.select_for_update().get(pk=medication.pk)
+    renamed = [name for name in MEDICATION_IDENTITY if getattr(locked, name) != clean[name]]
+    if renamed:
+        counts = Prescription.objects.filter(medication=locked).aggregate(
+            current=Count("pk", filter=~Q(status=OrderStatus.DISCONTINUED)),
+            stopped=Count("pk", filter=Q(status=OrderStatus.DISCONTINUED)),
+        )
+        if counts["current"] or counts["stopped"]:
+            users = [
+                _plural(counts[key], f"{word} order")
+                for key, word in (("current", "active"), ("stopped", "discontinued"))
+                if counts[key]
+            ]
+            raise DomainError(
+                f"{locked} is used by {' and '.join(users)}, so its name, strength and form "
+                "cannot change: those orders and their records point at this entry. Add the "
+                "new product as a new medication instead. The flags, NDC and barcode can still "
+                "be corrected here.",
+                field=renamed[0],
+            )
+    _refuse_duplicates(clean, exclude_pk=locked.pk)
+    return _save_medication(locked, clean)

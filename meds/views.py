@@ -1,17 +1,23 @@
 from django.contrib import messages
 from django.http import Http404
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from accounts.models import Role
-from accounts.permissions import EVERYONE, WRITERS_CLINICAL, facility_view, scoped_get
+from accounts.permissions import (
+    EVERYONE,
+    WRITERS_ADMIN,
+    WRITERS_CLINICAL,
+    facility_view,
+    scoped_get,
+)
 from core.errors import DomainError
-from core.views import run_service
+from core.views import paginate, run_service
 from residents.models import Resident
 
 from . import selectors, services
-from .forms import OrderForm, ReasonForm, initial_from_order
+from .forms import MedicationForm, OrderForm, ReasonForm, initial_from_order
 from .models import OrderStatus, Prescription
 from .services import AllergyWarning
 
@@ -150,3 +156,49 @@ def order_verify(request, pk: int):
     if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
         target = "verification_queue"
     return redirect(target)
+
+
+# The catalog is one table shared by every facility: an administrator of any facility edits it,
+# and a nurse reads it. No facility scoping applies to its rows.
+
+
+@facility_view(WRITERS_CLINICAL, action="see the medication catalog")
+def medication_list(request):
+    query = request.GET.get("q", "").strip()
+    page = paginate(request, selectors.medication_list(query=query))
+    return render(
+        request,
+        "meds/medication_list.html",
+        {"page": page, "query": query, "may_edit": request.role in WRITERS_ADMIN},
+    )
+
+
+@facility_view(WRITERS_ADMIN, action="add medications to the catalog")
+def medication_create(request):
+    form = MedicationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        medication = run_service(
+            form,
+            lambda: services.medication_create(actor=request.user, **form.cleaned_data),
+        )
+        if medication is not None:
+            messages.success(request, f"{medication} added to the catalog.")
+            return redirect("medication_list")
+    return render(request, "meds/medication_form.html", {"form": form})
+
+
+@facility_view(WRITERS_ADMIN, action="change the medication catalog")
+def medication_edit(request, pk: int):
+    medication = get_object_or_404(selectors.medication_list(), pk=pk)
+    form = MedicationForm(request.POST or None, initial=MedicationForm.initial_from(medication))
+    if request.method == "POST" and form.is_valid():
+        saved = run_service(
+            form,
+            lambda: services.medication_update(
+                actor=request.user, medication=medication, **form.cleaned_data
+            ),
+        )
+        if saved is not None:
+            messages.success(request, f"{saved} saved.")
+            return redirect("medication_list")
+    return render(request, "meds/medication_form.html", {"form": form, "medication": medication})

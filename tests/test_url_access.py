@@ -23,7 +23,7 @@ from accounts.models import Membership, Role
 from accounts.permissions import roles_phrase
 from inventory import services as stock_services
 from mar import services as mar_services
-from mar.models import Alert, AlertKind, ScheduledDose
+from mar.models import Alert, AlertKind, OtherCode, ScheduledDose
 from residents.models import AllergyStatus
 from tests.factories import (
     PASSWORD,
@@ -231,6 +231,27 @@ EXPECTED: dict[str, dict[str, int]] = {
         "admin": 200,
         "outsider": 404,
     },
+    # The medication catalog is one table shared by every facility: nurses read it,
+    # administrators (the outsider too: an administrator elsewhere) add and correct entries.
+    "medication_list": {"anon": 302, "med_tech": 403, "nurse": 200, "admin": 200, "outsider": 200},
+    "medication_create": {
+        "anon": 302,
+        "med_tech": 403,
+        "nurse": 403,
+        "admin": 200,
+        "outsider": 200,
+    },
+    "medication_edit": {"anon": 302, "med_tech": 403, "nurse": 403, "admin": 200, "outsider": 200},
+    # A facility's "other" codes: its administrators only; another facility's code is a 404.
+    "other_code_list": {"anon": 302, "med_tech": 403, "nurse": 403, "admin": 200, "outsider": 200},
+    "other_code_edit": {"anon": 302, "med_tech": 403, "nurse": 403, "admin": 200, "outsider": 404},
+    "other_code_delete": {
+        "anon": 405,
+        "med_tech": 405,
+        "nurse": 405,
+        "admin": 405,
+        "outsider": 405,
+    },
 }
 
 # Which object of the facility fills each path parameter, by the section of the site (the
@@ -251,6 +272,8 @@ PARAMETERS: dict[str, dict[str, str]] = {
         "units/": "unit",
         "reports/audit/resident/": "resident",
         "reports/audit/staff/": "staff_user",
+        "medications/": "medication",
+        "facility/settings/other-codes/": "other_code",
     },
     "allergy_pk": {"residents/": "allergy"},
     "cert_pk": {"staff/": "certification"},
@@ -378,6 +401,25 @@ POST_DATA: dict[str, dict] = {
         "witness_username": "medtech1",
         "witness_secret": PASSWORD,
     },
+    "medication_create": {
+        "name": "Atorvastatin",
+        "strength": "20 mg",
+        "form": "tablet",
+        "default_route": "oral",
+    },
+    # The entry has active orders: its identity stays, a flag and the NDC are corrected.
+    "medication_edit": lambda objects: {
+        "name": objects.medication.name,
+        "strength": objects.medication.strength,
+        "form": objects.medication.form,
+        "default_route": objects.medication.default_route,
+        "controlled_schedule": "",
+        "ndc": "68180-0513-01",
+        "is_time_critical": "on",
+    },
+    "other_code_list": {"code": "dialysis", "label": "At dialysis"},
+    "other_code_edit": {"code": "asleep", "label": "Sound asleep"},
+    "other_code_delete": {},
     "count_unit": lambda objects: {
         f"item_{objects.stock_item.pk}": "20",
         "incoming_username": "nurse1",
@@ -428,6 +470,7 @@ READ_ONLY = {
     "report_controlled",
     "report_audit_resident",
     "report_audit_staff",
+    "medication_list",
 }
 WRITE_KINDS = {
     "POST_DATA": set(POST_DATA),
@@ -569,6 +612,7 @@ def objects(
         held_prescription=PrescriptionFactory(
             resident=resident, medication=medication, status="on_hold", entered_by=nurse_user
         ),
+        other_code=OtherCode.objects.get(facility=facility, code="asleep"),
         alert=Alert.objects.create(
             facility=facility,
             resident=resident,
@@ -714,8 +758,13 @@ def test_a_forbidden_page_says_who_may_open_it(medtech_client, facility):
     assert "You are signed in as a med tech." in response.content.decode()
 
 
+# Writes to an object every facility shares (the medication catalog): no facility's object, so
+# an administrator of another facility may make them too.
+SHARED_OBJECT_WRITES = {"medication_edit"}
 WRITE_NAMES = sorted(set(POST_DATA) - OPEN_TO_ALL_WRITES)
-OBJECT_WRITE_NAMES = sorted(name for name in POST_DATA if URLS.get(name, ("", ()))[1])
+OBJECT_WRITE_NAMES = sorted(
+    name for name in POST_DATA if URLS.get(name, ("", ()))[1] and name not in SHARED_OBJECT_WRITES
+)
 
 
 def _logged_in(user) -> Client:
