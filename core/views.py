@@ -15,12 +15,15 @@ from .errors import DomainError
 def run_service(form: forms.BaseForm, call: Callable[[], Any]) -> Any | None:
     """Call a service; put its refusal beside the field it names (or on top of the form).
 
-    Returns the service's result, or None when it refused and the form now carries the message.
+    Returns the service's result, or None when it refused and the form now carries the message;
+    `form.refusal` is then the service's DomainError (a view may answer some kinds its own way).
     A database constraint that fires under concurrency reads as a plain message, not a 500.
     """
+    form.refusal = None
     try:
         return call()
     except DomainError as error:
+        form.refusal = error
         field = error.field if error.field in form.fields else None
         form.add_error(field, error.message)
     except IntegrityError:

@@ -73,6 +73,10 @@ class AmendmentForm(forms.Form):
     note = forms.CharField(required=False, max_length=500, label="Corrected note")
 
 
+class AlertResolveForm(forms.Form):
+    note = forms.CharField(required=False, max_length=300, label="What was done")
+
+
 class ScanForm(forms.Form):
     code = forms.CharField(max_length=64, label="Scan")
 

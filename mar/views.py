@@ -1,6 +1,7 @@
 import datetime
 import uuid
 
+from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import redirect, render
@@ -16,7 +17,6 @@ from accounts.permissions import (
     facility_view,
     scoped_get,
 )
-from core.errors import DomainError
 from core.views import paginate, run_service
 from meds import selectors as order_selectors
 from meds.models import Prescription, VitalSign
@@ -24,6 +24,7 @@ from residents.models import Resident
 
 from . import selectors, services
 from .forms import (
+    AlertResolveForm,
     AmendmentForm,
     DoseRecordForm,
     FollowUpForm,
@@ -87,11 +88,11 @@ def alert_list(request):
 @facility_view(WRITERS_CLINICAL, action="acknowledge alerts")
 def alert_acknowledge(request, pk: int):
     alert = scoped_get(Alert, request, pk=pk)
-    try:
-        services.alert_acknowledge(actor=request.user, alert=alert)
+    form = forms.Form(request.POST)
+    if run_service(form, lambda: services.alert_acknowledge(actor=request.user, alert=alert)):
         messages.success(request, "Alert acknowledged.")
-    except DomainError as error:
-        messages.error(request, error.message)
+    else:
+        messages.error(request, _form_message(form))
     return redirect("alert_list")
 
 
@@ -99,11 +100,14 @@ def alert_acknowledge(request, pk: int):
 @facility_view(WRITERS_CLINICAL, action="resolve alerts")
 def alert_resolve(request, pk: int):
     alert = scoped_get(Alert, request, pk=pk)
-    try:
-        services.alert_resolve(actor=request.user, alert=alert, note=request.POST.get("note", ""))
+    form = AlertResolveForm(request.POST)
+    note = form.data.get("note", "")
+    if run_service(
+        form, lambda: services.alert_resolve(actor=request.user, alert=alert, note=note)
+    ):
         messages.success(request, "Alert resolved.")
-    except DomainError as error:
-        messages.error(request, error.message)
+    else:
+        messages.error(request, _form_message(form))
     return redirect("alert_list")
 
 
@@ -191,8 +195,9 @@ def dose_record(request, pk: int):
             error={"target": target, "message": _form_message(form), "data": request.POST},
         )
     data = form.cleaned_data
-    try:
-        result = services.administration_record(
+    result = run_service(
+        form,
+        lambda: services.administration_record(
             actor=request.user,
             dose=dose,
             status=data["status"],
@@ -205,15 +210,16 @@ def dose_record(request, pk: int):
             witness_username=data["witness_username"],
             witness_secret=data["witness_secret"],
             notes=data["notes"],
-        )
-    except AlreadyDocumented as error:
-        messages.warning(request, error.message)
-        return _back_to_pass(dose.resident_id)
-    except DomainError as error:
+        ),
+    )
+    if result is None:
+        if isinstance(form.refusal, AlreadyDocumented):
+            messages.warning(request, form.refusal.message)
+            return _back_to_pass(dose.resident_id)
         return _render_pass(
             request,
             _resident(request, dose.resident_id),
-            error={"target": target, "message": error.message, "data": request.POST},
+            error={"target": target, "message": _form_message(form), "data": request.POST},
         )
     administration = result.administration
     if result.hold_message:
@@ -248,8 +254,9 @@ def prn_give(request, pk: int):
             error={"target": target, "message": _form_message(form), "data": request.POST},
         )
     data = form.cleaned_data
-    try:
-        result = services.prn_give(
+    result = run_service(
+        form,
+        lambda: services.prn_give(
             actor=request.user,
             prescription=order,
             idempotency_key=data["key"],
@@ -260,12 +267,13 @@ def prn_give(request, pk: int):
             approver_username=data["approver_username"],
             approver_secret=data["approver_secret"],
             notes=data["notes"],
-        )
-    except DomainError as error:
+        ),
+    )
+    if result is None:
         return _render_pass(
             request,
             _resident(request, order.resident_id),
-            error={"target": target, "message": error.message, "data": request.POST},
+            error={"target": target, "message": _form_message(form), "data": request.POST},
         )
     if result.created:
         messages.success(
@@ -286,16 +294,19 @@ def prn_followup(request, pk: int):
     if not form.is_valid():
         messages.error(request, "Choose effective, partly effective or not effective.")
         return _back_to_pass(administration.resident_id, "followups")
-    try:
-        services.prn_followup_record(
+    followup = run_service(
+        form,
+        lambda: services.prn_followup_record(
             actor=request.user,
             administration=administration,
             result=form.cleaned_data["result"],
             note=form.cleaned_data["note"],
-        )
+        ),
+    )
+    if followup is not None:
         messages.success(request, "Follow-up documented.")
-    except DomainError as error:
-        messages.error(request, error.message)
+    else:
+        messages.error(request, _form_message(form))
     return _back_to_pass(administration.resident_id, "followups")
 
 
@@ -423,10 +434,12 @@ def other_code_edit(request, pk: int):
 @facility_view(WRITERS_ADMIN, action="change the facility's other codes")
 def other_code_delete(request, pk: int):
     other_code = scoped_get(OtherCode, request, pk=pk)
-    try:
-        codes.other_code_delete(actor=request.user, other_code=other_code)
-    except DomainError as error:
-        messages.error(request, error.message)
+    form = forms.Form(request.POST)
+    label = run_service(
+        form, lambda: codes.other_code_delete(actor=request.user, other_code=other_code)
+    )
+    if label is not None:
+        messages.success(request, f"“{label}” removed from the other codes.")
     else:
-        messages.success(request, f"“{other_code.label}” removed from the other codes.")
+        messages.error(request, _form_message(form))
     return redirect("other_code_list")

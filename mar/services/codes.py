@@ -97,8 +97,9 @@ def other_code_update(*, actor: User, other_code: OtherCode, code: str, label: s
 
 
 @transaction.atomic
-def other_code_delete(*, actor: User, other_code: OtherCode) -> None:
-    """Remove a code no administration has been recorded with (recorded doses keep its text)."""
+def other_code_delete(*, actor: User, other_code: OtherCode) -> str:
+    """Remove a code no administration has been recorded with (recorded doses keep its text);
+    return its label."""
     locked = OtherCode.objects.select_for_update().get(pk=other_code.pk)
     used = other_code_use_count(code=locked)
     if used:
@@ -107,3 +108,4 @@ def other_code_delete(*, actor: User, other_code: OtherCode) -> None:
             "on the list; you can change its label."
         )
     locked.delete()
+    return locked.label
