@@ -36,8 +36,8 @@ RUN pip install . \
     && rm -rf build *.egg-info
 
 # Static files are collected at build time (whitenoise serves them); the settings need a
-# SECRET_KEY and ALLOWED_HOSTS to load with DEBUG=false, so give them throwaway values here.
-RUN DEBUG=false SECRET_KEY=build-only-not-a-secret ALLOWED_HOSTS=build.invalid \
+# SECRET_KEY and ALLOWED_HOSTS to load (production settings), so give them throwaway values here.
+RUN DJANGO_SETTINGS_MODULE=medtech.settings.production SECRET_KEY=build-only-not-a-secret ALLOWED_HOSTS=build.invalid \
     python manage.py collectstatic --noinput
 
 # The code stays root-owned and read-only for the app; only uploaded media is writable.
