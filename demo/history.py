@@ -264,10 +264,10 @@ def plan_scheduled_doses(
             plan_dose(history, plan, dose, refuse=dose.pk in refusals, amend=dose.pk == amended)
 
 
-def plan_dose(history: History, plan: Plan, dose: ScheduledDose, refuse: bool, amend: bool):
+def plan_dose(history: History, plan: Plan, dose: ScheduledDose, refuse: bool, amend: bool) -> None:
     """One scheduled dose: mostly given on time; about 1 in 80 refused and 1 in 70 late (with
-    the reason), 1 in 20 of those given held on vitals past the order's hold parameter;
-    controlled drugs witnessed. The amended dose is given, then corrected 20 minutes later."""
+    the reason); for orders with hold parameters, 1 in 20 held on vitals past them; controlled
+    drugs witnessed. The amended dose is given, then corrected 20 minutes later."""
     rng = history.rng
     order = plan.orders[dose.prescription_id]
     actor = shift_staff(history.by_pk[dose.facility_id], dose.due_at, order)
@@ -339,7 +339,9 @@ def plan_prn_order(history: History, plan: Plan, order: Prescription) -> None:
         plan_prn_dose(history, plan, order, at, rng.choice(reasons))
 
 
-def plan_prn_dose(history: History, plan: Plan, order: Prescription, at: datetime, reason: str):
+def plan_prn_dose(
+    history: History, plan: Plan, order: Prescription, at: datetime, reason: str
+) -> None:
     """One PRN dose (witnessed if controlled; approved by Cedar House's nurse when a med tech
     gives it there) and its follow-up an hour or two later: a few forgotten, and some of the
     last two days' still due."""
