@@ -16,9 +16,7 @@ def code_lines(path: Path) -> int:
 
 def main() -> None:
     sizes = {
-        app: sum(
-            code_lines(p) for p in (ROOT / app).rglob("*.py") if "migrations" not in p.parts
-        )
+        app: sum(code_lines(p) for p in (ROOT / app).rglob("*.py") if "migrations" not in p.parts)
         for app in APPS
     }
     total = sum(sizes.values())
