@@ -204,6 +204,12 @@ class AdminStatus(models.TextChoices):
     OTHER = "other", "Other"
 
 
+# What a med tech may record on a dose of a present resident. LOA and hospital come from the
+# resident's status (their doses are cancelled); the page never offers them.
+RECORDABLE_STATUSES = tuple(
+    status for status in AdminStatus if status not in (AdminStatus.LOA, AdminStatus.HOSPITAL)
+)
+
 # Codes printed in MAR cells (the legend explains them).
 STATUS_CODES = {
     AdminStatus.GIVEN: "",
@@ -316,6 +322,27 @@ class Administration(models.Model):
                 name="administration_void_is_final",
                 operation=pgtrigger.Update,
                 condition=pgtrigger.Q(old__voided=True, new__voided=False),
+            ),
+            # Only an "entered in error" amendment voids a record: the amendment row is written
+            # first (mar.services.recording.amendment_create), and without it the database
+            # refuses, whoever asks (a raw UPDATE included).
+            pgtrigger.Trigger(
+                name="administration_void_needs_amendment",
+                when=pgtrigger.Before,
+                operation=pgtrigger.Update,
+                condition=pgtrigger.Q(old__voided=False, new__voided=True),
+                func="""
+                    IF NOT EXISTS (
+                        SELECT 1 FROM mar_amendment
+                        WHERE administration_id = NEW.id AND kind = 'entered_in_error'
+                    ) THEN
+                        RAISE EXCEPTION
+                            'administration %: only an "entered in error" amendment voids it',
+                            NEW.id
+                            USING ERRCODE = 'integrity_constraint_violation';
+                    END IF;
+                    RETURN NEW;
+                """,
             ),
         ]
 

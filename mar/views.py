@@ -33,8 +33,8 @@ from .forms import (
     ScanForm,
 )
 from .models import (
+    RECORDABLE_STATUSES,
     Administration,
-    AdminStatus,
     Alert,
     AlertKind,
     FollowUpResult,
@@ -162,7 +162,7 @@ def _render_pass(request, resident: Resident, *, error: dict | None = None):
             "now": now,
             "tz": request.facility.tz,
             "other_codes": OtherCode.objects.filter(facility=request.facility),
-            "statuses": [s for s in AdminStatus.choices if s[0] not in ("loa", "hospital")],
+            "statuses": [(s.value, s.label) for s in RECORDABLE_STATUSES],
             "vital_labels": dict(VitalSign.choices),
             "error": error,
             "highlight": highlight,

@@ -24,6 +24,7 @@ from residents.models import ResidentStatus
 from .. import rules
 from ..models import (
     DOSE_ALERT_KINDS,
+    RECORDABLE_STATUSES,
     Administration,
     AdminStatus,
     AlertKind,
@@ -184,8 +185,21 @@ def _save_administration(
     return administration
 
 
-def _by_key(key) -> Administration | None:
-    return Administration.objects.filter(idempotency_key=key).first()
+def _by_key(key, *, dose_id: int | None, prescription_id: int) -> Administration | None:
+    """The record this form's one-time key already made, if any.
+
+    A key is bound to the dose (or PRN order) its form was made for: replayed against another
+    dose it is refused, never taken as "already recorded" (an offline queue replays keys).
+    """
+    existing = Administration.objects.filter(idempotency_key=key).first()
+    if existing is not None and (
+        existing.dose_id != dose_id or existing.prescription_id != prescription_id
+    ):
+        raise DomainError(
+            "This form was already used to document another dose, so nothing was recorded. "
+            "Reload the page and document this dose again."
+        )
+    return existing
 
 
 def administration_record(
@@ -212,7 +226,9 @@ def administration_record(
     parameter records the dose as held and says so in `hold_message`.
     """
     now = now or timezone.now()
-    if (existing := _by_key(idempotency_key)) is not None:
+    if (
+        existing := _by_key(idempotency_key, dose_id=dose.pk, prescription_id=dose.prescription_id)
+    ) is not None:
         return RecordResult(existing, created=False)
     try:
         return _record_dose(
@@ -235,7 +251,11 @@ def administration_record(
         raise
     except IntegrityError:
         # The unique key or the one-per-dose constraint caught a race the lock did not see.
-        if (existing := _by_key(idempotency_key)) is not None:
+        if (
+            existing := _by_key(
+                idempotency_key, dose_id=dose.pk, prescription_id=dose.prescription_id
+            )
+        ) is not None:
             return RecordResult(existing, created=False)
         raise _already_documented(ScheduledDose.objects.get(pk=dose.pk)) from None
 
@@ -261,7 +281,9 @@ def _record_dose(
         .select_related("facility", "prescription__medication", "resident")
         .get(pk=dose_id)
     )
-    if (existing := _by_key(key)) is not None:
+    if (
+        existing := _by_key(key, dose_id=dose.pk, prescription_id=dose.prescription_id)
+    ) is not None:
         return RecordResult(existing, created=False)
     if dose.state == DoseState.DOCUMENTED:
         raise _already_documented(dose)
@@ -274,7 +296,13 @@ def _record_dose(
     try:
         status = AdminStatus(status)
     except ValueError:
-        raise DomainError("Choose what happened: given, refused, held, …") from None
+        raise DomainError("Choose what happened: given, refused, held, …", field="status") from None
+    if status not in RECORDABLE_STATUSES:
+        raise DomainError(
+            f"“{status.label}” is not recorded on a dose: send the resident on leave or to "
+            "hospital from their profile, which takes care of their doses.",
+            field="status",
+        )
     if status != AdminStatus.GIVEN and not fields["reason"]:
         raise DomainError(f"Enter the reason the dose was {status.label.lower()}.", field="reason")
     if (
@@ -371,7 +399,9 @@ def prn_give(
     the same screen); controlled drugs need a witness.
     """
     now = now or timezone.now()
-    if (existing := _by_key(idempotency_key)) is not None:
+    if (
+        existing := _by_key(idempotency_key, dose_id=None, prescription_id=prescription.pk)
+    ) is not None:
         return RecordResult(existing, created=False)
     try:
         return _give_prn(
@@ -391,7 +421,9 @@ def prn_give(
         alert_raise_certification(facility=prescription.facility, user=actor, now=now)
         raise
     except IntegrityError:
-        if (existing := _by_key(idempotency_key)) is not None:
+        if (
+            existing := _by_key(idempotency_key, dose_id=None, prescription_id=prescription.pk)
+        ) is not None:
             return RecordResult(existing, created=False)
         raise
 
@@ -416,7 +448,7 @@ def _give_prn(
         .select_related("facility", "medication", "resident")
         .get(pk=order_id)
     )
-    if (existing := _by_key(key)) is not None:
+    if (existing := _by_key(key, dose_id=None, prescription_id=order_id)) is not None:
         return RecordResult(existing, created=False)
     facility = order.facility
     if not order.is_prn:

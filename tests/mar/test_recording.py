@@ -444,3 +444,68 @@ def test_scheduled_time_is_never_moved_by_documenting(aide, dose):
     _record(aide, dose)
     dose.refresh_from_db()
     assert dose.due_at.astimezone(UTC).time() == time(12, 0)
+
+
+def test_a_form_key_replayed_against_another_dose_is_refused(aide, dose, order):
+    key = uuid.uuid4()
+    _record(aide, dose, key=key)
+    evening = ScheduledDose.objects.get(
+        prescription=order, due_at=datetime(2026, 6, 11, 0, 0, tzinfo=UTC)
+    )
+    with pytest.raises(DomainError, match="already used to document another dose"):
+        _record(aide, evening, key=key, now=evening.due_at)
+    evening.refresh_from_db()
+    assert evening.state == DoseState.DUE
+    assert Administration.objects.count() == 1
+
+
+def test_a_scheduled_dose_key_replayed_as_a_prn_is_refused(aide, dose, resident):
+    key = uuid.uuid4()
+    _record(aide, dose, key=key)
+    prn = PrescriptionFactory(
+        resident=resident, is_prn=True, times=[], prn_min_hours=4, prn_max_per_24h=4
+    )
+    with pytest.raises(DomainError, match="already used to document another dose"):
+        services.prn_give(
+            actor=aide, prescription=prn, idempotency_key=key, prn_reason="Pain", now=NOW
+        )
+    assert Administration.objects.count() == 1
+
+
+@pytest.mark.parametrize("status", ["loa", "hospital"])
+def test_statuses_of_an_absent_resident_are_refused_on_a_dose(aide, dose, status):
+    with pytest.raises(DomainError, match="not recorded on a dose") as refused:
+        _record(aide, dose, status=status, reason="Out with family")
+    assert refused.value.field == "status"
+    dose.refresh_from_db()
+    assert dose.state == DoseState.DUE and not Administration.objects.exists()
+
+
+def test_the_database_refuses_voiding_without_an_entered_in_error_amendment(aide, dose, facility):
+    from django.db import IntegrityError
+
+    original = _record(aide, dose).administration
+    nurse = member(facility, Role.NURSE)
+    # A correction is an amendment too, but not one that voids.
+    services.amendment_create(
+        actor=nurse,
+        administration=original,
+        kind="correction",
+        reason="Time",
+        changes={"notes": "x"},
+    )
+    with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("UPDATE mar_administration SET voided = true WHERE id = %s", [original.pk])
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Administration.objects.filter(pk=original.pk).update(voided=True)
+    original.refresh_from_db()
+    assert not original.voided
+    services.amendment_create(
+        actor=nurse,
+        administration=original,
+        kind="entered_in_error",
+        reason="Wrong resident",
+        changes={},
+    )
+    original.refresh_from_db()
+    assert original.voided
