@@ -76,6 +76,13 @@ class FacilityPolicyForm(forms.ModelForm):
                 "time_critical_window_minutes",
                 "The time-critical window cannot be longer than the normal window.",
             )
+        due = data.get("prn_followup_minutes")
+        earliest = data.get("prn_followup_earliest_minutes")
+        if due is not None and earliest is not None and earliest > due:
+            self.add_error(
+                "prn_followup_earliest_minutes",
+                "The earliest follow-up cannot come after the follow-up is due.",
+            )
         return data
 
 

@@ -65,6 +65,10 @@ class Facility(models.Model):
         default=4, help_text="Hours after the window closes before an overdue dose is missed."
     )
     prn_followup_minutes = models.PositiveSmallIntegerField(default=60)
+    prn_followup_earliest_minutes = models.PositiveSmallIntegerField(
+        default=30,
+        help_text="Minutes after a PRN dose before its effect can be judged and documented.",
+    )
     reorder_days = models.PositiveSmallIntegerField(default=7)
     prn_requires_nurse_approval = models.BooleanField(default=False)
     medtechs_may_give_schedule_ii = models.BooleanField(default=True)

@@ -19,6 +19,7 @@ POLICY_FIELDS = (
     "time_critical_window_minutes",
     "missed_after_hours",
     "prn_followup_minutes",
+    "prn_followup_earliest_minutes",
     "reorder_days",
     "prn_requires_nurse_approval",
     "medtechs_may_give_schedule_ii",
@@ -165,6 +166,11 @@ def facility_update_policy(*, actor: User, facility: Facility, **policy) -> Faci
         raise DomainError(
             "The time-critical window cannot be longer than the normal window.",
             field="time_critical_window_minutes",
+        )
+    if locked.prn_followup_earliest_minutes > locked.prn_followup_minutes:
+        raise DomainError(
+            "The earliest follow-up cannot come after the follow-up is due.",
+            field="prn_followup_earliest_minutes",
         )
     try:
         locked.full_clean()

@@ -59,6 +59,11 @@ def prn_check(
     return PrnCheck(len(in_day), last, max(candidates), too_soon, too_many)
 
 
+def followup_opens_at(given_at: datetime.datetime, earliest_minutes: int) -> datetime.datetime:
+    """A PRN dose's effect is judged no sooner than the facility's earliest follow-up minutes."""
+    return given_at + datetime.timedelta(minutes=earliest_minutes)
+
+
 # Refusals -------------------------------------------------------------------------------------
 
 REFUSAL_PATTERN = 3  # refusals of one order ...

@@ -304,11 +304,20 @@ def _prn_card(
 
 
 @dataclass
+class FollowUpCard:
+    """A given PRN dose whose effect is still to be documented."""
+
+    administration: Administration
+    opens_at: datetime.datetime  # the effect is judged no sooner (facility policy)
+    can_record: bool
+
+
+@dataclass
 class ResidentPass:
     open_doses: list[DoseCard]
     upcoming: list[DoseCard]
     prn: list[PrnCard]
-    followups_due: list[Administration]
+    followups_due: list[FollowUpCard]
     documented: list[Administration]
 
 
@@ -390,10 +399,15 @@ def resident_med_pass(
         for order in prn_orders
     ]
     day_ago = now - datetime.timedelta(hours=24)
-    followups_due = sorted(
-        (r for r in prn_given if r.administered_at >= day_ago and _no_followup(r)),
-        key=lambda r: r.administered_at,
-    )
+    earliest = resident.facility.prn_followup_earliest_minutes
+    followups_due = [
+        FollowUpCard(r, opens, can_record=opens <= now)
+        for r in sorted(
+            (r for r in prn_given if r.administered_at >= day_ago and _no_followup(r)),
+            key=lambda r: r.administered_at,
+        )
+        for opens in [rules.followup_opens_at(r.administered_at, earliest)]
+    ]
     documented = [r for r in records if r.recorded_at >= half_day_ago]
     return ResidentPass(
         [c for c in cards if not c.upcoming],

@@ -319,6 +319,7 @@ POST_DATA: dict[str, dict] = {
         "time_critical_window_minutes": 20,
         "missed_after_hours": 3,
         "prn_followup_minutes": 45,
+        "prn_followup_earliest_minutes": 20,
         "reorder_days": 5,
         "prn_requires_nurse_approval": "on",
         "medtechs_may_give_schedule_ii": "",

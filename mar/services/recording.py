@@ -542,12 +542,22 @@ def prn_followup_record(
         raise DomainError("Choose effective, partly effective or not effective.", field="result")
     if membership_role(user=actor, facility_id=locked.facility_id) is None:
         raise DomainError("You are not a member of this facility.")
+    now = now or timezone.now()
+    facility = Facility.objects.get(pk=locked.facility_id)
+    opens = rules.followup_opens_at(locked.administered_at, facility.prn_followup_earliest_minutes)
+    if now < opens:
+        raise DomainError(
+            f"Too early to judge the effect: the follow-up opens at "
+            f"{local_time(opens, facility.tz)} ({facility.prn_followup_earliest_minutes} minutes "
+            "after the dose).",
+            field="result",
+        )
     followup = PrnFollowUp.objects.create(
         administration=locked,
         result=result,
         note=(note or "").strip(),
         recorded_by=actor,
-        recorded_at=now or timezone.now(),
+        recorded_at=now,
     )
     alerts_resolve(
         kinds=[AlertKind.PRN_FOLLOWUP],

@@ -316,6 +316,7 @@ def policy_form(facility: Facility, **overrides) -> dict:
         "time_critical_window_minutes": facility.time_critical_window_minutes,
         "missed_after_hours": facility.missed_after_hours,
         "prn_followup_minutes": facility.prn_followup_minutes,
+        "prn_followup_earliest_minutes": facility.prn_followup_earliest_minutes,
         "reorder_days": facility.reorder_days,
         "idle_logout_minutes": facility.idle_logout_minutes,
     }

@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from accounts.models import Role
 from mar import services
-from mar.models import Administration, DoseState, ScheduledDose
+from mar.models import Administration, DoseState, PrnFollowUp, ScheduledDose
 from meds.models import HoldParameter
 from residents import services as resident_services
 from tests.factories import (
@@ -163,6 +163,10 @@ def test_prn_blocked_message_names_last_dose_and_next_time(medtech_client, resid
 
 
 def test_prn_followup_from_the_page(medtech_client, resident):
+    # The cart stays signed in while the effect is awaited.
+    resident.facility.__class__.objects.filter(pk=resident.facility_id).update(
+        idle_logout_minutes=60
+    )
     prn = PrescriptionFactory(
         resident=resident,
         is_prn=True,
@@ -177,11 +181,20 @@ def test_prn_followup_from_the_page(medtech_client, resident):
     administration = Administration.objects.get()
     page = medtech_client.get(reverse("resident_pass", args=[resident.pk])).content.decode()
     assert "PRN follow-ups" in page
-    response = medtech_client.post(
-        reverse("prn_followup", args=[administration.pk]),
-        {"result": "effective", "note": "Resting"},
-        follow=True,
-    )
+    # One minute after the dose its effect cannot be judged yet (facility default: 30 minutes).
+    assert "the follow-up opens at 08:35" in page
+    with time_machine.travel(NOW + timedelta(minutes=1), tick=False):
+        response = medtech_client.post(
+            reverse("prn_followup", args=[administration.pk]), {"result": "effective"}, follow=True
+        )
+    assert "the follow-up opens at 08:35 (30 minutes after the dose)" in response.content.decode()
+    assert not PrnFollowUp.objects.exists()
+    with time_machine.travel(NOW + timedelta(minutes=45), tick=False):
+        response = medtech_client.post(
+            reverse("prn_followup", args=[administration.pk]),
+            {"result": "effective", "note": "Resting"},
+            follow=True,
+        )
     assert "Follow-up documented." in response.content.decode()
 
 
