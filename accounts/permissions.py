@@ -13,6 +13,7 @@ from django.db.models import Model, QuerySet
 from django.shortcuts import get_object_or_404, redirect
 
 from .models import Role
+from .selectors import AideCertification, medication_aide_certification
 
 WRITERS_ADMIN = (Role.ADMIN,)
 WRITERS_CLINICAL = (Role.NURSE, Role.ADMIN)
@@ -64,3 +65,15 @@ def scoped_get(queryset: QuerySet | type[Model], request, **lookup):
     if not isinstance(queryset, QuerySet):
         queryset = queryset._default_manager.all()
     return get_object_or_404(queryset, facility=request.facility, **lookup)
+
+
+def aide_certification(request) -> AideCertification | None:
+    """The signed-in med tech's medication aide certification today (None for other roles);
+    read once per request, shared by the page and its header."""
+    if getattr(request, "role", None) != Role.MED_TECH:
+        return None
+    if not hasattr(request, "_aide_certification"):
+        request._aide_certification = medication_aide_certification(
+            user=request.user, today=request.facility.local_today()
+        )
+    return request._aide_certification

@@ -1,5 +1,6 @@
 """Reads about facilities and staff that pages and reports share."""
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.db.models import Prefetch, Q, QuerySet
@@ -59,6 +60,39 @@ def certification_expiring_list(
         .select_related("user")
         .order_by("expires", "user__last_name")
     )
+
+
+AIDE_NOTICE_DAYS = 30  # a med tech is told this many days before the certification expires
+
+
+@dataclass(frozen=True)
+class AideCertification:
+    """A med tech's medication aide certification as of one day."""
+
+    expires: date | None  # the latest expiry of a certification current that day; None: none
+
+    @property
+    def current(self) -> bool:
+        return self.expires is not None
+
+    def days_left(self, today: date) -> int | None:
+        return (self.expires - today).days if self.expires is not None else None
+
+    def expiring_soon(self, today: date) -> bool:
+        return self.current and self.days_left(today) < AIDE_NOTICE_DAYS
+
+
+def medication_aide_certification(*, user: User, today: date) -> AideCertification:
+    """One query: the certification that lets the user record medications today, if any."""
+    expires = (
+        Certification.objects.filter(
+            user=user, kind="medication_aide", issued__lte=today, expires__gte=today
+        )
+        .order_by("-expires")
+        .values_list("expires", flat=True)
+        .first()
+    )
+    return AideCertification(expires)
 
 
 def medication_aide_current(*, user: User, today: date) -> bool:

@@ -234,6 +234,7 @@ class PrnCard:
     status: PrnStatus
     hold_rules: list[HoldParameter]
     stock: StockItem | None
+    can_record: bool  # the form is offered (not to a med tech without a current certification)
     can_give: bool  # within its limits now
     blocked_reason: str  # no stock, in words ("" otherwise; the limits show as "next allowed")
     next_allowed_at: datetime.datetime | None  # when it is not allowed now
@@ -250,7 +251,13 @@ def _no_stock(stock: StockItem | None, order: Prescription) -> bool:
 
 
 def _dose_card(
-    dose: ScheduledDose, *, now, role: str, rules_of: list, stock: StockItem | None
+    dose: ScheduledDose,
+    *,
+    now,
+    role: str,
+    may_record: bool,
+    rules_of: list,
+    stock: StockItem | None,
 ) -> DoseCard:
     order = dose.prescription
     upcoming = dose.window_opens_at > now
@@ -271,7 +278,7 @@ def _dose_card(
         hold_rules=rules_of,
         stock=stock,
         upcoming=upcoming,
-        can_record=not upcoming or role == Role.NURSE,
+        can_record=may_record and (not upcoming or role == Role.NURSE),
         can_give=not no_stock,
         blocked_reason=blocked,
         opens_at=dose.window_opens_at if upcoming else None,
@@ -283,7 +290,14 @@ def _dose_card(
 
 
 def _prn_card(
-    order: Prescription, *, now, role: str, status: PrnStatus, rules_of: list, stock
+    order: Prescription,
+    *,
+    now,
+    role: str,
+    may_record: bool,
+    status: PrnStatus,
+    rules_of: list,
+    stock,
 ) -> PrnCard:
     allowed = status.allowed(now)
     no_stock = _no_stock(stock, order)
@@ -294,6 +308,7 @@ def _prn_card(
         status=status,
         hold_rules=rules_of,
         stock=stock,
+        can_record=may_record,
         can_give=allowed,
         blocked_reason="No stock on hand: this PRN cannot be given." if no_stock else "",
         next_allowed_at=None if allowed else status.next_allowed_at,
@@ -322,10 +337,15 @@ class ResidentPass:
 
 
 def resident_med_pass(
-    *, resident: Resident, now: datetime.datetime, role: str = Role.MED_TECH
+    *,
+    resident: Resident,
+    now: datetime.datetime,
+    role: str = Role.MED_TECH,
+    may_record: bool = True,
 ) -> ResidentPass:
     """What the resident's med pass page shows, in a fixed number of queries, as cards whose
-    decisions are made for the person at the screen (`role`).
+    decisions are made for the person at the screen (`role`; `may_record` False: a med tech
+    without a current medication aide certification, offered no recording controls).
 
     Open doses: window open, or closed and undocumented (overdue; missed in the last 24 hours).
     Upcoming: windows opening in the next 2 hours. PRN orders with their limits. PRN doses whose
@@ -377,6 +397,7 @@ def resident_med_pass(
             dose,
             now=now,
             role=role,
+            may_record=may_record,
             rules_of=hold_rules[dose.prescription_id],
             stock=stock.get(dose.prescription.medication_id),
         )
@@ -390,6 +411,7 @@ def resident_med_pass(
             order,
             now=now,
             role=role,
+            may_record=may_record,
             status=prn_status(
                 order=order, now=now, given=[r for r in prn_given if r.prescription_id == order.pk]
             ),

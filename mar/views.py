@@ -14,6 +14,7 @@ from accounts.permissions import (
     EVERYONE,
     WRITERS_ADMIN,
     WRITERS_CLINICAL,
+    aide_certification,
     facility_view,
     scoped_get,
 )
@@ -142,7 +143,13 @@ def _resident(request, pk: int) -> Resident:
 
 def _render_pass(request, resident: Resident, *, error: dict | None = None):
     now = timezone.now()
-    data = selectors.resident_med_pass(resident=resident, now=now, role=request.role)
+    certification = aide_certification(request)
+    data = selectors.resident_med_pass(
+        resident=resident,
+        now=now,
+        role=request.role,
+        may_record=certification is None or certification.current,
+    )
     error = error or {}
     for kind, cards in (("dose", [*data.open_doses, *data.upcoming]), ("prn", data.prn)):
         for card in cards:

@@ -7,7 +7,7 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from accounts.models import Role
+from accounts.models import Role, User
 from mar import services
 from mar.models import Administration, DoseState, PrnFollowUp, ScheduledDose
 from meds.models import HoldParameter
@@ -253,3 +253,58 @@ def test_expired_certification_is_told_why(facility, dose):
     response = _post_record(client, dose)
     assert "medication aide certification is expired or missing" in response.content.decode()
     assert not Administration.objects.exists()
+
+
+def _client_of(user):
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    return client
+
+
+def test_uncertified_med_tech_is_told_at_the_top_and_offered_no_recording_controls(
+    facility, dose, resident
+):
+    PrescriptionFactory(
+        resident=resident, is_prn=True, times=[], prn_min_hours=4, prn_max_per_24h=4
+    )
+    client = _client_of(member(facility, Role.MED_TECH))
+    page = client.get(reverse("resident_pass", args=[resident.pk])).content.decode()
+    top = page.index('class="banner warn aide-notice"')
+    assert top < page.index('id="open"')
+    assert "you cannot record medications" in page
+    assert reverse("dose_record", args=[dose.pk]) not in page
+    assert 'value="given"' not in page
+    assert "Give PRN" not in page
+    # The same med tech with a current certification gets the controls.
+    CertificationFactory(
+        user=User.objects.get(pk=client.session["_auth_user_id"]),
+        issued=datetime(2025, 1, 1).date(),
+        expires=datetime(2027, 1, 1).date(),
+    )
+    page = client.get(reverse("resident_pass", args=[resident.pk])).content.decode()
+    assert 'value="given"' in page and "Give PRN" in page
+    assert "aide-notice" not in page
+
+
+@pytest.mark.parametrize(
+    ("days_left", "notice"),
+    [(10, "expires in 10 days (Sat 20 Jun 2026)"), (0, "expires today"), (30, None)],
+)
+def test_certification_expiring_within_30_days_is_noticed_on_every_page(
+    facility, days_left, notice
+):
+    tech = member(facility, Role.MED_TECH)
+    CertificationFactory(
+        user=tech,
+        issued=datetime(2025, 1, 1).date(),
+        expires=datetime(2026, 6, 10).date() + timedelta(days=days_left),
+    )
+    client = _client_of(tech)
+    for name in ("board", "resident_list", "my_pin"):
+        page = client.get(reverse(name)).content.decode()
+        if notice is None:
+            assert "aide-notice" not in page
+        else:
+            assert notice in page, name
