@@ -28,6 +28,7 @@ class DoseRecordForm(_VitalsMixin, forms.Form):
     reason = forms.CharField(required=False, max_length=300)
     late_reason = forms.CharField(required=False, max_length=300)
     early_reason = forms.CharField(required=False, max_length=300)
+    spacing_override_reason = forms.CharField(required=False, max_length=300)
     other_code = forms.CharField(required=False, max_length=40)
     notes = forms.CharField(required=False, max_length=500)
     witness_username = forms.CharField(required=False, max_length=150)

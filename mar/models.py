@@ -243,6 +243,7 @@ ADMINISTRATION_CLINICAL_FIELDS = [
     "hold_triggered",
     "notes",
     "prn_reason",
+    "spacing_override_reason",
     "idempotency_key",
 ]
 
@@ -288,6 +289,8 @@ class Administration(models.Model):
     hold_triggered = models.CharField(max_length=200, blank=True)
     notes = models.CharField(max_length=500, blank=True)
     prn_reason = models.CharField(max_length=300, blank=True)
+    # A nurse's reason to give a dose closer to the order's previous one than its minimum spacing.
+    spacing_override_reason = models.CharField(max_length=300, blank=True)
     # Made when the form is rendered: a resubmitted form finds its first result.
     idempotency_key = models.UUIDField(unique=True)
     # Set once, by an "entered in error" amendment; the record itself stays.

@@ -64,6 +64,30 @@ def followup_opens_at(given_at: datetime.datetime, earliest_minutes: int) -> dat
     return given_at + datetime.timedelta(minutes=earliest_minutes)
 
 
+# Dose spacing -------------------------------------------------------------------------------
+
+
+def min_dose_spacing(times: Sequence[datetime.time], own_minutes: int | None) -> datetime.timedelta:
+    """How far apart two given doses of a scheduled order must be: the order's own minimum, else
+    half the shortest gap between its dose times (around midnight too; one time a day: 12 h)."""
+    if own_minutes:
+        return datetime.timedelta(minutes=own_minutes)
+    minutes = sorted({t.hour * 60 + t.minute for t in times})
+    if len(minutes) < 2:
+        return datetime.timedelta(hours=12)
+    gaps = [b - a for a, b in zip(minutes, minutes[1:], strict=False)]
+    gaps.append(minutes[0] + 24 * 60 - minutes[-1])
+    return datetime.timedelta(minutes=min(gaps) / 2)
+
+
+def spacing_conflict(
+    given: Sequence[datetime.datetime], at: datetime.datetime, spacing: datetime.timedelta
+) -> datetime.datetime | None:
+    """The given dose (of the same order) closest to `at` that is less than `spacing` away."""
+    close = [t for t in given if abs(at - t) < spacing]
+    return min(close, key=lambda t: abs(at - t)) if close else None
+
+
 # Refusals -------------------------------------------------------------------------------------
 
 REFUSAL_PATTERN = 3  # refusals of one order ...

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from django.db.models import Count, Prefetch, Q, QuerySet
 
 from accounts.models import Facility, Role, User
+from core.time import local_day_time, local_time
 from inventory.models import StockItem
 from inventory.selectors import stock_items_for
 from meds.models import HoldParameter, Medication, OrderStatus, Prescription
@@ -218,6 +219,8 @@ class DoseCard:
     needs_early_reason: bool  # a nurse giving it before the window opens
     needs_vitals: bool  # hold parameters: vitals first
     needs_witness: bool  # a controlled drug
+    too_close: str  # given now, it would be closer to another dose than the order allows
+    needs_spacing_override: bool  # a nurse may give it anyway, with a reason
     cancel_reason: str = ""
     form_key: uuid.UUID | None = None
     error_message: str = ""
@@ -246,6 +249,30 @@ class PrnCard:
     posted: dict | None = None
 
 
+def _duration_words(delta: datetime.timedelta) -> str:
+    hours, minutes = divmod(int(delta.total_seconds() // 60), 60)
+    return " ".join(
+        part
+        for part in (f"{hours} h" if hours else "", f"{minutes} min" if minutes else "")
+        if part
+    )
+
+
+def spacing_message(
+    *, previous: Administration, spacing: datetime.timedelta, tz, nurse: bool
+) -> str:
+    """Why Given is refused: the dose of the same order given less than its spacing before."""
+    due = previous.dose.due_at if previous.dose_id else previous.administered_at
+    return (
+        f"Too close to the {local_time(due, tz)} dose of this order, given at "
+        f"{local_day_time(previous.administered_at, tz)} by {previous.recorded_by}: doses are at "
+        f"least {_duration_words(spacing)} apart. The next may be given from "
+        f"{local_day_time(previous.administered_at + spacing, tz)}. Document this dose as not "
+        "given with a reason"
+        + (", or override with your reason." if nurse else ", or ask a nurse to override.")
+    )
+
+
 def _no_stock(stock: StockItem | None, order: Prescription) -> bool:
     return stock is not None and stock.on_hand < order.dose_amount
 
@@ -258,15 +285,26 @@ def _dose_card(
     may_record: bool,
     rules_of: list,
     stock: StockItem | None,
+    given: list[Administration],
+    tz,
 ) -> DoseCard:
     order = dose.prescription
     upcoming = dose.window_opens_at > now
     no_stock = _no_stock(stock, order)
+    nurse = role == Role.NURSE
+    spacing = rules.min_dose_spacing(order.times, order.min_dose_spacing_minutes)
+    conflict = rules.spacing_conflict([r.administered_at for r in given], now, spacing)
+    too_close = ""
+    if conflict is not None:
+        previous = next(r for r in given if r.administered_at == conflict)
+        too_close = spacing_message(previous=previous, spacing=spacing, tz=tz, nurse=nurse)
     blocked = ""
     if upcoming:
         blocked = "Not yet: its window has not opened."
     elif no_stock:
         blocked = "No stock on hand: only “Not available” can be recorded."
+    elif too_close:
+        blocked = too_close
     return DoseCard(
         pk=dose.pk,
         state=dose.state,
@@ -279,7 +317,9 @@ def _dose_card(
         stock=stock,
         upcoming=upcoming,
         can_record=may_record and (not upcoming or role == Role.NURSE),
-        can_give=not no_stock,
+        can_give=not no_stock and (not too_close or nurse),
+        too_close=too_close,
+        needs_spacing_override=bool(too_close) and nurse,
         blocked_reason=blocked,
         opens_at=dose.window_opens_at if upcoming else None,
         needs_late_reason=dose.window_closes_at < now,
@@ -373,25 +413,29 @@ def resident_med_pass(
     for rule in HoldParameter.objects.filter(prescription_id__in=list(orders)):
         hold_rules[rule.prescription_id].append(rule)
     half_day_ago = now - datetime.timedelta(hours=12)
-    # What the page lists (the last 12 hours) and the PRN doses its limits count (48 hours).
+    # What the page lists (the last 12 hours), and the doses given in the last 48 hours that PRN
+    # limits and dose spacing count.
     records = list(
         Administration.objects.filter(resident=resident)
         .filter(
             Q(recorded_at__gte=half_day_ago)
             | Q(
-                dose__isnull=True,
                 status=AdminStatus.GIVEN,
                 voided=False,
                 administered_at__gte=now - datetime.timedelta(hours=48),
             )
         )
-        .select_related("prescription__medication", "recorded_by", "witness", "followup")
+        .select_related("prescription__medication", "recorded_by", "witness", "followup", "dose")
         .prefetch_related(
             Prefetch("amendments", queryset=Amendment.objects.select_related("amended_by"))
         )
         .order_by("-administered_at", "-pk")
     )
     stock = stock_items_for(resident=resident)
+    given_scheduled: dict[int, list[Administration]] = {}
+    for r in records:
+        if r.dose_id is not None and r.status == AdminStatus.GIVEN and not r.voided:
+            given_scheduled.setdefault(r.prescription_id, []).append(r)
     cards = [
         _dose_card(
             dose,
@@ -400,6 +444,10 @@ def resident_med_pass(
             may_record=may_record,
             rules_of=hold_rules[dose.prescription_id],
             stock=stock.get(dose.prescription.medication_id),
+            given=[
+                r for r in given_scheduled.get(dose.prescription_id, []) if r.dose_id != dose.pk
+            ],
+            tz=resident.facility.tz,
         )
         for dose in doses
     ]

@@ -217,6 +217,7 @@ def dose_record(request, pk: int):
             witness_username=data["witness_username"],
             witness_secret=data["witness_secret"],
             notes=data["notes"],
+            spacing_override_reason=data["spacing_override_reason"],
         ),
     )
     if result is None:

@@ -105,6 +105,13 @@ class OrderForm(forms.Form):
         max_value=240,
         help_text="Minutes before and after the due time; empty = facility policy.",
     )
+    min_dose_spacing_minutes = forms.IntegerField(
+        required=False,
+        min_value=15,
+        max_value=1440,
+        label="Minimum minutes between two doses given",
+        help_text="Empty = half the shortest gap between the dose times.",
+    )
     allergy_override_reason = forms.CharField(
         required=False,
         max_length=300,
@@ -175,6 +182,7 @@ class OrderForm(forms.Form):
             "window_minutes": data["window_minutes"],
             "prn_min_hours": data["prn_min_hours"],
             "prn_max_per_24h": data["prn_max_per_24h"],
+            "min_dose_spacing_minutes": data["min_dose_spacing_minutes"],
             "hold_rules": data["hold_rules"],
             "allergy_override_reason": data["allergy_override_reason"],
         }
@@ -212,6 +220,7 @@ def initial_from_order(order, *, today: datetime.date) -> dict:
         "prn_min_hours": order.prn_min_hours,
         "prn_max_per_24h": order.prn_max_per_24h,
         "window_minutes": order.window_minutes,
+        "min_dose_spacing_minutes": order.min_dose_spacing_minutes,
     }
     for index, rule in enumerate(order.hold_parameters.all()[:HOLD_ROWS]):
         initial[f"hold_{index}_vital"] = rule.vital

@@ -123,6 +123,7 @@ CLINICAL_FIELDS = [
     "window_minutes",
     "prn_min_hours",
     "prn_max_per_24h",
+    "min_dose_spacing_minutes",
 ]
 
 
@@ -152,6 +153,9 @@ class Prescription(models.Model):
     window_minutes = models.PositiveSmallIntegerField()
     prn_min_hours = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
     prn_max_per_24h = models.PositiveSmallIntegerField(null=True, blank=True)
+    # Two doses given closer than this are refused (mar.rules.min_dose_spacing); empty: half the
+    # shortest gap between the order's dose times.
+    min_dose_spacing_minutes = models.PositiveSmallIntegerField(null=True, blank=True)
 
     status = models.CharField(
         max_length=16, choices=OrderStatus.choices, default=OrderStatus.PENDING

@@ -147,6 +147,7 @@ def prescription_create(
     window_minutes: int | None = None,
     prn_min_hours: Decimal | None = None,
     prn_max_per_24h: int | None = None,
+    min_dose_spacing_minutes: int | None = None,
     hold_rules: list[HoldRule] | None = None,
     allergy_override_reason: str = "",
     replaces: Prescription | None = None,
@@ -172,6 +173,7 @@ def prescription_create(
     month_days = sorted(set(month_days or []))
     if is_prn:
         times, weekdays, month_days, every_n_days, recurrence = [], [], [], 1, Recurrence.DAILY
+        min_dose_spacing_minutes = None  # a PRN's own limits (minimum hours) space its doses
     else:
         prn_min_hours = prn_max_per_24h = None
     _validate_schedule(
@@ -200,6 +202,11 @@ def prescription_create(
         )
     if not 5 <= window_minutes <= 240:
         raise DomainError("The window must be 5 to 240 minutes.", field="window_minutes")
+    if min_dose_spacing_minutes is not None and not 15 <= min_dose_spacing_minutes <= 1440:
+        raise DomainError(
+            "The minimum time between doses must be 15 minutes to 24 hours (1440 minutes).",
+            field="min_dose_spacing_minutes",
+        )
 
     order = Prescription.objects.create(
         facility=facility,
@@ -222,6 +229,7 @@ def prescription_create(
         window_minutes=window_minutes,
         prn_min_hours=prn_min_hours,
         prn_max_per_24h=prn_max_per_24h,
+        min_dose_spacing_minutes=min_dose_spacing_minutes,
         entered_by=actor,
         allergy_override_reason=allergy_override_reason if warning else "",
         replaces=replaces,

@@ -24,12 +24,14 @@ from residents.models import Resident
 from .common import local_bounds, resident_filter
 
 LATE, MISSED, REFUSED, HELD, NOT_AVAILABLE = "late", "missed", "refused", "held", "not_available"
+SPACING_OVERRIDE = "spacing_override"
 EXCEPTION_LABELS = {
     LATE: "Late",
     MISSED: "Missed",
     REFUSED: "Refused",
     HELD: "Held",
     NOT_AVAILABLE: "Not available",
+    SPACING_OVERRIDE: "Spacing override",
 }
 
 
@@ -79,7 +81,8 @@ def exceptions_report(
     unit_id: int | None = None,
     resident_id: int | None = None,
 ) -> ExceptionsReport:
-    """Late, missed, refused, held and not-available doses due in the period (4 queries).
+    """Late, missed, refused, held and not-available doses due in the period, and doses a nurse
+    gave closer to the previous one than the order's spacing (4 queries).
 
     A refusal that belongs to a pattern (3 of one order within 7 days) says whether the
     prescriber notification was recorded: a REFUSALS alert of that pattern, resolved (its
@@ -108,6 +111,7 @@ def exceptions_report(
             Q(status__in=[AdminStatus.REFUSED, AdminStatus.HELD, AdminStatus.NOT_AVAILABLE])
             | ~Q(late_reason="")
             | Q(administered_at__gt=F("dose__window_closes_at"))
+            | ~Q(spacing_override_reason="")
         )
         .select_related("resident__unit", "prescription__medication", "dose", "recorded_by")
     )
@@ -138,9 +142,14 @@ def exceptions_report(
             kinds.append(str(record.status))
         if record.late_reason or record.administered_at > record.dose.window_closes_at:
             kinds.append(LATE)
+        if record.spacing_override_reason:
+            kinds.append(SPACING_OVERRIDE)
         why = record.reason
         if record.late_reason:
             why = f"{why}; late: {record.late_reason}" if why else f"Late: {record.late_reason}"
+        if record.spacing_override_reason:
+            override = f"given close to the previous dose: {record.spacing_override_reason}"
+            why = f"{why}; {override}" if why else override[:1].upper() + override[1:]
         row = ExceptionRow(
             kinds=kinds,
             resident=record.resident,

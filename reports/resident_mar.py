@@ -114,6 +114,7 @@ class Record:
     reason: str
     late_reason: str
     early_reason: str
+    spacing_override_reason: str
     other_code: str
     hold_triggered: str
     notes: str
@@ -383,6 +384,7 @@ def _record(administration: Administration, tz, initials: dict[int, str], number
         reason=administration.reason,
         late_reason=administration.late_reason,
         early_reason=administration.early_reason,
+        spacing_override_reason=administration.spacing_override_reason,
         other_code=administration.other_code,
         hold_triggered=administration.hold_triggered,
         notes=administration.notes,

@@ -39,7 +39,7 @@ from ..models import (
     dose_subject,
     prn_subject,
 )
-from ..selectors import prn_status
+from ..selectors import prn_status, spacing_message
 from .alerts import alert_raise_certification, alerts_reopen, alerts_resolve
 
 
@@ -216,9 +216,13 @@ def administration_record(
     witness_username: str = "",
     witness_secret: str = "",
     notes: str = "",
+    spacing_override_reason: str = "",
     now: datetime.datetime | None = None,
 ) -> RecordResult:
     """Record what happened to a scheduled dose. Exactly one standing record per dose.
+
+    "Given" closer to another given dose of the order than its minimum spacing is refused
+    unless a nurse gives `spacing_override_reason` (recorded on the administration).
 
     The dose row is locked, so two people (or two tabs) documenting it at once apply one after
     the other: the second gets AlreadyDocumented naming the first. The same form submitted twice
@@ -244,6 +248,7 @@ def administration_record(
             witness_username=witness_username,
             witness_secret=witness_secret,
             notes=(notes or "").strip(),
+            spacing_override_reason=(spacing_override_reason or "").strip(),
             now=now,
         )
     except CertificationRequired:
@@ -258,6 +263,37 @@ def administration_record(
         ) is not None:
             return RecordResult(existing, created=False)
         raise _already_documented(ScheduledDose.objects.get(pk=dose.pk)) from None
+
+
+def _check_spacing(*, dose: ScheduledDose, now: datetime.datetime, nurse: bool, reason: str) -> str:
+    """Two given doses of one scheduled order keep the order's minimum spacing
+    (`rules.min_dose_spacing`); closer is refused unless a nurse gives a reason, which is
+    returned to be recorded. The order row is locked: two doses given at once are checked one
+    after the other."""
+    order = Prescription.objects.select_for_update().get(pk=dose.prescription_id)
+    spacing = rules.min_dose_spacing(order.times, order.min_dose_spacing_minutes)
+    given = list(
+        Administration.objects.filter(
+            prescription=order,
+            dose__isnull=False,
+            status=AdminStatus.GIVEN,
+            voided=False,
+            administered_at__gt=now - spacing,
+            administered_at__lt=now + spacing,
+        )
+        .exclude(dose_id=dose.pk)
+        .select_related("dose", "recorded_by")
+    )
+    conflict = rules.spacing_conflict([a.administered_at for a in given], now, spacing)
+    if conflict is None:
+        return ""
+    if nurse and reason:
+        return reason
+    previous = next(a for a in given if a.administered_at == conflict)
+    raise DomainError(
+        spacing_message(previous=previous, spacing=spacing, tz=dose.facility.tz, nurse=nurse),
+        field="spacing_override_reason",
+    )
 
 
 def _already_documented(dose: ScheduledDose) -> AlreadyDocumented:
@@ -334,6 +370,13 @@ def _record_dose(
     status, triggered = _apply_hold_parameters(order=order, readings=readings, status=status)
     if triggered:
         fields["reason"] = f"Hold parameter: {triggered}"
+    fields["spacing_override_reason"] = (
+        _check_spacing(
+            dose=dose, now=now, nurse=role == Role.NURSE, reason=fields["spacing_override_reason"]
+        )
+        if status == AdminStatus.GIVEN
+        else ""
+    )
     witness = _witness_for(
         facility=facility,
         order=order,
