@@ -210,6 +210,7 @@ def dose_record(request, pk: int):
             witness_username=data["witness_username"],
             witness_secret=data["witness_secret"],
             notes=data["notes"],
+            client_address=request.client_address,
         ),
     )
     if result is None:
@@ -267,6 +268,7 @@ def prn_give(request, pk: int):
             approver_username=data["approver_username"],
             approver_secret=data["approver_secret"],
             notes=data["notes"],
+            client_address=request.client_address,
         ),
     )
     if result is None:

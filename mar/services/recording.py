@@ -132,13 +132,19 @@ def _witness_for(
     status: str,
     username: str,
     secret: str,
+    client_address: str | None = None,
 ) -> User | None:
     if not (order.medication.is_controlled and status == AdminStatus.GIVEN):
         return None
     if not facility.controlled_requires_witness and not username:
         return None
     witness = staff_authenticate(
-        facility=facility, username=username, secret=secret, field="witness"
+        actor=actor,
+        facility=facility,
+        username=username,
+        secret=secret,
+        field="witness",
+        client_address=client_address,
     )
     if witness.pk == actor.pk:
         raise DomainError("The witness must be another staff member.", field="witness")
@@ -203,6 +209,7 @@ def administration_record(
     witness_secret: str = "",
     notes: str = "",
     now: datetime.datetime | None = None,
+    client_address: str | None = None,
 ) -> RecordResult:
     """Record what happened to a scheduled dose. Exactly one standing record per dose.
 
@@ -229,6 +236,7 @@ def administration_record(
             witness_secret=witness_secret,
             notes=(notes or "").strip(),
             now=now,
+            client_address=client_address,
         )
     except CertificationRequired:
         alert_raise_certification(facility=dose.facility, user=actor, now=now)
@@ -254,7 +262,17 @@ def _already_documented(dose: ScheduledDose) -> AlreadyDocumented:
 
 @transaction.atomic
 def _record_dose(
-    *, actor, dose_id, status, key, now, vitals, witness_username, witness_secret, **fields
+    *,
+    actor,
+    dose_id,
+    status,
+    key,
+    now,
+    vitals,
+    witness_username,
+    witness_secret,
+    client_address=None,
+    **fields,
 ) -> RecordResult:
     dose = (
         ScheduledDose.objects.select_for_update(of=("self",))
@@ -313,6 +331,7 @@ def _record_dose(
         status=status,
         username=witness_username,
         secret=witness_secret,
+        client_address=client_address,
     )
     administration = _save_administration(
         actor=actor,
@@ -363,6 +382,7 @@ def prn_give(
     approver_secret: str = "",
     notes: str = "",
     now: datetime.datetime | None = None,
+    client_address: str | None = None,
 ) -> RecordResult:
     """Give a PRN dose within its limits (minimum interval, maximum per rolling 24 hours).
 
@@ -386,6 +406,7 @@ def prn_give(
             approver_secret=approver_secret,
             notes=(notes or "").strip(),
             now=now,
+            client_address=client_address,
         )
     except CertificationRequired:
         alert_raise_certification(facility=prescription.facility, user=actor, now=now)
@@ -410,6 +431,7 @@ def _give_prn(
     approver_secret,
     notes,
     now,
+    client_address=None,
 ) -> RecordResult:
     order = (
         Prescription.objects.select_for_update(of=("self",))
@@ -445,11 +467,13 @@ def _give_prn(
     approver = None
     if facility.prn_requires_nurse_approval and role == Role.MED_TECH:
         approver = staff_authenticate(
+            actor=actor,
             facility=facility,
             username=approver_username,
             secret=approver_secret,
             field="approver",
             who="approving nurse",
+            client_address=client_address,
         )
         if membership_role(user=approver, facility_id=facility.pk) != Role.NURSE:
             raise DomainError("A nurse must approve this PRN (facility policy).", field="approver")
@@ -466,6 +490,7 @@ def _give_prn(
         status=given,
         username=witness_username,
         secret=witness_secret,
+        client_address=client_address,
     )
     administration = _save_administration(
         actor=actor,
