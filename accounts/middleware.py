@@ -31,9 +31,14 @@ def idle_limit_seconds(membership) -> int:
 
 
 def note_login(sender, request, user, **kwargs) -> None:
-    """Signing in is activity (connected to `user_logged_in` in apps.py)."""
-    if request is not None and hasattr(request, "session"):
-        request.session[SESSION_ACTIVITY_KEY] = time.time()
+    """Signing in is activity, and a single facility is chosen at once (connected to
+    `user_logged_in` in apps.py): the login writes the session anyway, the pages then need not."""
+    if request is None or not hasattr(request, "session"):
+        return
+    request.session[SESSION_ACTIVITY_KEY] = time.time()
+    membership = membership_current(user=user, facility_id=None)
+    if membership is not None:
+        request.session[SESSION_FACILITY_KEY] = membership.facility_id
 
 
 class CurrentFacilityMiddleware:
