@@ -36,17 +36,17 @@ NOW = datetime(2026, 6, 10, 12, 5, tzinfo=UTC)  # 08:05 in New York: the 08:00 w
 def redis_down(settings, monkeypatch):
     from medtech.celery import app
 
-    settings.CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": DEAD}
-    }
-    settings.CELERY_BROKER_URL = DEAD
-    settings.DOSE_GENERATION_QUEUE = "mar.tasks.generation_send"
-    # Configuration before the variable (Celery prefers the variable; see test_security), and
-    # no producer pool left over from a test that reached the live broker.
+    # Celery's configuration first, before any setting or variable changes (it may load them
+    # lazily right here, and monkeypatch restores what it read), then the variable Celery
+    # prefers (see test_security); and no producer pool left from a test that reached Redis.
     monkeypatch.setattr(app.conf, "broker_url", DEAD)
     monkeypatch.setenv("CELERY_BROKER_URL", DEAD)
     monkeypatch.setattr(app, "_pool", None)
     monkeypatch.setattr(app.amqp, "_producer_pool", None)
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": DEAD}
+    }
+    settings.DOSE_GENERATION_QUEUE = "mar.tasks.generation_send"
 
 
 @pytest.fixture(autouse=True)
