@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 .PHONY: help install run test lint fmt browser clean
 
 help:
-	@echo "make run      start the app (web, Celery worker and beat) with demo data on http://localhost:$${PORT:-8000}/"
+	@echo "make run      start the app (web, Celery worker and beat) with demo data on http://$${HOST:-127.0.0.1}:$${PORT:-8000}/"
 	@echo "make test     run the tests (PYTEST_ARGS=... to pass options to pytest)"
 	@echo "make lint     ruff check, ruff format --check, and no missing migrations"
 	@echo "make fmt      format the code and apply ruff's safe fixes"

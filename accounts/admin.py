@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
-from .models import Certification, Facility, Membership, Unit, User
+from .models import Certification, Facility, Membership, SignoffFailure, Unit, User
 
 
 class MembershipInline(admin.TabularInline):
@@ -29,3 +29,21 @@ class FacilityAdmin(admin.ModelAdmin):
 class UnitAdmin(admin.ModelAdmin):
     list_display = ("name", "facility")
     list_filter = ("facility",)
+
+
+@admin.register(SignoffFailure)
+class SignoffFailureAdmin(admin.ModelAdmin):
+    """Who typed a wrong sign-off for whom, from where: read only."""
+
+    list_display = ("at", "typist", "named_username", "purpose", "address", "facility")
+    list_filter = ("facility",)
+    search_fields = ("typist__username", "named_username", "address")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

@@ -187,3 +187,33 @@ class Certification(models.Model):
 
     def expires_within(self, on: date, days: int) -> bool:
         return on <= self.expires <= on + timedelta(days=days)
+
+
+class SignoffFailure(models.Model):
+    """A wrong password or PIN typed for a second person's sign-off (witness, approving nurse,
+    incoming count): who typed it (the signed-in user), from which workstation, naming whom.
+
+    The throttle counts these rows per typist and workstation address (accounts.services
+    .staff_authenticate), so a wrong guess can lock only the one who types, never the colleague
+    named. Kept in PostgreSQL, not a cache: nothing that records care may depend on Redis. Rows
+    are only inserted; they are the trail of who tried which name from where.
+    """
+
+    # One key per refusal: the row is written inside the refused transaction and again after its
+    # rollback (DomainError.settle); the key makes the second write a no-op when the first stayed.
+    key = models.UUIDField(unique=True, editable=False)
+    facility = models.ForeignKey(Facility, on_delete=models.PROTECT, related_name="+")
+    typist = models.ForeignKey(User, on_delete=models.PROTECT, related_name="signoff_failures")
+    address = models.GenericIPAddressField(null=True, blank=True)
+    named_username = models.CharField(max_length=150)
+    purpose = models.CharField(max_length=40, help_text="witness, approving nurse, …")
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-at"]
+        indexes = [
+            models.Index(fields=["typist", "address", "at"], name="signoff_failure_typist_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.typist} typed a wrong sign-off for {self.named_username!r} at {self.at}"

@@ -7,10 +7,13 @@ request's facility (see `scoped_get`), so another facility's object is a 404, ne
 from collections.abc import Callable, Iterable
 from functools import wraps
 
+from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.db.models import Model, QuerySet
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import get_object_or_404, redirect, resolve_url
+from django.utils.http import urlencode
+from django_htmx.http import HttpResponseClientRedirect
 
 from .models import Role
 from .selectors import AideCertification, medication_aide_certification
@@ -31,6 +34,18 @@ def roles_phrase(roles: Iterable[str]) -> str:
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
+def to_login(request):
+    """Send a signed-out request to the login page. An htmx request (the board's poll) gets
+    HX-Redirect, so the whole page goes there and comes back to the page the user was on."""
+    if getattr(request, "htmx", False):
+        login_url = resolve_url(settings.LOGIN_URL)
+        back = request.htmx.current_url_abs_path
+        return HttpResponseClientRedirect(
+            f"{login_url}?{urlencode({'next': back})}" if back else login_url
+        )
+    return redirect_to_login(request.get_full_path())
+
+
 def facility_view(roles: Iterable[str] = EVERYONE, *, action: str = "open this page"):
     """Decorator: the user is logged in, works in a current facility and has one of `roles`."""
     roles = tuple(roles)
@@ -39,7 +54,7 @@ def facility_view(roles: Iterable[str] = EVERYONE, *, action: str = "open this p
         @wraps(view)
         def wrapper(request, *args, **kwargs):
             if not request.user.is_authenticated:
-                return redirect_to_login(request.get_full_path())
+                return to_login(request)
             if request.facility is None:
                 if request.user.memberships.filter(is_active=True).exists():
                     return redirect("facility_select")

@@ -1,16 +1,22 @@
 """Every write about facilities, staff and certifications. One transaction each."""
 
-from datetime import date
+import logging
+import uuid
+from datetime import date, datetime, timedelta
+from functools import partial
 
 from django.contrib.auth.password_validation import validate_password
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from core.errors import DomainError
+from core.time import local_time
 
-from .models import Certification, Facility, Membership, Role, Unit, User
+from .models import Certification, Facility, Membership, Role, SignoffFailure, Unit, User
 from .selectors import membership_role
+
+log = logging.getLogger(__name__)
 
 POLICY_FIELDS = (
     "name",
@@ -191,25 +197,74 @@ def unit_create(*, actor: User, facility: Facility, name: str) -> Unit:
     return Unit.objects.create(facility=facility, name=name)
 
 
-# A second person's sign-off (witness, approving nurse, incoming count) locks like the login does:
-# 5 wrong passwords or PINs for one username lock its sign-offs for 15 minutes. Counted in the
-# shared cache, because the refused sign-off's transaction is rolled back.
+# A second person's sign-off (witness, approving nurse, incoming count) is typed at the signed-in
+# user's workstation. 5 wrong passwords or PINs typed by one user from one address within 15
+# minutes pause the sign-offs *that user* enters there for 15 minutes (sliding window). The
+# colleague named is never locked: anyone could otherwise lock a colleague by typing their name.
+# A correct sign-off does not reset the count: the typist could reset it with their own PIN.
 SIGNOFF_FAILURE_LIMIT = 5
-SIGNOFF_LOCK_SECONDS = 15 * 60
+SIGNOFF_WINDOW = timedelta(minutes=15)
+
+
+def signoff_locked_until(
+    *, typist: User, client_address: str | None, now: datetime
+) -> datetime | None:
+    """When the sign-offs `typist` enters from `client_address` open again, or None if they are
+    open now."""
+    recent = list(
+        SignoffFailure.objects.filter(
+            typist=typist, address=client_address or None, at__gt=now - SIGNOFF_WINDOW
+        )
+        .order_by("-at")
+        .values_list("at", flat=True)[:SIGNOFF_FAILURE_LIMIT]
+    )
+    if len(recent) < SIGNOFF_FAILURE_LIMIT:
+        return None
+    return recent[-1] + SIGNOFF_WINDOW
+
+
+def _signoff_failure_save(failure: SignoffFailure) -> None:
+    # ON CONFLICT (key) DO NOTHING: written again after a rollback, kept once either way.
+    SignoffFailure.objects.bulk_create([failure], ignore_conflicts=True)
 
 
 def staff_authenticate(
-    *, facility: Facility, username: str, secret: str, field: str, who: str = "witness"
+    *,
+    actor: User,
+    facility: Facility,
+    username: str,
+    secret: str,
+    field: str,
+    who: str = "witness",
+    client_address: str | None = None,
 ) -> User:
-    """A second person at the cart confirms with username + password or personal PIN."""
+    """A second person at the cart confirms with username + password or personal PIN.
+
+    `actor` is the signed-in user at whose workstation (`client_address`) the sign-off is typed:
+    wrong attempts count against them, not against the colleague named. A refusal for a wrong
+    password or PIN carries the failure to record after the caller's transaction is rolled
+    back: callers outside a transaction call `DomainError.settle()` (run_service does). No
+    cache and no broker is involved: this runs in the middle of documenting care.
+    """
     username, secret = (username or "").strip(), secret or ""
     if not username or not secret:
         raise DomainError(f"The {who} must enter their username and password or PIN.", field=field)
-    failures_key = f"signoff-failures:{username.lower()}"
-    if cache.get(failures_key, 0) >= SIGNOFF_FAILURE_LIMIT:
+    now = timezone.now()
+    address = client_address or None
+    locked_until = signoff_locked_until(typist=actor, client_address=address, now=now)
+    if locked_until is not None:
+        log.warning(
+            "Sign-off refused, locked: %s typed the username %r as %s from %s",
+            actor.username,
+            username,
+            who,
+            address or "an unknown address",
+        )
         raise DomainError(
-            f"Too many wrong passwords or PINs for {username}: their sign-off is locked for 15 "
-            "minutes. Ask another colleague.",
+            f"{SIGNOFF_FAILURE_LIMIT} wrong passwords or PINs were typed at this workstation "
+            f"under your sign-in: sign-offs you enter here are paused until "
+            f"{local_time(locked_until, facility.tz)}. Ask the nurse in charge if a dose cannot "
+            "wait.",
             field=field,
         )
     user = User.objects.filter(username__iexact=username, is_active=True).first()
@@ -218,12 +273,30 @@ def staff_authenticate(
         or not (user.check_password(secret) or user.check_pin(secret))
         or membership_role(user=user, facility_id=facility.pk) is None
     ):
-        cache.add(failures_key, 0, SIGNOFF_LOCK_SECONDS)
-        cache.incr(failures_key)
-        raise DomainError(
-            f"The {who}'s username or password/PIN is not right for this facility.", field=field
+        failure = SignoffFailure(
+            key=uuid.uuid4(),
+            facility=facility,
+            typist=actor,
+            address=address,
+            named_username=username[:150],
+            purpose=who[:40],
+            at=now,
         )
-    cache.delete(failures_key)
+        # Written now (kept when the caller does not roll back, e.g. outside a transaction) and
+        # again by settle() after the caller's rollback; the key keeps it to one row.
+        _signoff_failure_save(failure)
+        log.warning(
+            "Sign-off refused: %s typed a wrong password or PIN for the username %r as %s from %s",
+            actor.username,
+            username,
+            who,
+            address or "an unknown address",
+        )
+        raise DomainError(
+            f"The {who}'s username or password/PIN is not right for this facility.",
+            field=field,
+            after_rollback=partial(_signoff_failure_save, failure),
+        )
     return user
 
 

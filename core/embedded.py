@@ -285,10 +285,21 @@ def last_lines(text: str, count: int) -> list[str]:
     return lines[-count:]
 
 
-def child_commands(port: str) -> dict[str, list[str]]:
+# The login page of `make run` shows the demo passwords: listen on this machine only unless HOST
+# says otherwise (HOST=0.0.0.0 to reach it from another computer on the network).
+DEFAULT_HOST = "127.0.0.1"
+EVERY_INTERFACE = {"0.0.0.0", "::"}
+
+
+def host_port(host: str, port: str) -> str:
+    """`host:port` as runserver and URLs spell it (an IPv6 address in brackets)."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def child_commands(port: str, host: str = DEFAULT_HOST) -> dict[str, list[str]]:
     """The long-running processes of the development stack, by name."""
     return {
-        "web": manage("runserver", f"0.0.0.0:{port}", "--noreload"),
+        "web": manage("runserver", host_port(host, port), "--noreload"),
         "worker": [
             sys.executable, "-m", "celery", "-A", "medtech", "worker",
             "-l", "info", "--concurrency", "2", "-n", "worker@%h",
@@ -312,22 +323,31 @@ def start_children(commands: dict[str, list[str]]) -> dict[str, subprocess.Popen
     return children
 
 
-def wait_for_port(port: int, children: dict[str, subprocess.Popen], timeout: float) -> bool:
-    """Wait until something accepts connections on localhost:port; False if it never did."""
+def wait_for_port(
+    port: int, children: dict[str, subprocess.Popen], timeout: float, host: str = DEFAULT_HOST
+) -> bool:
+    """Wait until something accepts connections on host:port; False if it never did."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if first_exited(children):
             return False
-        if accepts_connections(port):
+        if accepts_connections(port, host):
             return True
         time.sleep(0.3)
     return False
 
 
-def accepts_connections(port: int) -> bool:
-    """Whether something listens on localhost:port."""
+def connect_host(host: str) -> str:
+    """Where to knock to reach a server listening on `host` (every interface: this machine)."""
+    if host == "0.0.0.0":
+        return "127.0.0.1"
+    return "::1" if host == "::" else host
+
+
+def accepts_connections(port: int, host: str = DEFAULT_HOST) -> bool:
+    """Whether something listens on host:port."""
     try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1):
+        with socket.create_connection((connect_host(host), port), timeout=1):
             return True
     except OSError:
         return False
@@ -341,13 +361,24 @@ def first_exited(children: dict[str, subprocess.Popen]) -> str | None:
     return None
 
 
-def print_banner(port: str) -> None:
+def app_url(host: str, port: str) -> str:
+    """The URL to open in a browser on this machine."""
+    return f"http://{host_port(connect_host(host), port)}/"
+
+
+def print_banner(port: str, host: str = DEFAULT_HOST) -> None:
     """Tell the developer where the app is and how to log in."""
     password = os.environ.get("DEMO_PASSWORD") or "medtech-demo"
     rule = "=" * 66
+    reach = (
+        [f"  Listening on every interface (HOST={host}): other computers see these logins."]
+        if host in EVERY_INTERFACE
+        else []
+    )
     lines = [
         rule,
-        f"  eMAR is running at http://localhost:{port}/",
+        f"  eMAR is running at {app_url(host, port)}",
+        *reach,
         "",
         f"  Demo logins (password: {password}):",
         *(f"    {username:<10} {role}" for username, role in DEMO_LOGINS),
@@ -378,13 +409,13 @@ def signal_group(child: subprocess.Popen, signum: int) -> None:
         os.killpg(child.pid, signum)
 
 
-def run_stack(port: str) -> int:
+def run_stack(port: str, host: str = DEFAULT_HOST) -> int:
     """Migrate, seed, start web + worker + beat, and wait until one dies or we are stopped."""
     prepare_database()
-    children = start_children(child_commands(port))
+    children = start_children(child_commands(port, host))
     try:
-        if wait_for_port(int(port), children, WEB_START_TIMEOUT_SECONDS):
-            print_banner(port)
+        if wait_for_port(int(port), children, WEB_START_TIMEOUT_SECONDS, host):
+            print_banner(port, host)
         while (name := first_exited(children)) is None:
             time.sleep(0.5)
         returncode = children[name].returncode
@@ -430,7 +461,8 @@ def main(argv: list[str] | None = None) -> int:
         # `run` is the development stack; `exec` leaves the choice to its command (pytest: test).
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "medtech.settings.local")
     port = os.environ.get("PORT", "8000")
-    if args.action == "run" and accepts_connections(int(port)):
+    host = os.environ.get("HOST") or DEFAULT_HOST
+    if args.action == "run" and accepts_connections(int(port), host):
         say(f"port {port} is already in use: stop what runs there, or set PORT")
         return 1
     handle_termination_signals()
@@ -439,7 +471,7 @@ def main(argv: list[str] | None = None) -> int:
         services = start_services()
         if args.action == "exec":
             return exec_command(args.command)
-        return run_stack(port)
+        return run_stack(port, host)
     except (KeyboardInterrupt, StopRequested):
         say("interrupted")
         return 130

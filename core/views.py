@@ -18,11 +18,14 @@ def run_service(form: forms.BaseForm, call: Callable[[], Any]) -> Any | None:
     Returns the service's result, or None when it refused and the form now carries the message;
     `form.refusal` is then the service's DomainError (a view may answer some kinds its own way).
     A database constraint that fires under concurrency reads as a plain message, not a 500.
+    Views run outside any transaction, so what a refusal must record despite its rollback
+    (`DomainError.settle`, e.g. a wrong sign-off) is written here.
     """
     form.refusal = None
     try:
         return call()
     except DomainError as error:
+        error.settle()
         form.refusal = error
         field = error.field if error.field in form.fields else None
         form.add_error(field, error.message)

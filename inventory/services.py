@@ -211,9 +211,16 @@ def stock_reverse_for_administration(
     return reversals
 
 
-def _witness(*, item: StockItem, actor: User, username: str, secret: str) -> User:
+def _witness(
+    *, item: StockItem, actor: User, username: str, secret: str, client_address: str | None
+) -> User:
     witness = staff_authenticate(
-        facility=item.facility, username=username, secret=secret, field="witness"
+        actor=actor,
+        facility=item.facility,
+        username=username,
+        secret=secret,
+        field="witness",
+        client_address=client_address,
     )
     if witness.pk == actor.pk:
         raise DomainError("The witness must be another staff member.", field="witness")
@@ -230,6 +237,7 @@ def stock_waste(
     witness_username: str,
     witness_secret: str,
     now: datetime.datetime | None = None,
+    client_address: str | None = None,
 ) -> StockMovement:
     """Waste part of a dose not given (a split tablet, a dropped dose), with a witness."""
     return _remove_with_witness(
@@ -241,6 +249,7 @@ def stock_waste(
         witness_username=witness_username,
         witness_secret=witness_secret,
         now=now,
+        client_address=client_address,
     )
 
 
@@ -255,6 +264,7 @@ def stock_destroy(
     witness_secret: str,
     returned: bool = False,
     now: datetime.datetime | None = None,
+    client_address: str | None = None,
 ) -> StockMovement:
     """Destroy (or return to the pharmacy) discontinued, expired or discharged stock."""
     return _remove_with_witness(
@@ -266,11 +276,12 @@ def stock_destroy(
         witness_username=witness_username,
         witness_secret=witness_secret,
         now=now,
+        client_address=client_address,
     )
 
 
 def _remove_with_witness(
-    *, actor, item, quantity, reason, kind, witness_username, witness_secret, now
+    *, actor, item, quantity, reason, kind, witness_username, witness_secret, now, client_address
 ) -> StockMovement:
     now = now or timezone.now()
     _require_member(actor, item.facility)
@@ -278,7 +289,13 @@ def _remove_with_witness(
     reason = (reason or "").strip()
     if not reason:
         raise DomainError("Give the reason.", field="reason")
-    witness = _witness(item=item, actor=actor, username=witness_username, secret=witness_secret)
+    witness = _witness(
+        item=item,
+        actor=actor,
+        username=witness_username,
+        secret=witness_secret,
+        client_address=client_address,
+    )
     locked = _lock(item)
     if quantity > locked.on_hand:
         raise DomainError(
@@ -299,6 +316,7 @@ def stock_adjust(
     witness_username: str,
     witness_secret: str,
     now: datetime.datetime | None = None,
+    client_address: str | None = None,
 ) -> StockMovement:
     """A nurse sets the ledger to what was physically counted, after a discrepancy is looked
     into; the difference is a movement of its own, with a reason and a witness."""
@@ -313,7 +331,13 @@ def stock_adjust(
     reason = (reason or "").strip()
     if not reason:
         raise DomainError("Give the reason.", field="reason")
-    witness = _witness(item=item, actor=actor, username=witness_username, secret=witness_secret)
+    witness = _witness(
+        item=item,
+        actor=actor,
+        username=witness_username,
+        secret=witness_secret,
+        client_address=client_address,
+    )
     locked = _lock(item)
     difference = counted - locked.on_hand
     if difference == 0:
@@ -359,6 +383,7 @@ def controlled_count_record(
     incoming_secret: str,
     counted: dict[int, object],
     now: datetime.datetime | None = None,
+    client_address: str | None = None,
 ) -> ControlledCount:
     """The outgoing (`actor`) and incoming staff sign a count of every controlled item of the
     unit. A line that differs from the ledger makes a discrepancy (an alert, through the
@@ -367,11 +392,13 @@ def controlled_count_record(
     facility = unit.facility
     _require_member(actor, facility)
     incoming = staff_authenticate(
+        actor=actor,
         facility=facility,
         username=incoming_username,
         secret=incoming_secret,
         field="incoming",
         who="incoming staff member",
+        client_address=client_address,
     )
     if incoming.pk == actor.pk:
         raise DomainError("The incoming staff member must be someone else.", field="incoming")

@@ -103,7 +103,15 @@ def _witnessed(request, pk: int, action: str):
     form = form_class(request.POST or None)
     if request.method == "POST" and form.is_valid():
         arguments = dict(form.cleaned_data)
-        movement = run_service(form, lambda: service(actor=request.user, item=item, **arguments))
+        movement = run_service(
+            form,
+            lambda: service(
+                actor=request.user,
+                item=item,
+                client_address=request.client_address,
+                **arguments,
+            ),
+        )
         if movement is not None:
             messages.success(request, done)
             return redirect("stock_item", pk=item.pk)
@@ -148,8 +156,10 @@ def count_unit(request, unit_pk: int):
                 incoming_username=request.POST.get("incoming_username", ""),
                 incoming_secret=request.POST.get("incoming_secret", ""),
                 counted=counted,
+                client_address=request.client_address,
             )
         except DomainError as problem:
+            problem.settle()  # outside the count's rolled-back transaction
             error = problem.message
         else:
             if count.has_discrepancy:

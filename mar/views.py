@@ -218,6 +218,7 @@ def dose_record(request, pk: int):
             witness_secret=data["witness_secret"],
             notes=data["notes"],
             spacing_override_reason=data["spacing_override_reason"],
+            client_address=request.client_address,
         ),
     )
     if result is None:
@@ -275,6 +276,7 @@ def prn_give(request, pk: int):
             approver_username=data["approver_username"],
             approver_secret=data["approver_secret"],
             notes=data["notes"],
+            client_address=request.client_address,
         ),
     )
     if result is None:

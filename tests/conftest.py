@@ -1,5 +1,4 @@
 import pytest
-from django.core.cache import cache
 from django.test import Client
 
 from accounts.models import Role
@@ -86,11 +85,3 @@ def queued_generations():
     seams.GENERATIONS_QUEUED.clear()
     yield seams.GENERATIONS_QUEUED
     seams.GENERATIONS_QUEUED.clear()
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    """Sign-off failure counts (and anything else cached) never leak from one test to another."""
-    cache.clear()
-    yield
-    cache.clear()

@@ -90,6 +90,89 @@ def test_idle_minutes_follow_facility_policy(facility, medtech_user):
         assert client.get(reverse("resident_list")).status_code == 302
 
 
+def _poll(client):
+    """The board's own 30-second refresh, as htmx sends it (templates/mar/board.html)."""
+    return client.get(
+        reverse("board") + "?poll=1",
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_CURRENT_URL="http://testserver" + reverse("board"),
+    )
+
+
+def test_the_boards_own_refresh_does_not_keep_a_cart_signed_in(facility, medtech_user):
+    facility.idle_logout_minutes = 15
+    facility.save()
+    client = Client()
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        _login(client, medtech_user.username, PASSWORD)
+        assert client.get(reverse("board")).status_code == 200
+    signed_out = None
+    for step in range(1, 40):  # a poll every 30 s for 19.5 minutes, nobody touching the cart
+        with time_machine.travel(start + timedelta(seconds=30 * step), tick=False):
+            response = _poll(client)
+            if "HX-Redirect" in response:
+                signed_out = step
+                break
+            assert response.status_code == 200
+    assert signed_out is not None and 15 * 60 < 30 * signed_out <= 15 * 60 + 30
+    # htmx takes the whole page to the login page, and back to the board afterwards.
+    assert response["HX-Redirect"] == reverse("login") + "?next=%2Fmedpass%2F"
+    with time_machine.travel(start + timedelta(seconds=30 * signed_out + 1), tick=False):
+        page = client.get(reverse("board"))
+        assert page.status_code == 302 and page.url.startswith(reverse("login"))
+        login_page = client.get(page.url).content.decode()
+        assert "signed out after 15 minutes without activity" in login_page
+
+
+def test_real_clicks_keep_the_session_between_polls(facility, medtech_user):
+    facility.idle_logout_minutes = 15
+    facility.save()
+    client = Client()
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        _login(client, medtech_user.username, PASSWORD)
+    for minute in range(1, 61):  # an hour: a click every 10 minutes, polls in between
+        with time_machine.travel(start + timedelta(minutes=minute), tick=False):
+            if minute % 10 == 0:
+                assert client.get(reverse("resident_list")).status_code == 200
+            else:
+                response = _poll(client)
+                assert response.status_code == 200 and "HX-Redirect" not in response
+
+
+def test_polls_do_not_write_the_session(facility, medtech_user, django_assert_num_queries):
+    """Saving the session on every request was what let polls count as activity."""
+    client = Client()
+    _login(client, medtech_user.username, PASSWORD)
+    client.get(reverse("board"))
+    key = client.session.session_key
+    from django.contrib.sessions.models import Session
+
+    before = Session.objects.get(session_key=key).expire_date
+    with time_machine.travel(timezone.now() + timedelta(minutes=5), tick=False):
+        assert _poll(client).status_code == 200
+    assert Session.objects.get(session_key=key).expire_date == before
+
+
+def test_idle_minutes_before_a_facility_is_chosen_come_from_settings(
+    facility, other_facility, settings
+):
+    settings.IDLE_LOGOUT_MINUTES = 5
+    user = member(facility, Role.NURSE)
+    from tests.factories import MembershipFactory
+
+    MembershipFactory(user=user, facility=other_facility, role=Role.NURSE)
+    client = Client()
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        _login(client, user.username, PASSWORD)
+        assert client.get(reverse("resident_list")).url == reverse("facility_select")
+    with time_machine.travel(start + timedelta(minutes=6), tick=False):
+        response = client.get(reverse("resident_list"))
+        assert response.status_code == 302 and response.url.startswith(reverse("login"))
+
+
 def test_logout_is_a_post_and_ends_the_session(medtech_client):
     response = medtech_client.post(reverse("logout"))
     assert response.status_code == 302
@@ -207,8 +290,8 @@ def test_healthz_is_503_when_the_broker_is_down(client, db, monkeypatch):
     # A port nothing listens on: the real connection attempt fails, as with a stopped Redis.
     # Celery prefers the CELERY_BROKER_URL variable (the embedded launcher sets it) to its
     # configuration, so both point there: the test holds whichever Redis the suite runs on.
-    # (The configuration first: monkeypatch restores the value it read, which must not be the
-    # variable's.)
+    # The configuration first: monkeypatch remembers the value it replaces, and once the variable
+    # is set Celery would read (and later restore) the dead URL as the configured one.
     dead = "redis://127.0.0.1:1/0"
     monkeypatch.setattr(current_app.conf, "broker_url", dead)
     monkeypatch.setenv("CELERY_BROKER_URL", dead)

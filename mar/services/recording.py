@@ -133,13 +133,19 @@ def _witness_for(
     status: str,
     username: str,
     secret: str,
+    client_address: str | None = None,
 ) -> User | None:
     if not (order.medication.is_controlled and status == AdminStatus.GIVEN):
         return None
     if not facility.controlled_requires_witness and not username:
         return None
     witness = staff_authenticate(
-        facility=facility, username=username, secret=secret, field="witness"
+        actor=actor,
+        facility=facility,
+        username=username,
+        secret=secret,
+        field="witness",
+        client_address=client_address,
     )
     if witness.pk == actor.pk:
         raise DomainError("The witness must be another staff member.", field="witness")
@@ -218,6 +224,7 @@ def administration_record(
     notes: str = "",
     spacing_override_reason: str = "",
     now: datetime.datetime | None = None,
+    client_address: str | None = None,
 ) -> RecordResult:
     """Record what happened to a scheduled dose. Exactly one standing record per dose.
 
@@ -250,6 +257,7 @@ def administration_record(
             notes=(notes or "").strip(),
             spacing_override_reason=(spacing_override_reason or "").strip(),
             now=now,
+            client_address=client_address,
         )
     except CertificationRequired:
         alert_raise_certification(facility=dose.facility, user=actor, now=now)
@@ -310,7 +318,17 @@ def _already_documented(dose: ScheduledDose) -> AlreadyDocumented:
 
 @transaction.atomic
 def _record_dose(
-    *, actor, dose_id, status, key, now, vitals, witness_username, witness_secret, **fields
+    *,
+    actor,
+    dose_id,
+    status,
+    key,
+    now,
+    vitals,
+    witness_username,
+    witness_secret,
+    client_address=None,
+    **fields,
 ) -> RecordResult:
     dose = (
         ScheduledDose.objects.select_for_update(of=("self",))
@@ -384,6 +402,7 @@ def _record_dose(
         status=status,
         username=witness_username,
         secret=witness_secret,
+        client_address=client_address,
     )
     administration = _save_administration(
         actor=actor,
@@ -434,6 +453,7 @@ def prn_give(
     approver_secret: str = "",
     notes: str = "",
     now: datetime.datetime | None = None,
+    client_address: str | None = None,
 ) -> RecordResult:
     """Give a PRN dose within its limits (minimum interval, maximum per rolling 24 hours).
 
@@ -459,6 +479,7 @@ def prn_give(
             approver_secret=approver_secret,
             notes=(notes or "").strip(),
             now=now,
+            client_address=client_address,
         )
     except CertificationRequired:
         alert_raise_certification(facility=prescription.facility, user=actor, now=now)
@@ -485,6 +506,7 @@ def _give_prn(
     approver_secret,
     notes,
     now,
+    client_address=None,
 ) -> RecordResult:
     order = (
         Prescription.objects.select_for_update(of=("self",))
@@ -520,11 +542,13 @@ def _give_prn(
     approver = None
     if facility.prn_requires_nurse_approval and role == Role.MED_TECH:
         approver = staff_authenticate(
+            actor=actor,
             facility=facility,
             username=approver_username,
             secret=approver_secret,
             field="approver",
             who="approving nurse",
+            client_address=client_address,
         )
         if membership_role(user=approver, facility_id=facility.pk) != Role.NURSE:
             raise DomainError("A nurse must approve this PRN (facility policy).", field="approver")
@@ -541,6 +565,7 @@ def _give_prn(
         status=given,
         username=witness_username,
         secret=witness_secret,
+        client_address=client_address,
     )
     administration = _save_administration(
         actor=actor,

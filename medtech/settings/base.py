@@ -105,11 +105,14 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
-# Idle logout: the session cookie's age runs from the last request (saved on every request);
-# CurrentFacilityMiddleware shortens it to the facility's own idle minutes.
+# Idle logout is CurrentFacilityMiddleware's: the session keeps the time of the last real
+# request (at most one write a minute; the board's poll does not count) and a request later than
+# the facility's idle minutes logs out. Saving the session on every request would let a polling
+# page keep a cart signed in. The stored session only has to outlive the longest idle policy
+# (a facility allows at most 480 minutes); the cookie ends with the browser.
 IDLE_LOGOUT_MINUTES = env.int("IDLE_LOGOUT_MINUTES", default=15)
-SESSION_COOKIE_AGE = IDLE_LOGOUT_MINUTES * 60
-SESSION_SAVE_EVERY_REQUEST = True
+SESSION_COOKIE_AGE = max(IDLE_LOGOUT_MINUTES, 480) * 60
+SESSION_SAVE_EVERY_REQUEST = False
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
 # Lockout: 5 failures for one username from one address lock that pair for 15 minutes.
@@ -142,8 +145,8 @@ PHOTO_MAX_BYTES = env.int("PHOTO_MAX_BYTES", default=5 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
-# Shared by every web process: counts failed witness / approver sign-offs (see
-# accounts.services.staff_authenticate), which must outlive the refused transaction.
+# Shared by every web process. Nothing that records care reads or writes it (a Redis outage must
+# not lose documentation): the sign-off failure counts live in PostgreSQL (SignoffFailure).
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",

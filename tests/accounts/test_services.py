@@ -127,7 +127,7 @@ def test_unit_names_are_unique_per_facility(facility, admin_user):
         services.unit_create(actor=admin_user, facility=facility, name="east")
 
 
-def test_staff_set_a_pin_that_witnesses(medtech_user, facility):
+def test_staff_set_a_pin_that_witnesses(medtech_user, nurse_user, facility):
     from tests.factories import PASSWORD
 
     with pytest.raises(DomainError, match="current password"):
@@ -140,33 +140,77 @@ def test_staff_set_a_pin_that_witnesses(medtech_user, facility):
     medtech_user.refresh_from_db()
     assert medtech_user.pin and "2580" not in medtech_user.pin  # stored hashed
     witness = services.staff_authenticate(
-        facility=facility, username=medtech_user.username, secret="2580", field="witness"
+        actor=nurse_user,
+        facility=facility,
+        username=medtech_user.username,
+        secret="2580",
+        field="witness",
     )
     assert witness == medtech_user
 
 
-def test_five_wrong_signoffs_lock_that_witness_for_fifteen_minutes(facility, medtech_user):
+def _sign(typist, named, secret, facility, address="10.0.0.7"):
+    return services.staff_authenticate(
+        actor=typist,
+        facility=facility,
+        username=named.username,
+        secret=secret,
+        field="witness",
+        client_address=address,
+    )
+
+
+def test_five_wrong_signoffs_pause_the_typist_not_the_colleague_named(
+    facility, medtech_user, nurse_user, admin_user, caplog
+):
     from datetime import timedelta
 
     import time_machine
     from django.utils import timezone
 
+    from accounts.models import SignoffFailure
     from tests.factories import PASSWORD
 
     start = timezone.now()
     with time_machine.travel(start, tick=False):
         for _ in range(5):
-            with pytest.raises(DomainError, match="not right"):
-                services.staff_authenticate(
-                    facility=facility, username=medtech_user.username, secret="guess", field="w"
-                )
-        # Locked now, even with the right password.
-        with pytest.raises(DomainError, match="locked for 15 minutes"):
-            services.staff_authenticate(
-                facility=facility, username=medtech_user.username, secret=PASSWORD, field="w"
-            )
-    with time_machine.travel(start + timedelta(minutes=16), tick=False):
-        user = services.staff_authenticate(
-            facility=facility, username=medtech_user.username, secret=PASSWORD, field="w"
+            with pytest.raises(DomainError, match="not right") as refused:
+                _sign(medtech_user, nurse_user, "guess", facility)
+            assert refused.value.field == "witness"
+        warning = caplog.records[-1]
+        assert warning.levelname == "WARNING"
+        assert all(
+            part in warning.getMessage()
+            for part in (medtech_user.username, repr(nurse_user.username), "10.0.0.7")
         )
-        assert user == medtech_user
+        failure = SignoffFailure.objects.first()
+        assert (failure.typist, failure.named_username, failure.address) == (
+            medtech_user,
+            nurse_user.username,
+            "10.0.0.7",
+        )
+        # The typist is paused at that workstation, even with the right password...
+        with pytest.raises(DomainError, match="paused until") as paused:
+            _sign(medtech_user, nurse_user, PASSWORD, facility)
+        assert paused.value.field == "witness"
+        # ...while the colleague named still signs off for someone else at the same cart.
+        assert _sign(admin_user, nurse_user, PASSWORD, facility) == nurse_user
+        assert _sign(nurse_user, admin_user, PASSWORD, facility) == admin_user
+    with time_machine.travel(start + timedelta(minutes=16), tick=False):
+        assert _sign(medtech_user, nurse_user, PASSWORD, facility) == nurse_user
+
+
+def test_a_right_signoff_does_not_wipe_the_typists_wrong_ones(
+    facility, medtech_user, nurse_user, admin_user
+):
+    """Otherwise a guesser would reset the count with a colleague's sign-off they know."""
+    from tests.factories import PASSWORD
+
+    for _ in range(4):
+        with pytest.raises(DomainError, match="not right"):
+            _sign(medtech_user, nurse_user, "guess", facility)
+    _sign(medtech_user, admin_user, PASSWORD, facility)
+    with pytest.raises(DomainError, match="not right"):
+        _sign(medtech_user, nurse_user, "guess", facility)
+    with pytest.raises(DomainError, match="paused until"):
+        _sign(medtech_user, admin_user, PASSWORD, facility)

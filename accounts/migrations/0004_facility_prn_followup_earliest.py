@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0002_remove_facility_insert_insert_and_more'),
+        ('accounts', '0003_signoff_failure'),
     ]
 
     operations = [
