@@ -539,16 +539,21 @@ def objects(
     prescription = PrescriptionFactory(
         resident=resident, medication=medication, entered_by=nurse_user
     )
+    # The recorded dose is another order's: two doses of one order given a minute apart would
+    # be refused by its minimum spacing.
+    other_prescription = PrescriptionFactory(
+        resident=resident, medication=medication, entered_by=nurse_user
+    )
     dose, recorded_dose = (
         ScheduledDose.objects.create(
             facility=facility,
-            prescription=prescription,
+            prescription=order,
             resident=resident,
             due_at=now + timedelta(minutes=offset),
             window_opens_at=now - timedelta(hours=1),
             window_closes_at=now + timedelta(hours=1),
         )
-        for offset in (0, 1)
+        for offset, order in ((0, prescription), (1, other_prescription))
     )
     administration = mar_services.administration_record(
         actor=nurse_user, dose=recorded_dose, status="given", idempotency_key=uuid.uuid4()

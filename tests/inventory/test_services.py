@@ -326,16 +326,21 @@ def test_fifty_concurrent_given_doses_leave_the_exact_balance(transactional_db):
         quantity="60",
         now=NOW,
     )
+    # Fifty orders of the one medication (doses of one order given together would be refused by
+    # its minimum spacing), all taken from the same supply at the same moment.
+    orders = [order] + [
+        PrescriptionFactory(resident=resident, medication=order.medication) for _ in range(49)
+    ]
     doses = ScheduledDose.objects.bulk_create(
         ScheduledDose(
             facility=facility,
-            prescription=order,
+            prescription=each,
             resident=resident,
             due_at=NOW + timedelta(seconds=i),
             window_opens_at=NOW - timedelta(hours=1),
             window_closes_at=NOW + timedelta(hours=1),
         )
-        for i in range(50)
+        for i, each in enumerate(orders)
     )
     barrier, errors = threading.Barrier(50), []
 
