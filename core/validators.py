@@ -74,7 +74,7 @@ def check_decimal(value: Decimal, *, field: str, max_digits: int, decimal_places
 def date_problem(value: datetime.date) -> str | None:
     if value.year in YEARS:
         return None
-    return f"Enter a date between {YEARS.start} and {YEARS.stop - 1}."
+    return f"Enter a date after {YEARS.start} and before {YEARS.stop}."
 
 
 def problem(value) -> str | None:
