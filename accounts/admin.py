@@ -1,7 +1,11 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
+from .forms import AdminLoginForm
 from .models import Certification, Facility, Membership, SignoffFailure, Unit, User
+
+# The admin's sign-in refuses over-long and control-character usernames like ours does.
+admin.site.login_form = AdminLoginForm
 
 
 class MembershipInline(admin.TabularInline):

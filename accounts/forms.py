@@ -1,6 +1,10 @@
 import zoneinfo
 
 from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm
+
+from core import forms as core_forms
 
 from .models import Certification, Facility, Role
 from .services import POLICY_FIELDS
@@ -8,7 +12,15 @@ from .services import POLICY_FIELDS
 DATE = forms.DateInput(attrs={"type": "date"})
 
 
-class StaffCreateForm(forms.Form):
+class LoginForm(core_forms.HardenedMixin, AuthenticationForm):
+    """Django's login form, with the username's length checked before anyone is looked up."""
+
+
+class AdminLoginForm(core_forms.HardenedMixin, AdminAuthenticationForm):
+    pass
+
+
+class StaffCreateForm(core_forms.Form):
     first_name = forms.CharField(max_length=150)
     last_name = forms.CharField(max_length=150)
     title = forms.CharField(max_length=40, required=False, help_text="e.g. CMA, LPN, RN")
@@ -25,7 +37,7 @@ class StaffCreateForm(forms.Form):
         return data
 
 
-class MembershipForm(forms.Form):
+class MembershipForm(core_forms.Form):
     role = forms.ChoiceField(choices=Role.choices)
     title = forms.CharField(max_length=40, required=False)
     is_active = forms.BooleanField(
@@ -33,7 +45,7 @@ class MembershipForm(forms.Form):
     )
 
 
-class SetPasswordForm(forms.Form):
+class SetPasswordForm(core_forms.Form):
     password1 = forms.CharField(label="New password", widget=forms.PasswordInput)
     password2 = forms.CharField(label="New password again", widget=forms.PasswordInput)
 
@@ -44,7 +56,7 @@ class SetPasswordForm(forms.Form):
         return data
 
 
-class CertificationForm(forms.ModelForm):
+class CertificationForm(core_forms.ModelForm):
     class Meta:
         model = Certification
         fields = ["kind", "number", "issued", "expires"]
@@ -57,7 +69,7 @@ class CertificationForm(forms.ModelForm):
         return data
 
 
-class FacilityPolicyForm(forms.ModelForm):
+class FacilityPolicyForm(core_forms.ModelForm):
     timezone = forms.ChoiceField(
         choices=[(name, name) for name in sorted(zoneinfo.available_timezones())]
     )
@@ -86,11 +98,11 @@ class FacilityPolicyForm(forms.ModelForm):
         return data
 
 
-class UnitForm(forms.Form):
+class UnitForm(core_forms.Form):
     name = forms.CharField(max_length=60)
 
 
-class PinForm(forms.Form):
+class PinForm(core_forms.Form):
     current_password = forms.CharField(widget=forms.PasswordInput)
     pin = forms.CharField(
         label="New PIN",

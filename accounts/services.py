@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from core.errors import DomainError
 from core.time import local_time
+from core.validators import check_inputs
 
 from .models import Certification, Facility, Membership, Role, SignoffFailure, Unit, User
 from .selectors import membership_role
@@ -57,6 +58,9 @@ def staff_create(
     title: str = "",
 ) -> Membership:
     """Create a staff account and its membership of `facility`."""
+    check_inputs(
+        username=username, first_name=first_name, last_name=last_name, email=email, title=title
+    )
     username = username.strip()
     if not username:
         raise DomainError("Enter a username.", field="username")
@@ -92,6 +96,7 @@ def membership_update(
     *, actor: User, membership: Membership, role: str, is_active: bool, title: str
 ) -> Membership:
     """Change a staff member's role, title or access. A facility always keeps one administrator."""
+    check_inputs(title=title)
     locked = Membership.objects.select_for_update().select_related("user").get(pk=membership.pk)
     if role not in Role.values:
         raise DomainError("Choose a role.", field="role")
@@ -127,6 +132,7 @@ def _validate_certification(issued: date, expires: date) -> None:
 def certification_create(
     *, actor: User, user: User, kind: str, number: str, issued: date, expires: date
 ) -> Certification:
+    check_inputs(number=number, issued=issued, expires=expires)
     _validate_certification(issued, expires)
     return Certification.objects.create(
         user=user, kind=kind, number=number.strip(), issued=issued, expires=expires
@@ -143,6 +149,7 @@ def certification_update(
     issued: date,
     expires: date,
 ) -> Certification:
+    check_inputs(number=number, issued=issued, expires=expires)
     _validate_certification(issued, expires)
     locked = Certification.objects.select_for_update().get(pk=certification.pk)
     locked.kind, locked.number, locked.issued, locked.expires = (
@@ -162,6 +169,7 @@ def certification_delete(*, actor: User, certification: Certification) -> None:
 
 @transaction.atomic
 def facility_update_policy(*, actor: User, facility: Facility, **policy) -> Facility:
+    check_inputs(**policy)
     unknown = set(policy) - set(POLICY_FIELDS)
     if unknown:
         raise TypeError(f"Not policy fields: {sorted(unknown)}")
@@ -189,6 +197,7 @@ def facility_update_policy(*, actor: User, facility: Facility, **policy) -> Faci
 
 @transaction.atomic
 def unit_create(*, actor: User, facility: Facility, name: str) -> Unit:
+    check_inputs(name=name)
     name = name.strip()
     if not name:
         raise DomainError("Enter the unit's name.", field="name")

@@ -7,12 +7,14 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from core.validators import search_text
 from core.views import paginate, run_service
 
 from . import selectors, services
 from .forms import (
     CertificationForm,
     FacilityPolicyForm,
+    LoginForm,
     MembershipForm,
     PinForm,
     SetPasswordForm,
@@ -34,6 +36,7 @@ DEMO_LOGINS = [
 class LoginView(auth_views.LoginView):
     template_name = "registration/login.html"
     redirect_authenticated_user = True
+    authentication_form = LoginForm
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -61,7 +64,7 @@ def facility_select(request):
 
 @facility_view(WRITERS_ADMIN, action="manage staff")
 def staff_list(request):
-    query = request.GET.get("q", "").strip()
+    query = search_text(request.GET.get("q"))
     role = request.GET.get("role", "")
     role = role if role in Role.values else ""
     page = paginate(

@@ -12,6 +12,7 @@ from accounts.models import Facility, Role, Unit, User
 from accounts.selectors import membership_role
 from accounts.services import staff_authenticate
 from core.errors import DomainError
+from core.validators import check_decimal, check_inputs
 from meds.models import Medication, OrderStatus, Prescription
 from residents.models import Resident
 
@@ -92,6 +93,7 @@ def stock_receive(
     now: datetime.datetime | None = None,
 ) -> ReceiveResult:
     """Receive a pharmacy delivery into the resident's supply (or house stock)."""
+    check_inputs(lot=lot, expiry=expiry, rx_number=rx_number, unit_of_count=unit_of_count)
     now = now or timezone.now()
     _require_member(actor, facility, roles=(Role.NURSE, Role.ADMIN))
     quantity = _quantity(quantity)
@@ -283,6 +285,7 @@ def stock_destroy(
 def _remove_with_witness(
     *, actor, item, quantity, reason, kind, witness_username, witness_secret, now, client_address
 ) -> StockMovement:
+    check_inputs(reason=reason, witness_username=witness_username)
     now = now or timezone.now()
     _require_member(actor, item.facility)
     quantity = _quantity(quantity)
@@ -320,6 +323,7 @@ def stock_adjust(
 ) -> StockMovement:
     """A nurse sets the ledger to what was physically counted, after a discrepancy is looked
     into; the difference is a movement of its own, with a reason and a witness."""
+    check_inputs(reason=reason, witness_username=witness_username)
     now = now or timezone.now()
     _require_member(actor, item.facility, roles=(Role.NURSE,))
     try:
@@ -388,6 +392,7 @@ def controlled_count_record(
     """The outgoing (`actor`) and incoming staff sign a count of every controlled item of the
     unit. A line that differs from the ledger makes a discrepancy (an alert, through the
     `controlled_count_discrepancy` signal); the ledger is not changed by the count itself."""
+    check_inputs(incoming_username=incoming_username)
     now = now or timezone.now()
     facility = unit.facility
     _require_member(actor, facility)
@@ -417,6 +422,7 @@ def controlled_count_record(
             value = Decimal(str(raw))
         except InvalidOperation:
             raise DomainError(f"{item}: enter a number.", field=f"item_{item.pk}") from None
+        check_decimal(value, field=f"item_{item.pk}", max_digits=10, decimal_places=2)
         if value < 0:
             raise DomainError(f"{item}: a count cannot be negative.", field=f"item_{item.pk}")
         lines.append(ControlledCountLine(item=item, expected=item.on_hand, counted=value))

@@ -6,10 +6,11 @@ from django.views.decorators.http import require_POST
 from accounts.models import Role, Unit
 from accounts.permissions import EVERYONE, WRITERS_CLINICAL, facility_view, scoped_get
 from core.errors import DomainError
+from core.validators import parse_id
 from core.views import run_service
 
 from . import selectors, services
-from .forms import AdjustForm, DestroyForm, ReceiveForm, WitnessedForm
+from .forms import AdjustForm, DestroyForm, ReceiveForm, ShiftCountForm, WitnessedForm
 from .models import ControlledCount, StockItem
 
 
@@ -31,8 +32,8 @@ def stock_list(request):
 @facility_view(WRITERS_CLINICAL, action="receive deliveries")
 def stock_receive(request):
     initial = {}
-    if request.GET.get("item"):
-        item = StockItem.objects.filter(facility=request.facility, pk=request.GET["item"]).first()
+    if item_id := parse_id(request.GET.get("item")):
+        item = StockItem.objects.filter(facility=request.facility, pk=item_id).first()
         if item is not None:
             initial = {"resident": item.resident_id, "medication": item.medication_id}
     form = ReceiveForm(request.POST or None, facility=request.facility, initial=initial)
@@ -147,14 +148,17 @@ def count_unit(request, unit_pk: int):
     unit = get_object_or_404(Unit, pk=unit_pk, facility=request.facility)
     items = list(services.controlled_items_for_unit(unit=unit))
     error = None
-    if request.method == "POST":
-        counted = {item.pk: request.POST.get(f"item_{item.pk}", "").strip() for item in items}
+    form = ShiftCountForm(request.POST or None, items=items)
+    if request.method == "POST" and not form.is_valid():
+        error = form.first_error()
+    elif request.method == "POST":
+        counted = {item.pk: form.cleaned_data[f"item_{item.pk}"] for item in items}
         try:
             count = services.controlled_count_record(
                 actor=request.user,
                 unit=unit,
-                incoming_username=request.POST.get("incoming_username", ""),
-                incoming_secret=request.POST.get("incoming_secret", ""),
+                incoming_username=form.cleaned_data["incoming_username"],
+                incoming_secret=form.cleaned_data["incoming_secret"],
                 counted=counted,
                 client_address=request.client_address,
             )

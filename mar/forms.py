@@ -1,5 +1,7 @@
 from django import forms
 
+from core import forms as core_forms
+from core.validators import finite_number
 from meds.models import VitalSign
 
 from .models import AdminStatus, AmendmentKind, FollowUpResult
@@ -11,7 +13,7 @@ class _VitalsMixin:
     def add_vital_fields(self) -> None:
         for kind, label in VitalSign.choices:
             self.fields[f"vital_{kind}"] = forms.CharField(
-                required=False, max_length=10, label=label
+                required=False, max_length=10, label=label, validators=[finite_number]
             )
 
     def vitals(self) -> dict[str, str]:
@@ -22,7 +24,7 @@ class _VitalsMixin:
         }
 
 
-class DoseRecordForm(_VitalsMixin, forms.Form):
+class DoseRecordForm(_VitalsMixin, core_forms.Form):
     key = forms.UUIDField(widget=forms.HiddenInput)
     status = forms.ChoiceField(choices=AdminStatus.choices)
     reason = forms.CharField(required=False, max_length=300)
@@ -39,7 +41,7 @@ class DoseRecordForm(_VitalsMixin, forms.Form):
         self.add_vital_fields()
 
 
-class PrnGiveForm(_VitalsMixin, forms.Form):
+class PrnGiveForm(_VitalsMixin, core_forms.Form):
     key = forms.UUIDField(widget=forms.HiddenInput)
     prn_reason = forms.CharField(required=False, max_length=300)
     notes = forms.CharField(required=False, max_length=500)
@@ -53,12 +55,12 @@ class PrnGiveForm(_VitalsMixin, forms.Form):
         self.add_vital_fields()
 
 
-class FollowUpForm(forms.Form):
+class FollowUpForm(core_forms.Form):
     result = forms.ChoiceField(choices=FollowUpResult.choices, widget=forms.RadioSelect)
     note = forms.CharField(required=False, max_length=300)
 
 
-class AmendmentForm(forms.Form):
+class AmendmentForm(core_forms.Form):
     kind = forms.ChoiceField(choices=AmendmentKind.choices)
     reason = forms.CharField(max_length=300)
     status = forms.ChoiceField(
@@ -74,15 +76,15 @@ class AmendmentForm(forms.Form):
     note = forms.CharField(required=False, max_length=500, label="Corrected note")
 
 
-class AlertResolveForm(forms.Form):
+class AlertResolveForm(core_forms.Form):
     note = forms.CharField(required=False, max_length=300, label="What was done")
 
 
-class ScanForm(forms.Form):
-    code = forms.CharField(max_length=64, label="Scan")
+class ScanForm(core_forms.Form):
+    code = forms.CharField(max_length=64, required=False, label="Scan")
 
 
-class OtherCodeForm(forms.Form):
+class OtherCodeForm(core_forms.Form):
     code = forms.CharField(
         max_length=40,
         help_text="A short key kept on each record, e.g. dialysis (lowercase, no spaces).",

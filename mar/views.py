@@ -18,6 +18,7 @@ from accounts.permissions import (
     facility_view,
     scoped_get,
 )
+from core.validators import parse_id
 from core.views import paginate, run_service
 from meds import selectors as order_selectors
 from meds.models import Prescription, VitalSign
@@ -66,10 +67,7 @@ def order_detail(request, pk: int):
 def alert_list(request):
     kind = request.GET.get("kind", "")
     kind = kind if kind in AlertKind.values else ""
-    try:
-        unit_id = int(request.GET.get("unit") or 0) or None
-    except ValueError:
-        unit_id = None
+    unit_id = parse_id(request.GET.get("unit"))
     alerts = selectors.alert_list(facility=request.facility, kind=kind, unit_id=unit_id)
     page = paginate(request, alerts)
     return render(
@@ -102,9 +100,11 @@ def alert_acknowledge(request, pk: int):
 def alert_resolve(request, pk: int):
     alert = scoped_get(Alert, request, pk=pk)
     form = AlertResolveForm(request.POST)
-    note = form.data.get("note", "")
-    if run_service(
-        form, lambda: services.alert_resolve(actor=request.user, alert=alert, note=note)
+    if form.is_valid() and run_service(
+        form,
+        lambda: services.alert_resolve(
+            actor=request.user, alert=alert, note=form.cleaned_data["note"]
+        ),
     ):
         messages.success(request, "Alert resolved.")
     else:
@@ -156,10 +156,7 @@ def _render_pass(request, resident: Resident, *, error: dict | None = None):
             card.form_key = uuid.uuid4()  # one-time key: a resubmitted form finds its first result
             if error.get("target") == f"{kind}-{card.pk}":
                 card.error_message, card.posted = error["message"], error["data"]
-    try:
-        highlight = int(request.GET.get("dose", "0"))
-    except ValueError:
-        highlight = 0
+    highlight = parse_id(request.GET.get("dose")) or 0
     return render(
         request,
         "mar/resident_pass.html",
@@ -326,7 +323,10 @@ def scan(request):
     """What a keyboard-wedge scanner typed: a wristband opens that resident; on a resident's page
     a medication barcode or NDC selects the matching open dose, or stops with a clear message."""
     form = ScanForm(request.POST)
-    code = form.data.get("code", "").strip()
+    if not form.is_valid():
+        messages.error(request, _form_message(form))
+        return redirect("board")
+    code = form.cleaned_data["code"].strip()
     if not code:
         messages.error(request, "Nothing was scanned.")
         return redirect("board")
@@ -334,8 +334,8 @@ def scan(request):
     if found is not None:
         return redirect("resident_pass", pk=found.pk)
     try:
-        current = _resident(request, int(request.POST.get("resident", "")))
-    except (ValueError, Http404):
+        current = _resident(request, parse_id(request.POST.get("resident")) or 0)
+    except Http404:
         messages.error(request, f"No resident of {request.facility} has wristband “{code}”.")
         return redirect("board")
     now = timezone.now()

@@ -4,6 +4,8 @@ from decimal import Decimal
 
 from django import forms
 
+from core import forms as core_forms
+
 from .models import (
     Comparator,
     ControlledSchedule,
@@ -59,7 +61,7 @@ def parse_month_days(text: str) -> list[int]:
     return sorted(set(days))
 
 
-class OrderForm(forms.Form):
+class OrderForm(core_forms.Form):
     medication = forms.ModelChoiceField(queryset=Medication.objects.all())
     dose_amount = forms.DecimalField(min_value=Decimal("0.001"), max_digits=8, decimal_places=3)
     dose_unit = forms.CharField(max_length=20, initial="tablet")
@@ -229,11 +231,11 @@ def initial_from_order(order, *, today: datetime.date) -> dict:
     return initial
 
 
-class ReasonForm(forms.Form):
+class ReasonForm(core_forms.Form):
     reason = forms.CharField(max_length=300, widget=forms.TextInput(attrs={"size": 60}))
 
 
-class MedicationForm(forms.Form):
+class MedicationForm(core_forms.Form):
     """A catalog entry. Duplicates and the NDC's shape are the service's to judge."""
 
     name = forms.CharField(max_length=120, help_text="The name on the label, e.g. Lisinopril.")

@@ -14,6 +14,7 @@ from accounts.models import Role, User
 from accounts.selectors import membership_role
 from core.errors import DomainError
 from core.schedule import DoseSchedule
+from core.validators import check_inputs
 from residents.models import AllergyStatus, Resident, ResidentStatus
 
 from .models import (
@@ -157,6 +158,17 @@ def prescription_create(
     Raises AllergyWarning when the medication matches a recorded allergy (or allergies are not
     recorded) and no `allergy_override_reason` is given; the reason is stored with the order.
     """
+    check_inputs(
+        dose_amount=dose_amount,
+        dose_unit=dose_unit,
+        prescriber=prescriber,
+        start_date=start_date,
+        stop_date=stop_date,
+        instructions=instructions,
+        indication=indication,
+        prn_min_hours=prn_min_hours,
+        allergy_override_reason=allergy_override_reason,
+    )
     resident = Resident.objects.select_for_update().select_related("facility").get(pk=resident.pk)
     facility = resident.facility
     _require_writer(actor, facility.pk)
@@ -312,6 +324,7 @@ def _reason(reason: str) -> str:
 @transaction.atomic
 def prescription_hold(*, actor: User, prescription: Prescription, reason: str) -> Prescription:
     """Put an active order on hold: its future undocumented doses are cancelled with it."""
+    check_inputs(reason=reason)
     reason = _reason(reason)
     order = _lock(prescription)
     _require_writer(actor, order.facility_id)
@@ -323,6 +336,7 @@ def prescription_hold(*, actor: User, prescription: Prescription, reason: str) -
 
 @transaction.atomic
 def prescription_resume(*, actor: User, prescription: Prescription, reason: str) -> Prescription:
+    check_inputs(reason=reason)
     reason = _reason(reason)
     order = _lock(prescription)
     _require_writer(actor, order.facility_id)
@@ -339,6 +353,7 @@ def prescription_discontinue(
     *, actor: User, prescription: Prescription, reason: str
 ) -> Prescription:
     """Stop an order for good (a pending one too): its future undocumented doses are cancelled."""
+    check_inputs(reason=reason)
     reason = _reason(reason)
     order = _lock(prescription)
     _require_writer(actor, order.facility_id)
@@ -356,6 +371,7 @@ def prescription_change(
 
     The new order waits for verification like any other.
     """
+    check_inputs(reason=reason)
     old = prescription_discontinue(
         actor=actor, prescription=prescription, reason=f"Changed: {_reason(reason)}"
     )
@@ -519,6 +535,7 @@ def medication_create(*, actor: User, **fields) -> Medication:
     Refused (DomainError beside the field) without a name, strength or form, with an NDC that
     is not one, or when the same product (name, strength, form), NDC or barcode is already in
     the catalog. The NDC is stored dashed as printed; NDCs compare as their 11 digits."""
+    check_inputs(**fields)
     clean = _clean_medication(fields)
     _lock_catalog()
     _refuse_duplicates(clean)
@@ -539,6 +556,7 @@ def medication_update(*, actor: User, medication: Medication, **fields) -> Medic
     the generic name, usual route, controlled schedule, flags, NDC and barcode can. The row
     lock also waits for an order being entered against it at the same moment (the order's
     foreign key takes a key-share lock), so the count of orders is current."""
+    check_inputs(**fields)
     clean = _clean_medication(fields)
     _lock_catalog()
     locked = Medication.objects.select_for_update().get(pk=medication.pk)

@@ -13,6 +13,7 @@ from accounts.permissions import (
     scoped_get,
 )
 from core.errors import DomainError
+from core.validators import search_text
 from core.views import paginate, run_service
 from residents.models import Resident
 
@@ -164,7 +165,7 @@ def order_verify(request, pk: int):
 
 @facility_view(WRITERS_CLINICAL, action="see the medication catalog")
 def medication_list(request):
-    query = request.GET.get("q", "").strip()
+    query = search_text(request.GET.get("q"))
     page = paginate(request, selectors.medication_list(query=query))
     return render(
         request,

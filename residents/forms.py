@@ -2,13 +2,14 @@ from django import forms
 from django.conf import settings
 
 from accounts.models import Unit
+from core import forms as core_forms
 
 from .models import Allergy, Resident, ResidentStatus
 
 DATE = forms.DateInput(attrs={"type": "date"})
 
 
-class ResidentForm(forms.ModelForm):
+class ResidentForm(core_forms.ModelForm):
     class Meta:
         model = Resident
         fields = [
@@ -46,7 +47,7 @@ class ResidentForm(forms.ModelForm):
         return photo
 
 
-class StatusChangeForm(forms.Form):
+class StatusChangeForm(core_forms.Form):
     to_status = forms.ChoiceField(label="New status")
     reason = forms.CharField(max_length=300, widget=forms.TextInput(attrs={"size": 50}))
 
@@ -60,14 +61,14 @@ class StatusChangeForm(forms.Form):
         self.fields["to_status"].choices = choices
 
 
-class DischargeForm(forms.Form):
+class DischargeForm(core_forms.Form):
     reason = forms.CharField(max_length=300, widget=forms.TextInput(attrs={"size": 50}))
     confirm = forms.BooleanField(
         label="I confirm this resident is discharged and will receive no more doses here."
     )
 
 
-class AllergyForm(forms.ModelForm):
+class AllergyForm(core_forms.ModelForm):
     class Meta:
         model = Allergy
         fields = ["substance", "reaction", "severity"]

@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from accounts.models import Facility, Unit, User
 from core.errors import DomainError
+from core.validators import check_inputs
 
 from .models import Allergy, AllergyStatus, Resident, ResidentStatus, ResidentStatusChange
 from .signals import resident_status_changed
@@ -71,6 +72,7 @@ def _validate_details(*, facility: Facility, fields: dict) -> dict:
 @transaction.atomic
 def resident_admit(*, actor: User, facility: Facility, **details) -> Resident:
     """Admit a resident (status active) and start their status history."""
+    check_inputs(**details)
     unknown = set(details) - set(EDITABLE_FIELDS) - {"allergy_status"}
     if unknown:
         raise TypeError(f"Unknown resident fields: {sorted(unknown)}")
@@ -95,6 +97,7 @@ def resident_admit(*, actor: User, facility: Facility, **details) -> Resident:
 @transaction.atomic
 def resident_update(*, actor: User, resident: Resident, **changes) -> Resident:
     """Change a resident's details (not their status: see resident_change_status)."""
+    check_inputs(**changes)
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
         raise TypeError(f"Not editable here: {sorted(unknown)}")
@@ -123,6 +126,7 @@ def resident_change_status(
     and the second sees the first's result. Receivers of `resident_status_changed` (the dose
     engine) run inside this transaction.
     """
+    check_inputs(reason=reason, effective_at=effective_at)
     reason = (reason or "").strip()
     if not reason:
         raise DomainError("Give a reason for the change.", field="reason")
@@ -176,6 +180,7 @@ def resident_change_status(
 def resident_discharge(
     *, actor: User, resident: Resident, reason: str, effective_at: datetime | None = None
 ) -> ResidentStatusChange:
+    check_inputs(reason=reason, effective_at=effective_at)
     return resident_change_status(
         actor=actor,
         resident=resident,
@@ -189,6 +194,7 @@ def resident_discharge(
 def allergy_add(
     *, actor: User, resident: Resident, substance: str, reaction: str = "", severity: str = ""
 ) -> Allergy:
+    check_inputs(substance=substance, reaction=reaction)
     substance = (substance or "").strip()
     if not substance:
         raise DomainError("Enter the substance the resident is allergic to.", field="substance")

@@ -13,6 +13,7 @@ from accounts.permissions import (
 )
 from accounts.selectors import certification_expiring_list
 from core.errors import DomainError
+from core.validators import parse_id, search_text
 from core.views import paginate, run_service
 
 from . import selectors, services
@@ -36,14 +37,11 @@ def home(request):
 
 @facility_view(EVERYONE)
 def resident_list(request):
-    query = request.GET.get("q", "").strip()
+    query = search_text(request.GET.get("q"))
     status = request.GET.get("status", "")
     if status not in ResidentStatus.values:
         status = ""
-    try:
-        unit_id = int(request.GET.get("unit") or 0) or None
-    except ValueError:
-        unit_id = None
+    unit_id = parse_id(request.GET.get("unit"))
     residents = selectors.resident_list(
         facility=request.facility, query=query, unit_id=unit_id, status=status
     )

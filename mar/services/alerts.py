@@ -14,6 +14,7 @@ from django.utils import timezone
 from accounts.models import Facility, User
 from core.errors import DomainError
 from core.time import local_time
+from core.validators import check_inputs
 from inventory.models import MovementKind, StockMovement
 from inventory.selectors import movements_since_last_matching_count, reorder_list
 
@@ -65,6 +66,7 @@ def alert_acknowledge(*, actor: User, alert: Alert) -> Alert:
 
 @transaction.atomic
 def alert_resolve(*, actor: User, alert: Alert, note: str) -> Alert:
+    check_inputs(note=note)
     note = (note or "").strip()
     if not note:
         raise DomainError("Write what was done about it.", field="note")

@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 
 from accounts.models import Facility, User
 from core.errors import DomainError
+from core.validators import check_inputs
 
 from ..models import OtherCode
 from ..selectors import other_code_use_count
@@ -72,6 +73,7 @@ def _save(code: OtherCode) -> OtherCode:
 def other_code_create(*, actor: User, facility: Facility, code: str, label: str) -> OtherCode:
     """Add a code to the facility's list. The code is stored lowercase; code and label are each
     unique in the facility. The caller checks the actor's role."""
+    check_inputs(code=code, label=label)
     code, label = _clean_code(code), _clean_label(label)
     _refuse_duplicates(facility, code, label)
     return _save(OtherCode(facility=facility, code=code, label=label))
@@ -80,6 +82,7 @@ def other_code_create(*, actor: User, facility: Facility, code: str, label: str)
 @transaction.atomic
 def other_code_update(*, actor: User, other_code: OtherCode, code: str, label: str) -> OtherCode:
     """Change a code's label, or its key while no administration has been recorded with it."""
+    check_inputs(code=code, label=label)
     locked = OtherCode.objects.select_for_update().get(pk=other_code.pk)
     code, label = _clean_code(code), _clean_label(label)
     if code != locked.code:

@@ -17,6 +17,7 @@ from accounts.selectors import medication_aide_current, membership_role
 from accounts.services import staff_authenticate
 from core.errors import DomainError
 from core.time import local_day_time, local_time
+from core.validators import check_inputs
 from inventory.services import stock_consume, stock_reverse_for_administration
 from meds.models import VITAL_UNITS, OrderStatus, Prescription, Route, VitalSign
 from residents.models import ResidentStatus
@@ -97,8 +98,10 @@ def _parse_vitals(vitals: dict | None) -> dict[str, Decimal]:
             raise DomainError(
                 f"{VitalSign(kind).label}: “{raw}” is not a number.", field=f"vital_{kind}"
             ) from None
-        if not Decimal("0") < value < Decimal("1000"):
-            raise DomainError(f"{VitalSign(kind).label}: {raw} is out of range.", field=kind)
+        if not value.is_finite() or not Decimal("0") < value < Decimal("1000"):
+            raise DomainError(
+                f"{VitalSign(kind).label}: {raw} is out of range.", field=f"vital_{kind}"
+            )
         readings[kind] = value
     return readings
 
@@ -236,6 +239,14 @@ def administration_record(
     (same idempotency key) returns the first result with created=False. A triggered hold
     parameter records the dose as held and says so in `hold_message`.
     """
+    check_inputs(
+        reason=reason,
+        late_reason=late_reason,
+        early_reason=early_reason,
+        other_code=other_code,
+        witness_username=witness_username,
+        notes=notes,
+    )
     now = now or timezone.now()
     if (
         existing := _by_key(idempotency_key, dose_id=dose.pk, prescription_id=dose.prescription_id)
@@ -461,6 +472,12 @@ def prn_give(
     and cannot exceed the maximum. Where policy asks, a nurse approves first (authenticating on
     the same screen); controlled drugs need a witness.
     """
+    check_inputs(
+        prn_reason=prn_reason,
+        witness_username=witness_username,
+        approver_username=approver_username,
+        notes=notes,
+    )
     now = now or timezone.now()
     if (
         existing := _by_key(idempotency_key, dose_id=None, prescription_id=prescription.pk)
@@ -601,6 +618,7 @@ def prn_followup_record(
     note: str = "",
     now: datetime.datetime | None = None,
 ) -> PrnFollowUp:
+    check_inputs(note=note)
     locked = Administration.objects.select_for_update().get(pk=administration.pk)
     if locked.dose_id is not None or locked.status != AdminStatus.GIVEN:
         raise DomainError("Only a given PRN dose has an effectiveness follow-up.")
@@ -649,6 +667,7 @@ def amendment_create(
 ) -> Amendment:
     """A nurse corrects a record. The original stays; "entered in error" voids it, so the dose
     can be documented again."""
+    check_inputs(reason=reason)
     reason = (reason or "").strip()
     if not reason:
         raise DomainError("Give the reason for the amendment.", field="reason")
