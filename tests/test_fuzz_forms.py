@@ -344,12 +344,17 @@ def _form_for(request, rows, name: str) -> tuple[str, FoundForm, str]:
 # --- what must not change ------------------------------------------------------------------
 
 
+# Rows whose whole point is to be written when a post is refused: a wrong witness password or
+# PIN is remembered (it throttles the one who typed it).
+RECORDS_OF_REFUSALS = {"accounts.SignoffFailure"}
+
+
 def _domain_counts() -> tuple[int, ...]:
     tables = [
         model._meta.db_table
         for app in PROJECT_APPS
         for model in apps.get_app_config(app).get_models()
-        if not model._meta.proxy
+        if not model._meta.proxy and model._meta.label not in RECORDS_OF_REFUSALS
     ]
     sql = " UNION ALL ".join(
         f"SELECT {index}, count(*) FROM {connection.ops.quote_name(table)}"
