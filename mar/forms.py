@@ -1,5 +1,6 @@
 from django import forms
 
+from meds.barcodes import MAX_LENGTH
 from meds.models import VitalSign
 
 from .models import AdminStatus, AmendmentKind, FollowUpResult
@@ -32,6 +33,8 @@ class DoseRecordForm(_VitalsMixin, forms.Form):
     notes = forms.CharField(required=False, max_length=500)
     witness_username = forms.CharField(required=False, max_length=150)
     witness_secret = forms.CharField(required=False, max_length=128, widget=forms.PasswordInput)
+    # The lot of the package scanned for this dose, carried from the scan (GS1 AI 10).
+    lot = forms.CharField(required=False, max_length=20, widget=forms.HiddenInput)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -78,7 +81,8 @@ class AlertResolveForm(forms.Form):
 
 
 class ScanForm(forms.Form):
-    code = forms.CharField(max_length=64, label="Scan")
+    # A GS1 DataMatrix with lot and serial runs past 64 characters.
+    code = forms.CharField(max_length=MAX_LENGTH, label="Scan")
 
 
 class OtherCodeForm(forms.Form):

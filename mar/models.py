@@ -237,6 +237,7 @@ ADMINISTRATION_CLINICAL_FIELDS = [
     "hold_triggered",
     "notes",
     "prn_reason",
+    "lot",
     "idempotency_key",
 ]
 
@@ -282,6 +283,8 @@ class Administration(models.Model):
     hold_triggered = models.CharField(max_length=200, blank=True)
     notes = models.CharField(max_length=500, blank=True)
     prn_reason = models.CharField(max_length=300, blank=True)
+    # The package's lot, from its GS1 barcode (AI 10) scanned before giving it.
+    lot = models.CharField(max_length=20, blank=True)
     # Made when the form is rendered: a resubmitted form finds its first result.
     idempotency_key = models.UUIDField(unique=True)
     # Set once, by an "entered in error" amendment; the record itself stays.

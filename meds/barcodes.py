@@ -234,6 +234,11 @@ _NAMES = {"01": "GTIN", "17": "expiry", "10": "lot", "21": "serial"}
 _GS1_TEXT = re.compile(r"[!\"%&'()*+,\-./0-9:;<=>?A-Z_a-z]+")
 
 
+def is_lot(text: str) -> bool:
+    """Whether `text` can be a lot number (GS1 AI 10: 1 to 20 characters of GS1's set)."""
+    return len(text) <= _AI["10"][1] and bool(_GS1_TEXT.fullmatch(text))
+
+
 def _gs1(text: str, today: datetime.date) -> Scan:
     if text.startswith("("):
         fields, errors = _split_bracketed(text)

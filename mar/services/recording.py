@@ -18,6 +18,7 @@ from accounts.services import staff_authenticate
 from core.errors import DomainError
 from core.time import local_day_time, local_time
 from inventory.services import stock_consume, stock_reverse_for_administration
+from meds.barcodes import is_lot
 from meds.models import VITAL_UNITS, OrderStatus, Prescription, Route, VitalSign
 from residents.models import ResidentStatus
 
@@ -202,9 +203,13 @@ def administration_record(
     witness_username: str = "",
     witness_secret: str = "",
     notes: str = "",
+    lot: str = "",
     now: datetime.datetime | None = None,
 ) -> RecordResult:
     """Record what happened to a scheduled dose. Exactly one standing record per dose.
+
+    `lot` is the lot of the package scanned for this dose (GS1 AI 10); it is kept when the dose
+    is given (what went into the resident), not when it was refused, held or not given.
 
     The dose row is locked, so two people (or two tabs) documenting it at once apply one after
     the other: the second gets AlreadyDocumented naming the first. The same form submitted twice
@@ -228,6 +233,7 @@ def administration_record(
             witness_username=witness_username,
             witness_secret=witness_secret,
             notes=(notes or "").strip(),
+            lot=(lot or "").strip(),
             now=now,
         )
     except CertificationRequired:
@@ -306,6 +312,10 @@ def _record_dose(
     status, triggered = _apply_hold_parameters(order=order, readings=readings, status=status)
     if triggered:
         fields["reason"] = f"Hold parameter: {triggered}"
+    if status != AdminStatus.GIVEN:
+        fields["lot"] = ""
+    elif fields["lot"] and not is_lot(fields["lot"]):
+        raise DomainError(f"“{fields['lot']}” is not a lot number; scan the package again.")
     witness = _witness_for(
         facility=facility,
         order=order,
