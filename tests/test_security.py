@@ -207,9 +207,11 @@ def test_healthz_is_503_when_the_broker_is_down(client, db, monkeypatch):
     # A port nothing listens on: the real connection attempt fails, as with a stopped Redis.
     # Celery prefers the CELERY_BROKER_URL variable (the embedded launcher sets it) to its
     # configuration, so both point there: the test holds whichever Redis the suite runs on.
+    # The configuration first: monkeypatch keeps what `broker_url` reads now to put it back, and
+    # once the variable is set it would read (and later restore) the dead URL.
     dead = "redis://127.0.0.1:1/0"
-    monkeypatch.setenv("CELERY_BROKER_URL", dead)
     monkeypatch.setattr(current_app.conf, "broker_url", dead)
+    monkeypatch.setenv("CELERY_BROKER_URL", dead)
     response = client.get(reverse("healthz"))
     assert response.status_code == 503
     body = response.json()
