@@ -175,8 +175,9 @@ def _record_allergies(actor: User, resident: Resident, index: int) -> None:
 
 
 def add_medications() -> None:
-    """The medication catalog (demo/catalog.py), with barcodes made from the NDCs."""
-    for name, generic, strength, form, route, controlled, psych, critical, ndc in MEDICATIONS:
+    """The medication catalog (demo/catalog.py), with the NDCs and barcodes of its packages."""
+    for row in MEDICATIONS:
+        name, generic, strength, form, route, controlled, psych, critical, ndc, barcode = row
         Medication.objects.get_or_create(
             name=name,
             strength=strength,
@@ -188,7 +189,7 @@ def add_medications() -> None:
                 "is_psychotropic": psych,
                 "is_time_critical": critical,
                 "ndc": ndc,
-                "barcode": "3" + ndc.replace("-", ""),
+                "barcode": barcode,
             },
         )
 

@@ -2,6 +2,7 @@ from django import forms
 
 from core import forms as core_forms
 from core.validators import finite_number
+from meds.barcodes import MAX_LENGTH
 from meds.models import VitalSign
 
 from .models import AdminStatus, AmendmentKind, FollowUpResult
@@ -35,6 +36,8 @@ class DoseRecordForm(_VitalsMixin, core_forms.Form):
     notes = forms.CharField(required=False, max_length=500)
     witness_username = forms.CharField(required=False, max_length=150)
     witness_secret = forms.CharField(required=False, max_length=128, widget=forms.PasswordInput)
+    # The lot of the package scanned for this dose, carried from the scan (GS1 AI 10).
+    lot = forms.CharField(required=False, max_length=20, widget=forms.HiddenInput)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -81,7 +84,8 @@ class AlertResolveForm(core_forms.Form):
 
 
 class ScanForm(core_forms.Form):
-    code = forms.CharField(max_length=64, required=False, label="Scan")
+    # A GS1 DataMatrix with lot and serial runs past 64 characters.
+    code = forms.CharField(max_length=MAX_LENGTH, required=False, label="Scan")
 
 
 class OtherCodeForm(core_forms.Form):

@@ -244,6 +244,7 @@ ADMINISTRATION_CLINICAL_FIELDS = [
     "notes",
     "prn_reason",
     "spacing_override_reason",
+    "lot",
     "idempotency_key",
 ]
 
@@ -291,6 +292,8 @@ class Administration(models.Model):
     prn_reason = models.CharField(max_length=300, blank=True)
     # A nurse's reason to give a dose closer to the order's previous one than its minimum spacing.
     spacing_override_reason = models.CharField(max_length=300, blank=True)
+    # The package's lot, from its GS1 barcode (AI 10) scanned before giving it.
+    lot = models.CharField(max_length=20, blank=True)
     # Made when the form is rendered: a resubmitted form finds its first result.
     idempotency_key = models.UUIDField(unique=True)
     # Set once, by an "entered in error" amendment; the record itself stays.

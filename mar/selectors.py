@@ -197,8 +197,9 @@ def med_pass_board(*, facility: Facility, now: datetime.datetime) -> list[BoardU
 class DoseCard:
     """One scheduled dose on the resident's med pass, with the decisions already made.
 
-    The template shows these; it decides nothing. `form_key`, `error_message` and `posted` are
-    the view's (the one-time key of the form, and a refused submit's message and values).
+    The template shows these; it decides nothing. `form_key`, `error_message`, `posted` and `lot`
+    are the view's (the one-time key of the form, a refused submit's message and values, and the
+    lot of the package scanned for this dose).
     """
 
     pk: int
@@ -225,6 +226,7 @@ class DoseCard:
     form_key: uuid.UUID | None = None
     error_message: str = ""
     posted: dict | None = None
+    lot: str = ""
 
 
 @dataclass

@@ -1,5 +1,6 @@
 import datetime
 import uuid
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
@@ -20,6 +21,7 @@ from accounts.permissions import (
 )
 from core.validators import parse_id
 from core.views import paginate, run_service
+from meds import barcodes
 from meds import selectors as order_selectors
 from meds.models import Prescription, VitalSign
 from residents.models import Resident
@@ -151,12 +153,19 @@ def _render_pass(request, resident: Resident, *, error: dict | None = None):
         may_record=certification is None or certification.current,
     )
     error = error or {}
+    highlight = parse_id(request.GET.get("dose")) or 0
+    # The lot of the package just scanned for the highlighted dose (see `scan`).
+    scanned_lot = request.GET.get("lot", "")
     for kind, cards in (("dose", [*data.open_doses, *data.upcoming]), ("prn", data.prn)):
         for card in cards:
             card.form_key = uuid.uuid4()  # one-time key: a resubmitted form finds its first result
             if error.get("target") == f"{kind}-{card.pk}":
                 card.error_message, card.posted = error["message"], error["data"]
-    highlight = parse_id(request.GET.get("dose")) or 0
+            if kind == "dose":
+                lot = (card.posted or {}).get("lot") or (
+                    scanned_lot if card.pk == highlight else ""
+                )
+                card.lot = lot if barcodes.is_lot(lot) else ""
     return render(
         request,
         "mar/resident_pass.html",
@@ -216,6 +225,7 @@ def dose_record(request, pk: int):
             notes=data["notes"],
             spacing_override_reason=data["spacing_override_reason"],
             client_address=request.client_address,
+            lot=data["lot"],
         ),
     )
     if result is None:
@@ -330,32 +340,67 @@ def scan(request):
     if not code:
         messages.error(request, "Nothing was scanned.")
         return redirect("board")
-    found = Resident.objects.filter(facility=request.facility, wristband_code__iexact=code).first()
-    if found is not None:
-        return redirect("resident_pass", pk=found.pk)
+    # A wristband is printable text; anything else (a GS1 string with FNC1, a NUL PostgreSQL
+    # would refuse) is no wristband.
+    if code.isprintable():
+        found = Resident.objects.filter(
+            facility=request.facility, wristband_code__iexact=code
+        ).first()
+        if found is not None:
+            return redirect("resident_pass", pk=found.pk)
     try:
         current = _resident(request, parse_id(request.POST.get("resident")) or 0)
     except Http404:
-        messages.error(request, f"No resident of {request.facility} has wristband “{code}”.")
+        messages.error(
+            request, f"No resident of {request.facility} has wristband “{_printable(code)}”."
+        )
         return redirect("board")
-    now = timezone.now()
-    open_doses = selectors.resident_med_pass(resident=current, now=now).open_doses
-    digits = code.replace("-", "")
+    today = request.facility.local_today()
+    scan = barcodes.parse_scan(code, today)
+    open_doses = selectors.resident_med_pass(resident=current, now=timezone.now()).open_doses
+    shown = _printable(code)
     for dose in open_doses:
         medication = dose.medication
-        if code == medication.barcode or (
-            medication.ndc and digits == medication.ndc.replace("-", "")
+        if not barcodes.matches_medication(
+            scan, text=code, ndc=medication.ndc, barcode=medication.barcode, today=today
         ):
-            messages.success(request, f"Matched: {medication} for {current.display_name}.")
-            return redirect(
-                f"{reverse('resident_pass', args=[current.pk])}?dose={dose.pk}#dose-{dose.pk}"
+            continue
+        if scan.expired:
+            messages.error(
+                request,
+                f"EXPIRED: this package of {medication} expired on {scan.expiry:%Y-%m-%d}. "
+                "Do not give it; take another package and tell the nurse.",
             )
+            return _back_to_pass(current.pk)
+        details = [f"lot {scan.lot}"] if scan.lot else []
+        details += [f"expires {scan.expiry:%Y-%m-%d}"] if scan.expiry else []
+        messages.success(
+            request,
+            f"Matched: {medication} for {current.display_name}"
+            + (f" ({', '.join(details)})." if details else "."),
+        )
+        query = urlencode({"dose": dose.pk, **({"lot": scan.lot} if scan.lot else {})})
+        return redirect(f"{reverse('resident_pass', args=[current.pk])}?{query}#dose-{dose.pk}")
+    if scan.errors:
+        messages.error(
+            request,
+            f"Could not read “{shown}”: {' '.join(scan.errors)} "
+            "Or type the NDC printed on the package.",
+        )
+        return _back_to_pass(current.pk)
     messages.error(
         request,
-        f"WRONG MEDICATION OR WRONG RESIDENT: “{code}” matches no dose due now for "
+        f"WRONG MEDICATION OR WRONG RESIDENT: “{shown}” matches no dose due now for "
         f"{current.display_name}. Do not give it; check the order.",
     )
     return _back_to_pass(current.pk)
+
+
+def _printable(code: str) -> str:
+    """What was scanned, fit to be read back: FNC1 and other control characters shown as
+    spaces, and no more than a line of it."""
+    text = "".join(c if c.isprintable() else " " for c in code)
+    return text if len(text) <= 60 else text[:60] + "…"
 
 
 @facility_view((Role.NURSE,), action="amend records")

@@ -17,6 +17,7 @@ from core.schedule import DoseSchedule
 from core.validators import check_inputs
 from residents.models import AllergyStatus, Resident, ResidentStatus
 
+from .barcodes import NDC_SHAPES, ndc_11
 from .models import (
     ControlledSchedule,
     Form,
@@ -396,8 +397,6 @@ MEDICATION_FIELDS = (
 # What identifies the product. Orders, and through them every MAR record, show these, so they
 # never change while an order refers to the entry.
 MEDICATION_IDENTITY = ("name", "strength", "form")
-# An NDC's three segments as printed on packages: labeler-product-package.
-NDC_SHAPES = ((4, 4, 2), (5, 3, 2), (5, 4, 1), (5, 4, 2))
 NDC_HELP = (
     "An NDC is 10 digits in 4-4-2, 5-3-2 or 5-4-1 form, or 11 digits in 5-4-2 form, "
     "e.g. 0093-1048-01."
@@ -430,12 +429,6 @@ def ndc_normalise(text: str) -> str:
     if tuple(len(s) for s in segments) not in NDC_SHAPES:
         raise DomainError(f"“{text}” is not an NDC. {NDC_HELP}", field="ndc")
     return "-".join(segments)
-
-
-def ndc_11(ndc: str) -> str:
-    """A dashed NDC (as `ndc_normalise` returns it) as the 11 digits that compare equal."""
-    labeler, product, package = ndc.split("-")
-    return labeler.zfill(5) + product.zfill(4) + package.zfill(2)
 
 
 def _ndc_spellings(ndc: str) -> set[str]:

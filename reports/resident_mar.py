@@ -119,6 +119,7 @@ class Record:
     hold_triggered: str
     notes: str
     prn_reason: str
+    lot: str  # the package's lot, from its scan
     vitals: list[str]
     witness: User | None
     approved_by: User | None
@@ -389,6 +390,7 @@ def _record(administration: Administration, tz, initials: dict[int, str], number
         hold_triggered=administration.hold_triggered,
         notes=administration.notes,
         prn_reason=administration.prn_reason,
+        lot=administration.lot,
         vitals=[_vital_text(kind, value) for kind, value in administration.vitals.items()],
         witness=administration.witness,
         approved_by=administration.approved_by,

@@ -19,6 +19,7 @@ from core.errors import DomainError
 from core.time import local_day_time, local_time
 from core.validators import check_inputs
 from inventory.services import stock_consume, stock_reverse_for_administration
+from meds.barcodes import is_lot
 from meds.models import VITAL_UNITS, OrderStatus, Prescription, Route, VitalSign
 from residents.models import ResidentStatus
 
@@ -226,6 +227,7 @@ def administration_record(
     witness_secret: str = "",
     notes: str = "",
     spacing_override_reason: str = "",
+    lot: str = "",
     now: datetime.datetime | None = None,
     client_address: str | None = None,
 ) -> RecordResult:
@@ -233,6 +235,8 @@ def administration_record(
 
     "Given" closer to another given dose of the order than its minimum spacing is refused
     unless a nurse gives `spacing_override_reason` (recorded on the administration).
+    `lot` is the lot of the package scanned for this dose (GS1 AI 10); it is kept when the dose
+    is given (what went into the resident), not when it was refused, held or not given.
 
     The dose row is locked, so two people (or two tabs) documenting it at once apply one after
     the other: the second gets AlreadyDocumented naming the first. The same form submitted twice
@@ -246,6 +250,8 @@ def administration_record(
         other_code=other_code,
         witness_username=witness_username,
         notes=notes,
+        spacing_override_reason=spacing_override_reason,
+        lot=lot,
     )
     now = now or timezone.now()
     if (
@@ -267,6 +273,7 @@ def administration_record(
             witness_secret=witness_secret,
             notes=(notes or "").strip(),
             spacing_override_reason=(spacing_override_reason or "").strip(),
+            lot=(lot or "").strip(),
             now=now,
             client_address=client_address,
         )
@@ -406,6 +413,10 @@ def _record_dose(
         if status == AdminStatus.GIVEN
         else ""
     )
+    if status != AdminStatus.GIVEN:
+        fields["lot"] = ""
+    elif fields["lot"] and not is_lot(fields["lot"]):
+        raise DomainError(f"“{fields['lot']}” is not a lot number; scan the package again.")
     witness = _witness_for(
         facility=facility,
         order=order,
