@@ -140,6 +140,8 @@ def harden_field(field: forms.Field) -> None:
     """Add the shared rules to one form field (idempotent)."""
     if isinstance(field, forms.UUIDField):
         return  # parsed into a UUID or refused by Django; nothing of the text is kept
+    if getattr(field, "raw_input", False):
+        return  # read by a parser that refuses, in words, what it cannot read (a scan)
     if isinstance(field, forms.CharField):
         if no_control_characters not in field.validators:
             field.validators.append(no_control_characters)

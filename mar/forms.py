@@ -84,8 +84,12 @@ class AlertResolveForm(core_forms.Form):
 
 
 class ScanForm(core_forms.Form):
-    # A GS1 DataMatrix with lot and serial runs past 64 characters.
-    code = forms.CharField(max_length=MAX_LENGTH, required=False, label="Scan")
+    # What a scanner types, GS1 separators (ASCII 29) included: `meds.barcodes.parse_scan` reads
+    # it and refuses, in words, what is too long or holds other control characters.
+    code = forms.CharField(required=False, strip=False, label="Scan")
+    code.raw_input = True
+    code.validators = []  # not even Django's NUL check: the parser names what it cannot read
+    code.widget.attrs["maxlength"] = str(MAX_LENGTH)
 
 
 class OtherCodeForm(core_forms.Form):
