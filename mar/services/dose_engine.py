@@ -33,9 +33,13 @@ from ..models import (
 log = logging.getLogger(__name__)
 
 HORIZON = datetime.timedelta(hours=48)
-# How far back a run fills in doses that were never made (a generator down for longer than the
-# horizon). Never before the order became active or the resident became present.
+# How far back a run fills in doses that were never made, while the generator has been running
+# (its rows reach past this). Never before the order became active or the resident present.
 LOOKBACK = datetime.timedelta(hours=6)
+# After an outage longer than the horizon, a facility's doses end where its last run left them:
+# the next run starts there, up to 7 days back, so the gap's doses exist and go missed (with
+# one alert each) instead of leaving a silent hole.
+CATCH_UP = datetime.timedelta(days=7)
 BATCH = 5000
 
 
@@ -57,17 +61,19 @@ def doses_generate(
         is_prn=False,
         verified_at__isnull=False,
         resident__status=ResidentStatus.ACTIVE,
-    ).filter(Q(stop_date__isnull=True) | Q(stop_date__gte=(now - LOOKBACK).date()))
+    ).filter(Q(stop_date__isnull=True) | Q(stop_date__gte=(now - CATCH_UP).date()))
     facilities = Facility.objects.only("id", "timezone")
     if facility is not None:
         orders = orders.filter(facility=facility)
         facilities = facilities.filter(pk=facility.pk)
     zones = {f.pk: f.tz for f in facilities}
+    starts = _generation_starts(list(zones), now)
     columns = ("id", "resident_id", "facility_id", "window_minutes", "active_since")
     rows = orders.values_list(*columns, "resident__present_since", *SCHEDULE_FIELDS)
 
     wanted: list[tuple[int, int, int, int, datetime.datetime]] = []
     eligible_ids: list[int] = []
+    earliest = now - LOOKBACK
     for (
         order_id,
         resident_id,
@@ -78,13 +84,15 @@ def doses_generate(
         *sched,
     ) in rows.iterator(chunk_size=5000):
         eligible_ids.append(order_id)
-        since = max(now - LOOKBACK, active_since or now, present_since or now - LOOKBACK)
+        start = starts[facility_id]
+        since = max(start, active_since or now, present_since or start)
+        earliest = min(earliest, since)
         schedule = build_dose_schedule(**dict(zip(SCHEDULE_FIELDS, sched, strict=True)))
         for due_at in occurrences(schedule, zones[facility_id], since, horizon_end):
             wanted.append((order_id, resident_id, facility_id, minutes, due_at))
     if not wanted:
         return 0
-    existing = _existing_keys(list(zones), now - LOOKBACK, horizon_end)
+    existing = _existing_keys(list(zones), earliest, horizon_end)
     missing = [
         ScheduledDose(
             facility_id=facility_id,
@@ -114,6 +122,36 @@ def doses_generate(
             state=DoseState.DUE, cancel_reason="", state_changed_at=now
         )
     return added
+
+
+def _generation_starts(
+    facility_ids: list[int], now: datetime.datetime
+) -> dict[int, datetime.datetime]:
+    """Where each facility's run starts: 6 hours back while its doses reach that far (the
+    generator has been running), else where its last dose is, at most 7 days back.
+
+    A facility with no dose at all starts 6 hours back: it has no past to catch up. One index
+    lookup per facility (its latest due time), whatever the size of the table.
+    """
+    if not facility_ids:
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT f.id, (SELECT max(d.due_at) FROM mar_scheduleddose d WHERE d.facility_id = f.id)
+            FROM unnest(%s::bigint[]) AS f(id)
+            """,
+            [facility_ids],
+        )
+        latest = dict(cursor.fetchall())
+    starts = {}
+    for facility_id in facility_ids:
+        last = latest.get(facility_id)
+        if last is None or last >= now - LOOKBACK:
+            starts[facility_id] = now - LOOKBACK
+        else:
+            starts[facility_id] = max(last, now - CATCH_UP)
+    return starts
 
 
 def _existing_keys(

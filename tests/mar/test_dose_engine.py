@@ -268,3 +268,43 @@ def test_verifying_an_order_asks_for_its_facility_doses_after_commit(
     for callback in callbacks:
         callback()
     assert queued_generations == [facility.pk]
+
+
+@pytest.mark.parametrize("days_down", [3, 5])
+def test_after_days_without_the_generator_the_gap_exists_missed_with_one_alert_each(
+    order, days_down
+):
+    services.doses_generate(now=NOW)  # doses up to 48 h ahead, then nothing runs
+    back = NOW + timedelta(days=days_down)
+    services.doses_generate(now=back)
+    services.doses_mark_overdue(now=back)
+    local = [_local(d) for d in ScheduledDose.objects.order_by("due_at")]
+    # Every 08:00 and 20:00 from the first run to 48 h after the return, none twice.
+    assert len(local) == len(set(local)) == 2 * (days_down + 2)
+    assert (local[0].day, local[0].hour) == (10, 8)
+    gap = ScheduledDose.objects.filter(window_closes_at__lte=back - timedelta(hours=4))
+    assert gap.count() >= 2 * days_down - 1
+    assert set(gap.values_list("state", flat=True)) == {DoseState.MISSED}
+    assert Alert.objects.filter(kind=AlertKind.MISSED_DOSE).count() == gap.count()
+    assert Alert.objects.values("dose").distinct().count() == Alert.objects.count()
+
+
+def test_catch_up_reaches_back_7_days_at_most(order):
+    services.doses_generate(now=NOW)
+    back = NOW + timedelta(days=12)
+    services.doses_generate(now=back)
+    caught_up = ScheduledDose.objects.filter(due_at__gt=NOW + services.HORIZON)
+    assert caught_up.order_by("due_at").first().due_at >= back - timedelta(days=7)
+    # 7 days of 08:00 and 20:00 behind the return, and the 48 hours ahead.
+    assert caught_up.count() == 14 + 4
+
+
+def test_catch_up_makes_no_dose_for_the_days_a_resident_was_away(order, facility, resident):
+    services.doses_generate(now=NOW)
+    returned = NOW + timedelta(days=4)
+    resident.present_since = returned
+    resident.save(update_fields=["present_since"])
+    services.doses_generate(now=returned + timedelta(hours=1))
+    assert not ScheduledDose.objects.filter(
+        due_at__gt=NOW + services.HORIZON, due_at__lt=returned
+    ).exists()
