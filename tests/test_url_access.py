@@ -51,6 +51,7 @@ EXPECTED: dict[str, dict[str, int]] = {
     # A med tech's home is the med pass board.
     "home": {"anon": 302, "med_tech": 302, "nurse": 200, "admin": 200, "outsider": 200},
     "healthz": {"anon": 200, "med_tech": 200, "nurse": 200, "admin": 200, "outsider": 200},
+    "favicon": {"anon": 301, "med_tech": 301, "nurse": 301, "admin": 301, "outsider": 301},
     "login": {"anon": 200, "med_tech": 302, "nurse": 302, "admin": 302, "outsider": 302},
     "logout": {"anon": 405, "med_tech": 405, "nurse": 405, "admin": 405, "outsider": 405},
     "facility_select": {"anon": 302, "med_tech": 200, "nurse": 200, "admin": 200, "outsider": 200},
@@ -442,6 +443,7 @@ OPEN_TO_ALL_WRITES = {"dose_record", "prn_give", "prn_followup", "stock_waste", 
 READ_ONLY = {
     "home",
     "healthz",
+    "favicon",
     "staff_list",
     "certification_expiring",
     "resident_list",
