@@ -7,7 +7,8 @@ from celery import current_app
 from django import forms
 from django.core.paginator import Paginator
 from django.db import IntegrityError, connection
-from django.http import JsonResponse
+from django.http import HttpResponsePermanentRedirect, JsonResponse
+from django.templatetags.static import static
 
 from .errors import DomainError
 
@@ -58,3 +59,9 @@ def healthz(request):
     healthy = all(value == "ok" for value in status.values())
     status["status"] = "ok" if healthy else "unavailable"
     return JsonResponse(status, status=200 if healthy else 503)
+
+
+def favicon(request):
+    """Browsers ask for /favicon.ico whatever the page links; send them to the static icon
+    (resolved per request: the production manifest exists only after collectstatic)."""
+    return HttpResponsePermanentRedirect(static("favicon.svg"))

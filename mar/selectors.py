@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from django.db.models import Count, Prefetch, Q, QuerySet
 
 from accounts.models import Facility, Role, User
-from core.time import local_day_time, local_time
+from core.time import local_day_time, local_stamp, local_time
 from inventory.models import StockItem
 from inventory.selectors import stock_items_for
 from meds.models import HoldParameter, Medication, OrderStatus, Prescription
@@ -370,12 +370,72 @@ class FollowUpCard:
 
 
 @dataclass
+class AmendmentLine:
+    kind_label: str
+    reason: str
+    changes: list  # of Change, in words and facility time
+    by: User
+    at: datetime.datetime
+
+
+@dataclass
+class DocumentedRow:
+    """One record of the last 12 hours as the med pass lists it."""
+
+    pk: int
+    administered_at: datetime.datetime
+    medication: str
+    prn: bool
+    filled_due: datetime.datetime | None  # the scheduled time this record documented
+    status_label: str
+    reason: str
+    hold_note: str  # the triggered hold parameter, when the reason does not already say it
+    late_reason: str
+    voided: bool
+    amendments: list[AmendmentLine]
+    followup: str
+    recorded_by: User
+    witness: User | None
+    can_amend: bool
+
+
+def _documented_row(record: Administration, *, tz, nurse: bool) -> DocumentedRow:
+    followup = getattr(record, "followup", None) if not _no_followup(record) else None
+    return DocumentedRow(
+        pk=record.pk,
+        administered_at=record.administered_at,
+        medication=str(record.prescription.medication),
+        prn=record.dose_id is None,
+        filled_due=record.dose.due_at if record.dose_id else None,
+        status_label=record.get_status_display(),
+        reason=record.reason,
+        hold_note=record.hold_triggered if record.hold_triggered not in record.reason else "",
+        late_reason=record.late_reason,
+        voided=record.voided,
+        amendments=[
+            AmendmentLine(
+                kind_label=amendment.get_kind_display(),
+                reason=amendment.reason,
+                changes=amendment_changes(record, amendment.changes, tz),
+                by=amendment.amended_by,
+                at=amendment.amended_at,
+            )
+            for amendment in record.amendments.all()
+        ],
+        followup=followup.get_result_display() if followup is not None else "",
+        recorded_by=record.recorded_by,
+        witness=record.witness,
+        can_amend=nurse and not record.voided,
+    )
+
+
+@dataclass
 class ResidentPass:
     open_doses: list[DoseCard]
     upcoming: list[DoseCard]
     prn: list[PrnCard]
     followups_due: list[FollowUpCard]
-    documented: list[Administration]
+    documented: list[DocumentedRow]
 
 
 def resident_med_pass(
@@ -480,7 +540,11 @@ def resident_med_pass(
         )
         for opens in [rules.followup_opens_at(r.administered_at, earliest)]
     ]
-    documented = [r for r in records if r.recorded_at >= half_day_ago]
+    documented = [
+        _documented_row(r, tz=resident.facility.tz, nurse=role == Role.NURSE)
+        for r in records
+        if r.recorded_at >= half_day_ago
+    ]
     return ResidentPass(
         [c for c in cards if not c.upcoming],
         [c for c in cards if c.upcoming],
@@ -529,3 +593,37 @@ def other_code_list(*, facility: Facility) -> list[OtherCodeRow]:
         OtherCodeRow(code=code, uses=uses.get(code.code, 0))
         for code in OtherCode.objects.filter(facility=facility).order_by("label", "code")
     ]
+
+
+# Amendments, as people read them ---------------------------------------------------------------
+
+_CHANGE_LABELS = {
+    "status": "Status",
+    "administered_at": "Time",
+    "reason": "Reason",
+    "notes": "Notes",
+    "dose_given": "Dose given",
+}
+
+
+@dataclass
+class Change:
+    label: str
+    before: str
+    after: str
+
+
+def amendment_changes(administration: Administration, changes: dict, tz) -> list[Change]:
+    """What an amendment changes, in words and facility time: "Time 08:05 → 09:15"."""
+    result = []
+    for key, after in (changes or {}).items():
+        before = getattr(administration, key, "")
+        if key == "status":
+            before = administration.get_status_display()
+            after = AdminStatus(after).label if after in AdminStatus.values else str(after)
+        elif key == "administered_at":
+            before = local_stamp(administration.administered_at, tz)
+            moment = rules.amended_time(after, tz)
+            after = local_stamp(moment, tz) if moment is not None else str(after)
+        result.append(Change(_CHANGE_LABELS.get(key, key), str(before or "—"), str(after)))
+    return result

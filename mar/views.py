@@ -181,7 +181,6 @@ def _render_pass(request, resident: Resident, *, error: dict | None = None):
             "highlight": highlight,
             "scan_form": ScanForm(),
             "followup_results": FollowUpResult.choices,
-            "can_amend": request.role == Role.NURSE,
         },
     )
 

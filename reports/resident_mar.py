@@ -14,7 +14,6 @@ from django.db.models import Prefetch, Q
 
 from accounts.models import User
 from core.time import local_day_bounds
-from mar import rules
 from mar.models import (
     STATUS_CODES,
     Administration,
@@ -24,6 +23,7 @@ from mar.models import (
     DoseState,
     ScheduledDose,
 )
+from mar.selectors import Change, amendment_changes
 from meds.models import VITAL_UNITS, Prescription, VitalSign
 from residents.models import Resident
 
@@ -65,21 +65,6 @@ CODE_LEGEND = [
     ("in error n", "Entered in error (struck through): see amendment n below"),
     ("blank", "No dose scheduled"),
 ]
-
-_CHANGE_LABELS = {
-    "status": "Status",
-    "administered_at": "Time",
-    "reason": "Reason",
-    "notes": "Notes",
-    "dose_given": "Dose given",
-}
-
-
-@dataclass
-class Change:
-    label: str
-    before: str
-    after: str
 
 
 @dataclass
@@ -410,7 +395,7 @@ def _record(administration: Administration, tz, initials: dict[int, str], number
             kind=amendment.kind,
             kind_label=amendment.get_kind_display(),
             reason=amendment.reason,
-            changes=_changes(administration, amendment.changes, tz, who),
+            changes=amendment_changes(administration, amendment.changes, tz),
             by=amendment.amended_by,
             by_initials=initials[amendment.amended_by_id],
             at=_local_text(amendment.amended_at, tz),
@@ -428,25 +413,6 @@ def _vital_text(kind: str, value) -> str:
     if kind in VitalSign.values:
         return f"{VitalSign(kind).label} {value} {VITAL_UNITS[VitalSign(kind)]}"
     return f"{kind} {value}"
-
-
-def _changes(administration: Administration, changes: dict, tz, who: str) -> list[Change]:
-    result = []
-    for key, after in (changes or {}).items():
-        before = getattr(administration, key, "")
-        if key == "status":
-            before = administration.get_status_display()
-            after = AdminStatus(after).label if after in AdminStatus.values else str(after)
-        elif key == "administered_at":
-            before = _local_text(administration.administered_at, tz)
-            after = _parse_moment(after, tz)
-        result.append(Change(_CHANGE_LABELS.get(key, key), str(before or "—"), str(after)))
-    return result
-
-
-def _parse_moment(value, tz) -> str:
-    moment = rules.amended_time(value, tz)
-    return _local_text(moment, tz) if moment is not None else str(value)
 
 
 def _dose_entry(dose: ScheduledDose, tz, records: list[Record]) -> DoseEntry:

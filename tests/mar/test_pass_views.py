@@ -308,3 +308,33 @@ def test_certification_expiring_within_30_days_is_noticed_on_every_page(
             assert "aide-notice" not in page
         else:
             assert notice in page, name
+
+
+def test_documented_rows_say_which_dose_they_filled_and_amendments_read_in_local_time(
+    medtech_client, facility, resident, dose
+):
+    _post_record(medtech_client, dose)
+    record = Administration.objects.get()
+    nurse = member(facility, Role.NURSE)
+    services.amendment_create(
+        actor=nurse,
+        administration=record,
+        kind="correction",
+        reason="Given at 09:15",
+        changes={"administered_at": "2026-06-10T13:15:00+00:00", "status": "given"},
+        now=NOW,
+    )
+    page = medtech_client.get(reverse("resident_pass", args=[resident.pk])).content.decode()
+    documented = page[page.index('id="documented"') :]
+    assert "for the 08:00 dose" in documented
+    assert "Time 2026-06-10 08:05 → 2026-06-10 09:15" in documented
+    assert "Status Given → Given" in documented
+    assert "+00:00" not in documented and "administered_at" not in documented
+
+
+def test_a_dose_held_by_its_vitals_says_why_once(medtech_client, resident, dose, order):
+    HoldParameter.objects.create(prescription=order, vital="pulse", comparator="lt", threshold=60)
+    _post_record(medtech_client, dose, vital_pulse="52")
+    page = medtech_client.get(reverse("resident_pass", args=[resident.pk])).content.decode()
+    documented = page[page.index('id="documented"') :]
+    assert documented.count("Hold if Pulse") == 1
