@@ -260,7 +260,12 @@ def prescription_create(
         prescription=order,
         from_status="",
         to_status=OrderStatus.PENDING,
-        reason=f"Entered (replaces order #{replaces.pk})" if replaces else "Entered",
+        reason=(
+            f"Entered to replace the {replaces.medication} order that started "
+            f"{replaces.start_date:%Y-%m-%d}"
+            if replaces
+            else "Entered"
+        ),
         changed_by=actor,
         changed_at=timezone.now(),
     )

@@ -89,7 +89,9 @@ def order_change(request, pk: int):
         )
         if order is not None:
             messages.success(
-                request, f"Order #{old.pk} discontinued; the new order waits for verification."
+                request,
+                f"The {old.medication} order for {old.resident.display_name} is discontinued; "
+                "the new order waits for verification.",
             )
             return redirect("order_detail", pk=order.pk)
     return render(
@@ -99,7 +101,7 @@ def order_change(request, pk: int):
             "resident": old.resident,
             "form": form,
             "old": old,
-            "title": f"Change order #{old.pk}: {old.medication}",
+            "title": f"Change the {old.medication} order for {old.resident.display_name}",
         },
     )
 
@@ -147,10 +149,16 @@ def verification_queue(request):
 @require_POST
 @facility_view((Role.NURSE,), action="verify orders")
 def order_verify(request, pk: int):
-    order = scoped_get(Prescription, request, pk=pk)
+    order = scoped_get(
+        Prescription.objects.select_related("medication", "resident"), request, pk=pk
+    )
     try:
         services.prescription_verify(actor=request.user, prescription=order)
-        messages.success(request, f"Order #{order.pk} verified; its doses are being scheduled.")
+        messages.success(
+            request,
+            f"{order.medication} for {order.resident.display_name} verified; "
+            "its doses are being scheduled.",
+        )
     except DomainError as error:
         messages.error(request, error.message)
     target = request.POST.get("next", "")

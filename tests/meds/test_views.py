@@ -54,8 +54,11 @@ def test_nurse_enters_another_verifies_and_doses_appear(resident, admin_user, fa
 
     queue = _client(second).get(reverse("verification_queue"))
     assert "Metoprolol" in queue.content.decode()
-    response = _client(second).post(reverse("order_verify", args=[order.pk]))
-    assert response.status_code == 302
+    response = _client(second).post(reverse("order_verify", args=[order.pk]), follow=True)
+    assert response.redirect_chain
+    # The message names the medication and the resident, never an id.
+    assert "Metoprolol 25 mg" in response.content.decode()
+    assert f"Order #{order.pk}" not in response.content.decode()
     order.refresh_from_db()
     assert order.status == OrderStatus.ACTIVE
 
@@ -149,8 +152,11 @@ def test_change_prefills_and_replaces_in_one_step(resident, admin_user, nurse_cl
     response = nurse_client.post(
         reverse("order_change", args=[order.pk]),
         _order_form(order.medication, times="08:00", change_reason="Evening dose stopped"),
+        follow=True,
     )
-    assert response.status_code == 302
+    assert f"The {order.medication} order for {resident.display_name} is discontinued" in (
+        response.content.decode()
+    )
     new = Prescription.objects.get(replaces=order)
     order.refresh_from_db()
     assert order.status == OrderStatus.DISCONTINUED
