@@ -214,6 +214,7 @@ class DoseCard:
     upcoming: bool  # its window opens later (in the next 2 hours)
     can_record: bool  # the recording form is offered (an upcoming dose: only to a nurse)
     can_give: bool  # "Given" is offered
+    no_stock: bool  # nothing on hand: only "not available" can be recorded
     blocked_reason: str  # why it cannot be given now, in words ("" when it can)
     opens_at: datetime.datetime | None  # when an upcoming dose's window opens
     needs_late_reason: bool  # the window has closed
@@ -320,6 +321,7 @@ def _dose_card(
         upcoming=upcoming,
         can_record=may_record and (not upcoming or role == Role.NURSE),
         can_give=not no_stock and (not too_close or nurse),
+        no_stock=no_stock,
         too_close=too_close,
         needs_spacing_override=bool(too_close) and nurse,
         blocked_reason=blocked,

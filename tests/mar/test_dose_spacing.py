@@ -134,6 +134,16 @@ def _client(user) -> Client:
 
 
 def test_the_card_says_so_before_the_tap(aide, carbidopa, facility, resident):
+    from inventory import services as stock_services
+
+    stock_services.stock_receive(
+        actor=member(facility, Role.NURSE),
+        facility=facility,
+        resident=resident,
+        medication=carbidopa.medication,
+        quantity="30",
+        now=AT - timedelta(days=1),
+    )
     overdue, due = _dose(carbidopa, 15), _dose(carbidopa, 19)
     _give(aide, overdue, late_reason="Shower")
     with time_machine.travel(AT, tick=False):
@@ -142,6 +152,7 @@ def test_the_card_says_so_before_the_tap(aide, carbidopa, facility, resident):
         card = card[: card.index("</article>")]
         assert "Too close to the 15:00 dose of this order" in card
         assert 'value="given"' not in card and 'value="held"' in card
+        assert "No stock on hand" not in card and "On hand: 29" in card
         nurse_page = _client(member(facility, Role.NURSE)).get(
             reverse("resident_pass", args=[resident.pk])
         )
