@@ -159,15 +159,32 @@ def _witness_for(
 def _save_administration(
     *,
     actor: User,
+    facility: Facility,
     order: Prescription,
+    resident,
     dose: ScheduledDose | None,
     status: str,
     now: datetime.datetime,
     key,
     readings: dict[str, Decimal],
+    witness_username: str,
+    witness_secret: str,
+    client_address: str | None,
     **fields,
 ) -> Administration:
+    """The record, its vital readings and, for a dose given, the witness's sign-off and the stock
+    it takes, in the caller's transaction: a dose given is a dose out of stock, or neither."""
+    witness = _witness_for(
+        facility=facility,
+        order=order,
+        actor=actor,
+        status=status,
+        username=witness_username,
+        secret=witness_secret,
+        client_address=client_address,
+    )
     administration = Administration.objects.create(
+        witness=witness,
         facility_id=order.facility_id,
         resident_id=order.resident_id,
         prescription=order,
@@ -192,6 +209,16 @@ def _save_administration(
         )
         for kind, value in readings.items()
     )
+    if status == AdminStatus.GIVEN:
+        stock_consume(
+            actor=actor,
+            resident=resident,
+            medication=order.medication,
+            quantity=order.dose_amount,
+            at=now,
+            administration_id=administration.pk,
+            witness=witness,
+        )
     return administration
 
 
@@ -417,38 +444,22 @@ def _record_dose(
         fields["lot"] = ""
     elif fields["lot"] and not is_lot(fields["lot"]):
         raise DomainError(f"“{fields['lot']}” is not a lot number; scan the package again.")
-    witness = _witness_for(
-        facility=facility,
-        order=order,
-        actor=actor,
-        status=status,
-        username=witness_username,
-        secret=witness_secret,
-        client_address=client_address,
-    )
     administration = _save_administration(
         actor=actor,
+        facility=facility,
         order=order,
+        resident=dose.resident,
         dose=dose,
         status=status,
         now=now,
         key=key,
         readings=readings,
-        witness=witness,
+        witness_username=witness_username,
+        witness_secret=witness_secret,
+        client_address=client_address,
         hold_triggered=triggered,
         **fields,
     )
-    if status == AdminStatus.GIVEN:
-        # Same transaction: a dose given is a dose out of stock, or neither happens.
-        stock_consume(
-            actor=actor,
-            resident=dose.resident,
-            medication=order.medication,
-            quantity=order.dose_amount,
-            at=now,
-            administration_id=administration.pk,
-            witness=witness,
-        )
     dose.state, dose.state_changed_at = DoseState.DOCUMENTED, now
     dose.save(update_fields=["state", "state_changed_at"])
     alerts_resolve(
@@ -586,36 +597,22 @@ def _give_prn(
     )
     if triggered:
         raise DomainError(f"Do not give: {triggered}. Tell the nurse.", field="vitals")
-    witness = _witness_for(
-        facility=facility,
-        order=order,
-        actor=actor,
-        status=given,
-        username=witness_username,
-        secret=witness_secret,
-        client_address=client_address,
-    )
     administration = _save_administration(
         actor=actor,
+        facility=facility,
         order=order,
+        resident=order.resident,
         dose=None,
         status=given,
         now=now,
         key=key,
         readings=readings,
-        witness=witness,
+        witness_username=witness_username,
+        witness_secret=witness_secret,
+        client_address=client_address,
         approved_by=approver,
         prn_reason=prn_reason,
         notes=notes,
-    )
-    stock_consume(
-        actor=actor,
-        resident=order.resident,
-        medication=order.medication,
-        quantity=order.dose_amount,
-        at=now,
-        administration_id=administration.pk,
-        witness=witness,
     )
     return RecordResult(administration, created=True)
 
