@@ -247,7 +247,7 @@ def staff_authenticate(
     who: str = "witness",
     client_address: str | None = None,
 ) -> User:
-    """A second person at the cart confirms with username + password or personal PIN.
+    """A second person at the cart (never `actor`) confirms with username + password or PIN.
 
     `actor` is the signed-in user at whose workstation (`client_address`) the sign-off is typed:
     wrong attempts count against them, not against the colleague named. A refusal for a wrong
@@ -305,6 +305,12 @@ def staff_authenticate(
             f"The {who}'s username or password/PIN is not right for this facility.",
             field=field,
             after_rollback=partial(_signoff_failure_save, failure),
+        )
+    if user.pk == actor.pk:
+        # A second person's sign-off is worth something only when it is a second person.
+        raise DomainError(
+            f"The {who} must be another staff member: a sign-off must be someone else's.",
+            field=field,
         )
     return user
 
