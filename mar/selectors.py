@@ -261,7 +261,7 @@ def _duration_words(delta: datetime.timedelta) -> str:
     )
 
 
-def spacing_message(
+def _spacing_words(
     *, previous: Administration, spacing: datetime.timedelta, tz, nurse: bool
 ) -> str:
     """Why Given is refused: the dose of the same order given less than its spacing before."""
@@ -274,6 +274,20 @@ def spacing_message(
         "given with a reason"
         + (", or override with your reason." if nurse else ", or ask a nurse to override.")
     )
+
+
+def too_close_to_another_dose(
+    *, order: Prescription, given: list[Administration], now: datetime.datetime, tz, nurse: bool
+) -> str:
+    """Why "Given" now would break the order's minimum spacing (`rules.min_dose_spacing`) from
+    one of the doses `given` (the order's other given doses, with their dose and recorder), in
+    words; "" when it would not. The med pass card and the recording service both ask here."""
+    spacing = rules.min_dose_spacing(order.times, order.min_dose_spacing_minutes)
+    conflict = rules.spacing_conflict([a.administered_at for a in given], now, spacing)
+    if conflict is None:
+        return ""
+    previous = next(a for a in given if a.administered_at == conflict)
+    return _spacing_words(previous=previous, spacing=spacing, tz=tz, nurse=nurse)
 
 
 def _no_stock(stock: StockItem | None, order: Prescription) -> bool:
@@ -295,12 +309,7 @@ def _dose_card(
     upcoming = dose.window_opens_at > now
     no_stock = _no_stock(stock, order)
     nurse = role == Role.NURSE
-    spacing = rules.min_dose_spacing(order.times, order.min_dose_spacing_minutes)
-    conflict = rules.spacing_conflict([r.administered_at for r in given], now, spacing)
-    too_close = ""
-    if conflict is not None:
-        previous = next(r for r in given if r.administered_at == conflict)
-        too_close = spacing_message(previous=previous, spacing=spacing, tz=tz, nurse=nurse)
+    too_close = too_close_to_another_dose(order=order, given=given, now=now, tz=tz, nurse=nurse)
     blocked = ""
     if upcoming:
         blocked = "Not yet: its window has not opened."

@@ -41,7 +41,7 @@ from ..models import (
     dose_subject,
     prn_subject,
 )
-from ..selectors import prn_status, spacing_message
+from ..selectors import prn_status, too_close_to_another_dose
 from .alerts import alert_raise_certification, alerts_reopen, alerts_resolve
 
 
@@ -335,16 +335,14 @@ def _check_spacing(*, dose: ScheduledDose, now: datetime.datetime, nurse: bool, 
         .exclude(dose_id=dose.pk)
         .select_related("dose", "recorded_by")
     )
-    conflict = rules.spacing_conflict([a.administered_at for a in given], now, spacing)
-    if conflict is None:
+    too_close = too_close_to_another_dose(
+        order=order, given=given, now=now, tz=dose.facility.tz, nurse=nurse
+    )
+    if not too_close:
         return ""
     if nurse and reason:
         return reason
-    previous = next(a for a in given if a.administered_at == conflict)
-    raise DomainError(
-        spacing_message(previous=previous, spacing=spacing, tz=dose.facility.tz, nurse=nurse),
-        field="spacing_override_reason",
-    )
+    raise DomainError(too_close, field="spacing_override_reason")
 
 
 def _already_documented(dose: ScheduledDose) -> AlreadyDocumented:
