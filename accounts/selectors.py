@@ -96,9 +96,7 @@ def medication_aide_certification(*, user: User, today: date) -> AideCertificati
 
 
 def medication_aide_current(*, user: User, today: date) -> bool:
-    return Certification.objects.filter(
-        user=user, kind="medication_aide", issued__lte=today, expires__gte=today
-    ).exists()
+    return medication_aide_certification(user=user, today=today).current
 
 
 def membership_role(*, user: User, facility_id: int) -> str | None:
