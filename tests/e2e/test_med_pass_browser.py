@@ -4,128 +4,17 @@ Runs Debian's Chromium through Playwright against pytest-django's live server. S
 every step are saved under artifacts/e2e/ (git-ignored) for the README and for debugging.
 """
 
-import io
-import shutil
-from datetime import timedelta
-from pathlib import Path
-
 import pytest
-from django.conf import settings as django_settings
-from django.core.management import call_command
-from django.db import connections
-from django.utils import timezone
 
-from accounts.models import Facility
-from mar import services
-from mar.models import Administration, AdminStatus, DoseState, ScheduledDose
-from residents.models import AllergyStatus, Resident, ResidentStatus
-from tests.factories import MedicationFactory, PrescriptionFactory
-
-CHROMIUM = shutil.which("chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-DEMO_PASSWORD = "e2e-demo-password"
-SHOTS = Path(django_settings.BASE_DIR) / "artifacts" / "e2e"
+from mar.models import Administration, AdminStatus
+from residents.models import AllergyStatus
+from tests.e2e.conftest import CHROMIUM, DEMO_PASSWORD
+from tests.e2e.conftest import shot as _shot
 
 pytestmark = [
     pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed"),
     pytest.mark.django_db(transaction=True),
 ]
-
-
-@pytest.fixture(autouse=True)
-def _async_unsafe(monkeypatch):
-    # Playwright's sync API runs an event loop in this thread; the ORM calls made while the
-    # browser is open would otherwise raise SynchronousOnlyOperation.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-
-@pytest.fixture
-def browser_page():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 1000})
-        page.set_default_timeout(10_000)
-        try:
-            yield page
-        finally:
-            # While Playwright's loop runs in this thread, Django keeps the test's connection
-            # in a context variable instead of the thread-local slot; close it here, or it
-            # outlives the test and blocks dropping the test database.
-            connections.close_all()
-            browser.close()
-
-
-@pytest.fixture
-def demo(monkeypatch, settings):
-    """The demo, built by seed_demo, plus orders whose windows are open right now."""
-    # seed_demo reads the setting first (set in demo mode), then the environment.
-    settings.DEMO_PASSWORD = None
-    monkeypatch.setenv("DEMO_PASSWORD", DEMO_PASSWORD)
-    # The weeks of history are the seed test's business; this test needs today's med pass.
-    monkeypatch.setenv("DEMO_HISTORY_DAYS", "0")
-    call_command("seed_demo", "--force", stdout=io.StringIO())
-
-    maple = Facility.objects.get(name="Maple Grove Assisted Living")
-    resident = (
-        Resident.objects.filter(
-            facility=maple,
-            status=ResidentStatus.ACTIVE,
-            allergy_status__in=[AllergyStatus.RECORDED, AllergyStatus.NKDA],
-        )
-        .order_by("pk")
-        .first()
-    )
-    # The seed's doses follow the real clock; these two are due at this very minute, so their
-    # windows (60 minutes either side) stay open for the whole test.
-    now = timezone.now()
-    local_now = timezone.localtime(now, maple.tz).time().replace(second=0, microsecond=0)
-    orders = [
-        PrescriptionFactory(
-            resident=resident,
-            medication=MedicationFactory(name=name, strength="5 mg"),
-            times=[local_now],
-            start_date=(now - timedelta(days=2)).date(),
-            active_since=now - timedelta(days=1),
-            verified_at=now - timedelta(days=1),
-        )
-        for name in ("Zentrafil", "Quorvanex")
-    ]
-    prn = PrescriptionFactory(
-        resident=resident,
-        medication=MedicationFactory(name="Painaway", strength="500 mg"),
-        is_prn=True,
-        times=[],
-        prn_min_hours=4,
-        prn_max_per_24h=4,
-        indication="Pain",
-        start_date=(now - timedelta(days=2)).date(),
-        active_since=now - timedelta(days=1),
-    )
-    services.doses_generate(now=now)
-    doses = [
-        ScheduledDose.objects.get(
-            prescription=order,
-            state=DoseState.DUE,
-            window_opens_at__lte=now,
-            window_closes_at__gte=now,
-        )
-        for order in orders
-    ]
-    return {"resident": resident, "doses": doses, "prn": prn}
-
-
-def _shot(page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
 def test_medtech_documents_a_med_pass_in_the_browser(live_server, browser_page, demo):
