@@ -6,6 +6,7 @@ from axes.helpers import get_client_ip_address
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
+from django.utils import timezone
 
 from .selectors import membership_current
 
@@ -86,4 +87,8 @@ class CurrentFacilityMiddleware:
         request.membership = membership
         request.facility = membership.facility if membership else None
         request.role = membership.role if membership else None
-        return self.get_response(request)
+        if request.facility is None:
+            return self.get_response(request)
+        # Every instant a page renders is read in the facility's zone.
+        with timezone.override(request.facility.tz):
+            return self.get_response(request)

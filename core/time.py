@@ -7,6 +7,13 @@ days into UTC bounds. Every page, PDF, CSV and alert message formats through the
 import datetime
 from zoneinfo import ZoneInfo
 
+# The one style (pages, PDFs, CSVs, messages); the template filters in
+# core/templatetags/facility_time.py use the same formats.
+DATE_FORMAT = "%Y-%m-%d"
+CLOCK_FORMAT = "%H:%M"
+STAMP_FORMAT = f"{DATE_FORMAT} {CLOCK_FORMAT}"
+WEEKDAY_FORMAT = f"%a {DATE_FORMAT}"
+
 
 def local_day_bounds(
     day: datetime.date, tz: ZoneInfo
@@ -37,7 +44,7 @@ def local_month_bounds(
 
 def local_time(moment: datetime.datetime, tz: ZoneInfo) -> str:
     """ "14:05": the facility's clock time of an instant."""
-    return moment.astimezone(tz).strftime("%H:%M")
+    return moment.astimezone(tz).strftime(CLOCK_FORMAT)
 
 
 def local_day_time(moment: datetime.datetime, tz: ZoneInfo) -> str:
@@ -47,4 +54,4 @@ def local_day_time(moment: datetime.datetime, tz: ZoneInfo) -> str:
 
 def local_stamp(moment: datetime.datetime, tz: ZoneInfo) -> str:
     """ "2026-03-03 14:05": a full local date and time, for records and exports."""
-    return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+    return moment.astimezone(tz).strftime(STAMP_FORMAT)

@@ -76,6 +76,7 @@ TEMPLATES = [
                 "accounts.context_processors.current_facility",
                 "mar.context_processors.open_alerts",
             ],
+            "builtins": ["core.templatetags.facility_time"],
         },
     },
 ]
