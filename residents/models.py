@@ -41,10 +41,31 @@ def photo_path(instance: "Resident", filename: str) -> str:
 
 
 @track()
+class Cart(models.Model):
+    """A named med cart of a facility; the residents it serves point to it (`Resident.cart`)."""
+
+    facility = models.ForeignKey(Facility, on_delete=models.PROTECT, related_name="carts")
+    name = models.CharField(max_length=60)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["facility", "name"], name="cart_unique_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+@track()
 class Resident(models.Model):
     facility = models.ForeignKey(Facility, on_delete=models.PROTECT, related_name="residents")
     unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="residents")
     room = models.CharField(max_length=20)
+    # The med cart that serves the resident (None: no cart named yet).
+    cart = models.ForeignKey(
+        Cart, on_delete=models.SET_NULL, null=True, blank=True, related_name="residents"
+    )
     first_name = models.CharField(max_length=60)
     last_name = models.CharField(max_length=60)
     preferred_name = models.CharField(max_length=60, blank=True)
@@ -144,3 +165,50 @@ class ResidentStatusChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.resident}: {self.from_status or 'new'} → {self.to_status}"
+
+
+class ShiftName(models.TextChoices):
+    """The shifts of `core.shifts.DEFAULT_SHIFTS`."""
+
+    DAY = "day", "Day"
+    EVENING = "evening", "Evening"
+    NIGHT = "night", "Night"
+
+
+@track()
+class ShiftAssignment(models.Model):
+    """A resident given to a med tech for one shift ("my residents"), by a nurse or the med tech.
+
+    One med tech per resident per shift: the database refuses a second.
+    """
+
+    facility = models.ForeignKey(Facility, on_delete=models.PROTECT, related_name="+")
+    med_tech = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="shift_assignments"
+    )
+    shift_day = models.DateField(help_text="The local day the shift starts on.")
+    shift_name = models.CharField(max_length=10, choices=ShiftName.choices)
+    resident = models.ForeignKey(
+        Resident, on_delete=models.PROTECT, related_name="shift_assignments"
+    )
+    assigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    assigned_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["resident", "shift_day", "shift_name"],
+                name="shift_assignment_one_med_tech",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["facility", "med_tech", "shift_day", "shift_name"],
+                name="shift_assignment_mine_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.resident} → {self.med_tech} ({self.shift_day} {self.shift_name})"

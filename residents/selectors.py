@@ -1,10 +1,14 @@
 """Reads about residents shared by pages and reports."""
 
+import datetime
+from dataclasses import dataclass
+
 from django.db.models import Count, Q, QuerySet
 
-from accounts.models import Facility, User
+from accounts.models import Facility, Membership, Role, Unit, User
+from core.shifts import Shift, shift_after, shift_at
 
-from .models import Resident, ResidentStatus
+from .models import Cart, Resident, ResidentStatus, ShiftAssignment
 
 
 def resident_list(
@@ -84,3 +88,166 @@ def resident_status_counts(*, facility) -> dict[str, int]:
         str(status): counts.get(status, 0)
         for status in (ResidentStatus.ACTIVE, ResidentStatus.LOA, ResidentStatus.HOSPITAL)
     }
+
+
+# What a med tech is passing: the whole facility, a unit, a cart or "my residents" ----------
+
+
+@dataclass(frozen=True)
+class Passing:
+    """The part of the facility a med pass covers, resolved for one facility and person."""
+
+    kind: str  # "all", "unit", "cart" or "mine"
+    pk: int | None
+    label: str  # what the person reads: "North Wing", "Cart 1", "My residents (Day shift …)"
+    user_id: int | None = None
+    shift: Shift | None = None
+
+    @property
+    def is_all(self) -> bool:
+        return self.kind == "all"
+
+    def residents_q(self, prefix: str = "") -> Q:
+        """The residents it covers, as a filter on a model reaching Resident through `prefix`
+        ("resident__" from a dose)."""
+        if self.kind == "unit":
+            return Q(**{f"{prefix}unit_id": self.pk})
+        if self.kind == "cart":
+            return Q(**{f"{prefix}cart_id": self.pk})
+        if self.kind == "mine":
+            return Q(
+                **{
+                    f"{prefix}shift_assignments__med_tech_id": self.user_id,
+                    f"{prefix}shift_assignments__shift_day": self.shift.day,
+                    f"{prefix}shift_assignments__shift_name": self.shift.name,
+                }
+            )
+        return Q()
+
+    def as_session(self) -> dict:
+        return {"kind": self.kind, "pk": self.pk}
+
+
+WHOLE_FACILITY = "The whole facility"
+
+
+def passing_resolve(
+    *, facility: Facility, user: User, choice: dict | None, now: datetime.datetime
+) -> Passing:
+    """The session's choice (`Passing.as_session`) made real for this facility: a unit or cart
+    that is not the facility's (or no longer exists) falls back to the whole facility.
+    One query for a unit or a cart, none otherwise."""
+    choice = choice if isinstance(choice, dict) else {}
+    kind, pk = choice.get("kind"), choice.get("pk")
+    if kind == "mine":
+        shift = shift_at(now, facility.tz)
+        return Passing("mine", None, f"My residents, {shift}", user_id=user.pk, shift=shift)
+    model = {"unit": Unit, "cart": Cart}.get(kind)
+    if model is not None and isinstance(pk, int):
+        name = model.objects.filter(facility=facility, pk=pk).values_list("name", flat=True)
+        name = next(iter(name), None)
+        if name is not None:
+            return Passing(kind, pk, name if kind == "cart" else f"{name} (unit)")
+    return Passing("all", None, WHOLE_FACILITY)
+
+
+@dataclass(frozen=True)
+class PassingChoice:
+    kind: str
+    pk: int | None
+    label: str
+    residents: int  # present residents it covers
+    current: bool
+
+
+def passing_choices(
+    *, facility: Facility, user: User, current: Passing, now: datetime.datetime
+) -> list[PassingChoice]:
+    """What the picker offers, each with its count of present residents (three queries)."""
+    present = Resident.objects.filter(facility=facility, status=ResidentStatus.ACTIVE)
+    by_unit = dict(present.values_list("unit_id").annotate(n=Count("pk")).order_by())
+    by_cart = dict(present.values_list("cart_id").annotate(n=Count("pk")).order_by())
+    shift = shift_at(now, facility.tz)
+    mine = present.filter(
+        shift_assignments__med_tech=user,
+        shift_assignments__shift_day=shift.day,
+        shift_assignments__shift_name=shift.name,
+    ).count()
+
+    def choice(kind, pk, label, residents):
+        return PassingChoice(kind, pk, label, residents, (current.kind, current.pk) == (kind, pk))
+
+    return [
+        choice("mine", None, f"My residents, {shift}", mine),
+        *(
+            choice("cart", cart.pk, cart.name, by_cart.get(cart.pk, 0))
+            for cart in Cart.objects.filter(facility=facility).order_by("name")
+        ),
+        *(
+            choice("unit", unit.pk, f"{unit.name} (unit)", by_unit.get(unit.pk, 0))
+            for unit in Unit.objects.filter(facility=facility).order_by("name")
+        ),
+        choice("all", None, WHOLE_FACILITY, sum(by_unit.values())),
+    ]
+
+
+def shifts_to_assign(*, facility: Facility, now: datetime.datetime, count: int = 3) -> list[Shift]:
+    """The shift running now and the ones after it: the shifts residents can be taken for."""
+    shifts = [shift_at(now, facility.tz)]
+    while len(shifts) < count:
+        shifts.append(shift_after(shifts[-1], facility.tz))
+    return shifts
+
+
+@dataclass(frozen=True)
+class AssignmentRow:
+    resident: Resident
+    mine: bool  # assigned to the med tech being assigned
+    holder: User | None  # another med tech who has the resident for this shift
+
+
+def assignment_rows(*, facility: Facility, med_tech: User, shift: Shift) -> list[AssignmentRow]:
+    """Every present resident, by unit and name, with who has them for `shift` (two queries)."""
+    holders = {
+        a.resident_id: a.med_tech
+        for a in ShiftAssignment.objects.filter(
+            facility=facility, shift_day=shift.day, shift_name=shift.name
+        ).select_related("med_tech")
+    }
+    residents = (
+        Resident.objects.filter(facility=facility, status=ResidentStatus.ACTIVE)
+        .select_related("unit", "cart")
+        .order_by("unit__name", "last_name", "first_name", "pk")
+    )
+    rows = []
+    for resident in residents:
+        holder = holders.get(resident.pk)
+        mine = holder is not None and holder.pk == med_tech.pk
+        rows.append(AssignmentRow(resident, mine, None if mine else holder))
+    return rows
+
+
+def med_techs(*, facility: Facility) -> list[User]:
+    """The facility's active med techs, by name (whom a nurse can assign residents to)."""
+    return [
+        m.user
+        for m in Membership.objects.filter(
+            facility=facility, role=Role.MED_TECH, is_active=True, user__is_active=True
+        )
+        .select_related("user")
+        .order_by("user__last_name", "user__first_name", "user__username")
+    ]
+
+
+@dataclass(frozen=True)
+class CartRow:
+    cart: Cart
+    residents: int
+
+
+def cart_list(*, facility: Facility) -> list[CartRow]:
+    """The facility's carts with how many present residents each serves (one query)."""
+    carts = Cart.objects.filter(facility=facility).annotate(
+        n=Count("residents", filter=Q(residents__status=ResidentStatus.ACTIVE))
+    )
+    return [CartRow(cart, cart.n) for cart in carts.order_by("name")]

@@ -3,13 +3,24 @@
 from datetime import date, datetime
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from accounts.models import Facility, Unit, User
+from accounts.models import Facility, Role, Unit, User
+from accounts.selectors import membership_role
 from core.errors import DomainError
+from core.shifts import Shift
 from core.validators import check_inputs
 
-from .models import Allergy, AllergyStatus, Resident, ResidentStatus, ResidentStatusChange
+from .models import (
+    Allergy,
+    AllergyStatus,
+    Cart,
+    Resident,
+    ResidentStatus,
+    ResidentStatusChange,
+    ShiftAssignment,
+)
 from .signals import resident_status_changed
 
 # Where a resident can go from each status. Discharge is final: a returning person is readmitted.
@@ -233,3 +244,109 @@ def resident_mark_nkda(*, actor: User, resident: Resident) -> Resident:
     locked.save(update_fields=["allergy_status"])
     resident.allergy_status = AllergyStatus.NKDA
     return locked
+
+
+# Med carts and "my residents" ----------------------------------------------------------------
+
+
+def _cart_name(facility: Facility, name: str, *, cart: Cart | None = None) -> str:
+    check_inputs(name=name)
+    name = (name or "").strip()
+    if not name:
+        raise DomainError("Name the cart, e.g. North Wing cart 1.", field="name")
+    taken = Cart.objects.filter(facility=facility, name__iexact=name)
+    if cart is not None:
+        taken = taken.exclude(pk=cart.pk)
+    if taken.exists():
+        raise DomainError(f"{facility} already has a cart named “{name}”.", field="name")
+    return name
+
+
+def _of_facility(facility: Facility, residents) -> list[Resident]:
+    residents = list(residents)
+    if any(r.facility_id != facility.pk for r in residents):
+        raise DomainError("Choose residents of this facility.", field="residents")
+    return residents
+
+
+@transaction.atomic
+def cart_create(*, actor: User, facility: Facility, name: str) -> Cart:
+    """A new med cart of the facility, serving nobody yet."""
+    return Cart.objects.create(facility=facility, name=_cart_name(facility, name))
+
+
+@transaction.atomic
+def cart_update(*, actor: User, cart: Cart, name: str, residents) -> Cart:
+    """Rename the cart and make `residents` exactly the ones it serves (a resident moved here
+    leaves the cart it was on; one left out is on no cart)."""
+    cart = Cart.objects.select_for_update().get(pk=cart.pk)
+    cart.name = _cart_name(cart.facility, name, cart=cart)
+    cart.save(update_fields=["name"])
+    chosen = {r.pk for r in _of_facility(cart.facility, residents)}
+    # Row by row (not a queryset update) so each resident's audit trail names the move.
+    for resident in Resident.objects.select_for_update().filter(Q(cart=cart) | Q(pk__in=chosen)):
+        wanted = cart if resident.pk in chosen else None
+        if resident.cart_id != (wanted.pk if wanted else None):
+            resident.cart = wanted
+            resident.save(update_fields=["cart"])
+    return cart
+
+
+@transaction.atomic
+def shift_assignment_set(
+    *,
+    actor: User,
+    facility: Facility,
+    med_tech: User,
+    shift: Shift,
+    residents,
+    now: datetime | None = None,
+) -> list[ShiftAssignment]:
+    """Make `residents` exactly the ones `med_tech` passes medications to during `shift`.
+
+    A med tech sets their own residents; a nurse or an administrator sets anyone's. A shift that
+    has ended is not changed. A resident already given to another med tech for that shift is
+    refused by name (the database's one-med-tech-per-shift constraint is the last guard).
+    """
+    now = now or timezone.now()
+    role = membership_role(user=actor, facility_id=facility.pk)
+    if role == Role.MED_TECH and actor.pk != med_tech.pk:
+        raise DomainError("A med tech takes residents for themselves; a nurse assigns others.")
+    if role not in (Role.MED_TECH, Role.NURSE, Role.ADMIN):
+        raise DomainError("Only the facility's staff assign residents.")
+    if membership_role(user=med_tech, facility_id=facility.pk) != Role.MED_TECH:
+        raise DomainError("Choose a med tech of this facility.", field="med_tech")
+    if shift.ends_at <= now:
+        raise DomainError(
+            f"The {shift} has ended; choose this shift or a later one.", field="shift"
+        )
+    chosen = {r.pk: r for r in _of_facility(facility, residents)}
+    same_shift = ShiftAssignment.objects.select_for_update().filter(
+        facility=facility, shift_day=shift.day, shift_name=shift.name
+    )
+    others = [
+        a
+        for a in same_shift.filter(resident_id__in=list(chosen)).select_related("med_tech")
+        if a.med_tech_id != med_tech.pk
+    ]
+    if others:
+        names = "; ".join(f"{chosen[a.resident_id]} to {a.med_tech}" for a in others)
+        raise DomainError(
+            f"Already assigned for this shift: {names}. A nurse can change it.", field="residents"
+        )
+    mine = same_shift.filter(med_tech=med_tech)
+    mine.exclude(resident_id__in=list(chosen)).delete()
+    kept = set(mine.values_list("resident_id", flat=True))
+    ShiftAssignment.objects.bulk_create(
+        ShiftAssignment(
+            facility=facility,
+            med_tech=med_tech,
+            shift_day=shift.day,
+            shift_name=shift.name,
+            resident_id=pk,
+            assigned_by=actor,
+        )
+        for pk in chosen
+        if pk not in kept
+    )
+    return list(mine.select_related("resident"))
