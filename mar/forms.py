@@ -25,9 +25,21 @@ class _VitalsMixin:
         }
 
 
+_STALE_FORM = {
+    "required": "This form is out of date: reload the page and document again.",
+    "invalid": "This form is out of date: reload the page and document again.",
+}
+
+
 class DoseRecordForm(_VitalsMixin, core_forms.Form):
-    key = forms.UUIDField(widget=forms.HiddenInput)
-    status = forms.ChoiceField(choices=AdminStatus.choices)
+    key = forms.UUIDField(widget=forms.HiddenInput, error_messages=_STALE_FORM)
+    status = forms.ChoiceField(
+        choices=AdminStatus.choices,
+        error_messages={
+            "required": "Choose what happened: given, refused, held, …",
+            "invalid_choice": "Choose what happened: given, refused, held, …",
+        },
+    )
     reason = forms.CharField(required=False, max_length=300)
     late_reason = forms.CharField(required=False, max_length=300)
     early_reason = forms.CharField(required=False, max_length=300)
@@ -45,7 +57,7 @@ class DoseRecordForm(_VitalsMixin, core_forms.Form):
 
 
 class PrnGiveForm(_VitalsMixin, core_forms.Form):
-    key = forms.UUIDField(widget=forms.HiddenInput)
+    key = forms.UUIDField(widget=forms.HiddenInput, error_messages=_STALE_FORM)
     prn_reason = forms.CharField(required=False, max_length=300)
     notes = forms.CharField(required=False, max_length=500)
     witness_username = forms.CharField(required=False, max_length=150)
@@ -59,7 +71,14 @@ class PrnGiveForm(_VitalsMixin, core_forms.Form):
 
 
 class FollowUpForm(core_forms.Form):
-    result = forms.ChoiceField(choices=FollowUpResult.choices, widget=forms.RadioSelect)
+    result = forms.ChoiceField(
+        choices=FollowUpResult.choices,
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": "Choose effective, partly effective or not effective.",
+            "invalid_choice": "Choose effective, partly effective or not effective.",
+        },
+    )
     note = forms.CharField(required=False, max_length=300)
 
 
@@ -100,3 +119,43 @@ class OtherCodeForm(core_forms.Form):
     label = forms.CharField(
         max_length=80, help_text="What med techs read when they choose it, e.g. At dialysis."
     )
+
+
+class PassingForm(core_forms.Form):
+    """What the med pass covers: "mine", "all", "unit:<pk>" or "cart:<pk>" (the picker's
+    choices, built by the view from the facility's units and carts)."""
+
+    passing = forms.ChoiceField(label="What are you passing?", widget=forms.RadioSelect)
+
+    def __init__(self, *args, choices=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["passing"].choices = list(choices)
+
+
+class CartForm(core_forms.Form):
+    name = forms.CharField(max_length=60, label="Cart name", help_text="e.g. North Wing cart 1")
+    residents = forms.MultipleChoiceField(
+        required=False, label="Residents it serves", widget=forms.CheckboxSelectMultiple
+    )
+
+    def __init__(self, *args, residents=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["residents"].choices = [(str(r.pk), str(r)) for r in residents]
+
+
+class AssignmentForm(core_forms.Form):
+    """Residents for one med tech and one shift: ticked, or a whole unit or cart taken."""
+
+    shift = forms.ChoiceField(label="Shift")
+    med_tech = forms.ChoiceField(label="Med tech", required=False)
+    residents = forms.MultipleChoiceField(
+        required=False, label="Residents", widget=forms.CheckboxSelectMultiple
+    )
+    take = forms.ChoiceField(required=False)
+
+    def __init__(self, *args, shifts=(), med_techs=(), residents=(), groups=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["shift"].choices = [(s.key, str(s)) for s in shifts]
+        self.fields["med_tech"].choices = [(str(u.pk), str(u)) for u in med_techs]
+        self.fields["residents"].choices = [(str(r.pk), str(r)) for r in residents]
+        self.fields["take"].choices = [("", ""), *((key, key) for key in groups)]

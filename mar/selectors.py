@@ -12,6 +12,7 @@ from inventory.models import StockItem
 from inventory.selectors import stock_items_for
 from meds.models import HoldParameter, Medication, OrderStatus, Prescription
 from residents.models import Resident, ResidentStatus
+from residents.selectors import Passing
 
 from . import rules
 from .models import (
@@ -146,9 +147,12 @@ class BoardUnit:
         }
 
 
-def med_pass_board(*, facility: Facility, now: datetime.datetime) -> list[BoardUnit]:
+def med_pass_board(
+    *, facility: Facility, now: datetime.datetime, passing: Passing | None = None
+) -> list[BoardUnit]:
     """The facility's doses for the med pass, by unit and resident: overdue first, then due now
-    (window open), then the next 2 hours. One query whatever the size.
+    (window open), then the next 2 hours; only the residents of `passing` (a unit, a cart or the
+    med tech's residents for the shift) when given. One query whatever the size.
 
     Read as plain values, not model instances: every cart fetches the board every 30 seconds.
     """
@@ -157,6 +161,7 @@ def med_pass_board(*, facility: Facility, now: datetime.datetime) -> list[BoardU
         .filter(
             Q(state=DoseState.OVERDUE) | Q(state=DoseState.DUE, window_opens_at__lte=now + UPCOMING)
         )
+        .filter(passing.residents_q("resident__") if passing else Q())
         .order_by("resident__unit__name", "resident__last_name", "resident_id", "due_at")
         .values_list(
             "state",
@@ -194,12 +199,66 @@ def med_pass_board(*, facility: Facility, now: datetime.datetime) -> list[BoardU
 
 
 @dataclass
+class VitalField:
+    """One vital-sign input a card asks for (its hold parameters, in words), with what was typed
+    and its error when a submit was refused."""
+
+    kind: str
+    label: str
+    rules: str  # "Hold if Systolic BP below 100 mmHg"
+    value: str = ""
+    error: str = ""
+
+
+def _vital_fields(rules_of: list[HoldParameter]) -> list[VitalField]:
+    fields: dict[str, VitalField] = {}
+    for rule in rules_of:
+        if rule.vital in fields:  # two limits on one reading: one input
+            fields[rule.vital].rules += f"; {rule}"
+        else:
+            fields[rule.vital] = VitalField(rule.vital, rule.get_vital_display(), str(rule))
+    return list(fields.values())
+
+
+@dataclass
+class CardForm:
+    """A card's recording form as the view hands it to the template: its one-time key and, after
+    a refused submit, the messages (beside their field, or on top when no field of the card is
+    theirs) and what was typed (never a password or PIN)."""
+
+    key: uuid.UUID | None = None
+    message: str = ""  # on top of the card
+    errors: dict[str, str] = field(default_factory=dict)  # field name -> message beside it
+    values: dict[str, str] = field(default_factory=dict)
+
+
+def card_refused(card, *, errors: dict[str, list[str]], values: dict[str, str]) -> None:
+    """Put a refused submit's messages and typed values on `card` (a DoseCard, PrnCard or
+    FollowUpCard): each message beside the input it names when the card shows that input."""
+    placed = card.form_fields() if card.can_record else set()  # no form: all on top
+    beside, top = {}, []
+    for name, messages in errors.items():
+        text = " ".join(str(m) for m in messages)
+        if name in placed:
+            beside[name] = text
+        else:
+            top.append(text)
+    card.form.message = " ".join(top)
+    card.form.errors = beside
+    card.form.values = dict(values)
+    for vital in getattr(card, "vitals", []):
+        vital.value = values.get(f"vital_{vital.kind}", "")
+        vital.error = beside.get(f"vital_{vital.kind}", "")
+    card.error_message = card.form.message or " ".join(beside.values())
+
+
+@dataclass
 class DoseCard:
     """One scheduled dose on the resident's med pass, with the decisions already made.
 
-    The template shows these; it decides nothing. `form_key`, `error_message`, `posted` and `lot`
-    are the view's (the one-time key of the form, a refused submit's message and values, and the
-    lot of the package scanned for this dose).
+    The template shows these; it decides nothing. `form` and `lot` are the view's (the form's
+    one-time key with a refused submit's messages and values, and the lot of the package scanned
+    for this dose).
     """
 
     pk: int
@@ -215,7 +274,8 @@ class DoseCard:
     can_record: bool  # the recording form is offered (an upcoming dose: only to a nurse)
     can_give: bool  # "Given" is offered
     no_stock: bool  # nothing on hand: only "not available" can be recorded
-    blocked_reason: str  # why it cannot be given now, in words ("" when it can)
+    blocked_reason: str  # why it cannot be given now, in words ("" when it can): one banner
+    blocked_tone: str  # the banner's colour: "warn" (not yet) or "bad" (no stock, too close)
     opens_at: datetime.datetime | None  # when an upcoming dose's window opens
     needs_late_reason: bool  # the window has closed
     needs_early_reason: bool  # a nurse giving it before the window opens
@@ -223,11 +283,26 @@ class DoseCard:
     needs_witness: bool  # a controlled drug
     too_close: str  # given now, it would be closer to another dose than the order allows
     needs_spacing_override: bool  # a nurse may give it anyway, with a reason
+    vitals: list[VitalField] = field(default_factory=list)
     cancel_reason: str = ""
-    form_key: uuid.UUID | None = None
-    error_message: str = ""
-    posted: dict | None = None
+    form: CardForm = field(default_factory=CardForm)
+    error_message: str = ""  # any refusal of the last submit (the card is outlined)
     lot: str = ""
+
+    @property
+    def anchor(self) -> str:
+        return f"dose-{self.pk}"
+
+    def form_fields(self) -> set[str]:
+        """The inputs this card shows, where a refusal's message can stand beside its field."""
+        return (
+            {"reason", "other_code"}
+            | ({"late_reason"} if self.needs_late_reason else set())
+            | ({"early_reason"} if self.needs_early_reason else set())
+            | ({"spacing_override_reason"} if self.needs_spacing_override else set())
+            | ({"witness"} if self.needs_witness else set())
+            | ({"vitals", *(f"vital_{v.kind}" for v in self.vitals)} if self.vitals else set())
+        )
 
 
 @dataclass
@@ -247,9 +322,21 @@ class PrnCard:
     needs_vitals: bool
     needs_witness: bool
     needs_approval: bool  # facility policy: a nurse approves a med tech's PRN
-    form_key: uuid.UUID | None = None
+    vitals: list[VitalField] = field(default_factory=list)
+    form: CardForm = field(default_factory=CardForm)
     error_message: str = ""
-    posted: dict | None = None
+
+    @property
+    def anchor(self) -> str:
+        return f"prn-{self.pk}"
+
+    def form_fields(self) -> set[str]:
+        return (
+            {"prn_reason"}
+            | ({"witness"} if self.needs_witness else set())
+            | ({"approver"} if self.needs_approval else set())
+            | ({"vitals", *(f"vital_{v.kind}" for v in self.vitals)} if self.vitals else set())
+        )
 
 
 def _duration_words(delta: datetime.timedelta) -> str:
@@ -310,11 +397,24 @@ def _dose_card(
     no_stock = _no_stock(stock, order)
     nurse = role == Role.NURSE
     too_close = too_close_to_another_dose(order=order, given=given, now=now, tz=tz, nurse=nurse)
-    blocked = ""
+    blocked, tone = "", "bad"
     if upcoming:
-        blocked = "Not yet: its window has not opened."
+        blocked, tone = (
+            (
+                f"Not yet: the window opens at {local_time(dose.window_opens_at, tz)}. "
+                + (
+                    "Give it early only with your reason."
+                    if nurse
+                    else "A nurse may give it early."
+                )
+            ),
+            "warn",
+        )
     elif no_stock:
-        blocked = "No stock on hand: only “Not available” can be recorded."
+        blocked = (
+            f"No stock on hand ({stock.on_hand.normalize():f} {stock.unit_of_count} left): only "
+            "“Not available” can be recorded. Tell the nurse."
+        )
     elif too_close:
         blocked = too_close
     return DoseCard(
@@ -334,11 +434,13 @@ def _dose_card(
         too_close=too_close,
         needs_spacing_override=bool(too_close) and nurse,
         blocked_reason=blocked,
+        blocked_tone=tone,
         opens_at=dose.window_opens_at if upcoming else None,
         needs_late_reason=dose.window_closes_at < now,
         needs_early_reason=upcoming and role == Role.NURSE,
         needs_vitals=bool(rules_of),
         needs_witness=bool(order.medication.controlled_schedule),
+        vitals=_vital_fields(rules_of),
     )
 
 
@@ -363,11 +465,14 @@ def _prn_card(
         stock=stock,
         can_record=may_record,
         can_give=allowed,
-        blocked_reason="No stock on hand: this PRN cannot be given." if no_stock else "",
+        blocked_reason="No stock on hand: this PRN cannot be given. Tell the nurse."
+        if no_stock
+        else "",
         next_allowed_at=None if allowed else status.next_allowed_at,
         needs_vitals=bool(rules_of),
         needs_witness=bool(order.medication.controlled_schedule),
         needs_approval=order.facility.prn_requires_nurse_approval and role == Role.MED_TECH,
+        vitals=_vital_fields(rules_of),
     )
 
 
@@ -378,6 +483,19 @@ class FollowUpCard:
     administration: Administration
     opens_at: datetime.datetime  # the effect is judged no sooner (facility policy)
     can_record: bool
+    form: CardForm = field(default_factory=CardForm)
+    error_message: str = ""
+
+    @property
+    def pk(self) -> int:
+        return self.administration.pk
+
+    @property
+    def anchor(self) -> str:
+        return f"followup-{self.pk}"
+
+    def form_fields(self) -> set[str]:
+        return {"result", "note"}
 
 
 @dataclass

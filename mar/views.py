@@ -1,5 +1,6 @@
 import datetime
 import uuid
+from dataclasses import replace
 from urllib.parse import urlencode
 
 from django import forms
@@ -19,25 +20,32 @@ from accounts.permissions import (
     facility_view,
     scoped_get,
 )
+from core.shifts import parse_shift_key
+from core.time import local_time
 from core.validators import parse_id
 from core.views import paginate, run_service
 from meds import barcodes
 from meds import selectors as order_selectors
-from meds.models import Prescription, VitalSign
-from residents.models import Resident
+from meds.models import Prescription
+from residents import selectors as resident_selectors
+from residents import services as resident_services
+from residents.models import Cart, Resident
+from residents.selectors import AssignmentRow, Passing
 
 from . import selectors, services
 from .forms import (
     AlertResolveForm,
     AmendmentForm,
+    AssignmentForm,
+    CartForm,
     DoseRecordForm,
     FollowUpForm,
     OtherCodeForm,
+    PassingForm,
     PrnGiveForm,
     ScanForm,
 )
 from .models import (
-    RECORDABLE_STATUSES,
     Administration,
     Alert,
     AlertKind,
@@ -116,12 +124,30 @@ def alert_resolve(request, pk: int):
 
 # The med pass ----------------------------------------------------------------------------------
 
+# What the med tech is passing (a unit, a cart, "my residents" or all): kept for the session.
+SESSION_PASSING = "med_pass_passing"
+# A refused submit without JavaScript: its messages and typed values, for the next GET of the
+# resident's page only (POST/redirect/GET), never a password or PIN.
+SESSION_REFUSAL = "med_pass_refusal"
+_NOT_KEPT = {"key", "csrfmiddlewaretoken", "witness_secret", "approver_secret"}
+
+
+def _passing(request) -> Passing:
+    return resident_selectors.passing_resolve(
+        facility=request.facility,
+        user=request.user,
+        choice=request.session.get(SESSION_PASSING),
+        now=timezone.now(),
+    )
+
 
 @facility_view(EVERYONE)
 def board(request):
-    """The med tech's home: overdue, due now and next 2 hours, by unit and resident."""
+    """The med tech's home: overdue, due now and next 2 hours, by unit and resident, for what
+    they are passing (chosen once per session)."""
     now = timezone.now()
-    units = selectors.med_pass_board(facility=request.facility, now=now)
+    passing = _passing(request)
+    units = selectors.med_pass_board(facility=request.facility, now=now, passing=passing)
     template = "mar/_board.html" if request.htmx else "mar/board.html"
     response = render(
         request,
@@ -129,7 +155,7 @@ def board(request):
         {
             "units": units,
             "now": now,
-            "tz": request.facility.tz,
+            "passing": passing,
             "scan_form": ScanForm(),
             # One reverse() for all rows: "<prefix><pk>/".
             "pass_url": reverse("resident_pass", args=[0]).removesuffix("0/"),
@@ -143,51 +169,131 @@ def _resident(request, pk: int) -> Resident:
     return scoped_get(Resident.objects.select_related("unit", "facility"), request, pk=pk)
 
 
-def _render_pass(request, resident: Resident, *, error: dict | None = None):
-    now = timezone.now()
+def _cards(data: selectors.ResidentPass) -> list:
+    return [*data.open_doses, *data.upcoming, *data.prn, *data.followups_due]
+
+
+def _pass_data(request, resident: Resident, refusal: dict | None) -> selectors.ResidentPass:
+    """The resident's cards for the person at the screen, each with a fresh one-time key; the
+    card a submit was refused at carries its messages, typed values and key again (no record
+    was made with it, so the first record made with it is still the only one)."""
     certification = aide_certification(request)
     data = selectors.resident_med_pass(
         resident=resident,
-        now=now,
+        now=timezone.now(),
         role=request.role,
         may_record=certification is None or certification.current,
     )
-    error = error or {}
     highlight = parse_id(request.GET.get("dose")) or 0
     # The lot of the package just scanned for the highlighted dose (see `scan`).
     scanned_lot = request.GET.get("lot", "")
-    for kind, cards in (("dose", [*data.open_doses, *data.upcoming]), ("prn", data.prn)):
-        for card in cards:
-            card.form_key = uuid.uuid4()  # one-time key: a resubmitted form finds its first result
-            if error.get("target") == f"{kind}-{card.pk}":
-                card.error_message, card.posted = error["message"], error["data"]
-            if kind == "dose":
-                lot = (card.posted or {}).get("lot") or (
-                    scanned_lot if card.pk == highlight else ""
-                )
-                card.lot = lot if barcodes.is_lot(lot) else ""
-    return render(
-        request,
-        "mar/resident_pass.html",
-        {
-            "resident": resident,
-            "pass": data,
-            "now": now,
-            "tz": request.facility.tz,
-            "other_codes": OtherCode.objects.filter(facility=request.facility),
-            "statuses": [(s.value, s.label) for s in RECORDABLE_STATUSES],
-            "vital_labels": dict(VitalSign.choices),
-            "error": error,
-            "highlight": highlight,
-            "scan_form": ScanForm(),
-            "followup_results": FollowUpResult.choices,
-        },
-    )
+    for card in _cards(data):
+        card.form.key = uuid.uuid4()
+        if refusal and refusal.get("anchor") == card.anchor:
+            selectors.card_refused(card, errors=refusal["errors"], values=refusal["values"])
+            card.form.key = _uuid(refusal.get("key")) or card.form.key
+        if isinstance(card, selectors.DoseCard):
+            lot = card.form.values.get("lot") or (scanned_lot if card.pk == highlight else "")
+            card.lot = lot if barcodes.is_lot(lot) else ""
+    return data
+
+
+def _uuid(value) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
+def _pass_context(request, resident: Resident, data) -> dict:
+    return {
+        "resident": resident,
+        "pass": data,
+        "passing": _passing(request),
+        "other_codes": OtherCode.objects.filter(facility=request.facility),
+        "highlight": parse_id(request.GET.get("dose")) or 0,
+        "scan_form": ScanForm(),
+        "followup_results": FollowUpResult.choices,
+    }
+
+
+def _render_pass(request, resident: Resident, refusal: dict | None = None):
+    data = _pass_data(request, resident, refusal)
+    return render(request, "mar/resident_pass.html", _pass_context(request, resident, data))
 
 
 @facility_view(EVERYONE)
 def resident_pass(request, pk: int):
-    return _render_pass(request, _resident(request, pk))
+    resident = _resident(request, pk)
+    refusal = request.session.pop(SESSION_REFUSAL, None)
+    if not isinstance(refusal, dict) or refusal.get("resident") != resident.pk:
+        refusal = None
+    response = _render_pass(request, resident, refusal)
+    response["Vary"] = "HX-Request"
+    return response
+
+
+_CARD_TEMPLATES = {
+    selectors.DoseCard: ("mar/_dose_card.html", "dose"),
+    selectors.PrnCard: ("mar/_prn_card.html", "row"),
+    selectors.FollowUpCard: ("mar/_followup_card.html", "card"),
+}
+
+
+def _errors(form) -> dict[str, list[str]]:
+    """The form's messages by field; a service's refusal keeps the field it names even when
+    the form has no such input ("witness", "vitals": a group of inputs on the card)."""
+    errors = {name: [str(m) for m in messages] for name, messages in form.errors.items()}
+    refusal = getattr(form, "refusal", None)
+    if refusal is not None and refusal.field and refusal.field not in form.fields:
+        top = [m for m in errors.get("__all__", []) if m != refusal.message]
+        errors.pop("__all__", None)
+        if top:
+            errors["__all__"] = top
+        errors[refusal.field] = [refusal.message]
+    return errors
+
+
+def _refused(request, resident_pk: int, anchor: str, form):
+    """A refused submit. With htmx: that card again, in place, with its messages beside their
+    fields and what was typed. Without: POST/redirect/GET to the page at that card, the refusal
+    kept in the session for that GET."""
+    refusal = {
+        "resident": resident_pk,
+        "anchor": anchor,
+        "errors": _errors(form),
+        # What was typed, as typed (the form's own inputs only; never a password or PIN).
+        "values": {
+            name: request.POST.get(name, "")[:500]
+            for name in form.fields
+            if name not in _NOT_KEPT and name in request.POST
+        },
+        "key": request.POST.get("key", "")[:40],
+    }
+    if not request.htmx:
+        request.session[SESSION_REFUSAL] = refusal
+        return _back_to_pass(resident_pk, anchor)
+    resident = _resident(request, resident_pk)
+    data = _pass_data(request, resident, refusal)
+    card = next((c for c in _cards(data) if c.anchor == anchor), None)
+    if card is None:  # gone meanwhile (documented, discontinued): the page says why
+        messages.error(request, " ".join(" ".join(m) for m in refusal["errors"].values()))
+        return _pass_updated(request, resident)
+    template, name = _CARD_TEMPLATES[type(card)]
+    context = _pass_context(request, resident, data)
+    return render(request, template, {**context, name: card})
+
+
+def _pass_updated(request, resident: Resident):
+    """After a record: the resident's page again, with its message. htmx swaps the page's
+    content in place (the address stays the page's); without it, POST/redirect/GET."""
+    if not request.htmx:
+        return _back_to_pass(resident.pk)
+    response = _render_pass(request, resident)
+    response["HX-Retarget"] = "#content"
+    response["HX-Reselect"] = "#content"
+    response["HX-Reswap"] = "outerHTML show:window:top"
+    return response
 
 
 def _back_to_pass(resident_pk: int, anchor: str = "open") -> HttpResponseRedirect:
@@ -199,13 +305,9 @@ def _back_to_pass(resident_pk: int, anchor: str = "open") -> HttpResponseRedirec
 def dose_record(request, pk: int):
     dose = scoped_get(ScheduledDose.objects.select_related("resident", "facility"), request, pk=pk)
     form = DoseRecordForm(request.POST)
-    target = f"dose-{dose.pk}"
+    anchor = f"dose-{dose.pk}"
     if not form.is_valid():
-        return _render_pass(
-            request,
-            _resident(request, dose.resident_id),
-            error={"target": target, "message": _form_message(form), "data": request.POST},
-        )
+        return _refused(request, dose.resident_id, anchor, form)
     data = form.cleaned_data
     result = run_service(
         form,
@@ -230,12 +332,8 @@ def dose_record(request, pk: int):
     if result is None:
         if isinstance(form.refusal, AlreadyDocumented):
             messages.warning(request, form.refusal.message)
-            return _back_to_pass(dose.resident_id)
-        return _render_pass(
-            request,
-            _resident(request, dose.resident_id),
-            error={"target": target, "message": _form_message(form), "data": request.POST},
-        )
+            return _pass_updated(request, dose.resident)
+        return _refused(request, dose.resident_id, anchor, form)
     administration = result.administration
     if result.hold_message:
         messages.warning(request, result.hold_message)
@@ -243,12 +341,12 @@ def dose_record(request, pk: int):
         messages.success(request, _recorded_message(administration, request.facility))
     else:
         messages.info(request, "Already recorded (the form was sent twice); nothing changed.")
-    return _back_to_pass(dose.resident_id)
+    return _pass_updated(request, dose.resident)
 
 
 def _recorded_message(administration: Administration, facility) -> str:
     medication = administration.prescription.medication
-    when = timezone.localtime(administration.administered_at, facility.tz).strftime("%H:%M")
+    when = local_time(administration.administered_at, facility.tz)
     return f"{administration.get_status_display()}: {medication} at {when}."
 
 
@@ -259,15 +357,13 @@ def _form_message(form) -> str:
 @require_POST
 @facility_view(EVERYONE)
 def prn_give(request, pk: int):
-    order = scoped_get(Prescription.objects.select_related("medication"), request, pk=pk)
+    order = scoped_get(
+        Prescription.objects.select_related("medication", "resident"), request, pk=pk
+    )
     form = PrnGiveForm(request.POST)
-    target = f"prn-{order.pk}"
+    anchor = f"prn-{order.pk}"
     if not form.is_valid():
-        return _render_pass(
-            request,
-            _resident(request, order.resident_id),
-            error={"target": target, "message": _form_message(form), "data": request.POST},
-        )
+        return _refused(request, order.resident_id, anchor, form)
     data = form.cleaned_data
     result = run_service(
         form,
@@ -286,11 +382,7 @@ def prn_give(request, pk: int):
         ),
     )
     if result is None:
-        return _render_pass(
-            request,
-            _resident(request, order.resident_id),
-            error={"target": target, "message": _form_message(form), "data": request.POST},
-        )
+        return _refused(request, order.resident_id, anchor, form)
     if result.created:
         messages.success(
             request,
@@ -299,17 +391,19 @@ def prn_give(request, pk: int):
         )
     else:
         messages.info(request, "Already recorded (the form was sent twice); nothing changed.")
-    return _back_to_pass(order.resident_id, "prn")
+    if not request.htmx:
+        return _back_to_pass(order.resident_id, "prn")
+    return _pass_updated(request, order.resident)
 
 
 @require_POST
 @facility_view(EVERYONE)
 def prn_followup(request, pk: int):
-    administration = scoped_get(Administration, request, pk=pk)
+    administration = scoped_get(Administration.objects.select_related("resident"), request, pk=pk)
     form = FollowUpForm(request.POST)
+    anchor = f"followup-{administration.pk}"
     if not form.is_valid():
-        messages.error(request, "Choose effective, partly effective or not effective.")
-        return _back_to_pass(administration.resident_id, "followups")
+        return _refused(request, administration.resident_id, anchor, form)
     followup = run_service(
         form,
         lambda: services.prn_followup_record(
@@ -319,11 +413,183 @@ def prn_followup(request, pk: int):
             note=form.cleaned_data["note"],
         ),
     )
-    if followup is not None:
-        messages.success(request, "Follow-up documented.")
-    else:
-        messages.error(request, _form_message(form))
-    return _back_to_pass(administration.resident_id, "followups")
+    if followup is None:
+        return _refused(request, administration.resident_id, anchor, form)
+    messages.success(request, "Follow-up documented.")
+    if not request.htmx:
+        return _back_to_pass(administration.resident_id, "followups")
+    return _pass_updated(request, administration.resident)
+
+
+# What the med tech is passing: a unit, a cart or "my residents" ------------------------------
+
+
+def _choice_value(kind: str, pk: int | None) -> str:
+    return f"{kind}:{pk}" if pk is not None else kind
+
+
+@facility_view(EVERYONE)
+def passing_choose(request):
+    """Pick what the board shows for the rest of the session: a unit, a cart, "my residents"
+    for this shift, or the whole facility."""
+    now = timezone.now()
+    current = _passing(request)
+    choices = resident_selectors.passing_choices(
+        facility=request.facility, user=request.user, current=current, now=now
+    )
+    by_value = {_choice_value(c.kind, c.pk): c for c in choices}
+    form = PassingForm(
+        request.POST or None,
+        choices=[(value, c.label) for value, c in by_value.items()],
+        initial={"passing": _choice_value(current.kind, current.pk)},
+    )
+    if request.method == "POST" and form.is_valid():
+        chosen = by_value[form.cleaned_data["passing"]]
+        request.session[SESSION_PASSING] = {"kind": chosen.kind, "pk": chosen.pk}
+        messages.success(request, f"Passing: {_passing(request).label}.")
+        return redirect("board")
+    return render(
+        request,
+        "mar/passing.html",
+        {"form": form, "choices": [(_choice_value(c.kind, c.pk), c) for c in choices]},
+    )
+
+
+@facility_view(EVERYONE)
+def shift_assignments(request):
+    """ "My residents": the residents a med tech passes to in a shift. A med tech takes their
+    own (a whole unit or cart, or ticked one by one) for this shift or a later one; a nurse or an
+    administrator assigns any med tech's."""
+    now = timezone.now()
+    facility = request.facility
+    shifts = resident_selectors.shifts_to_assign(facility=facility, now=now)
+    assigns_others = request.role in WRITERS_CLINICAL
+    techs = resident_selectors.med_techs(facility=facility) if assigns_others else []
+    source = request.POST or request.GET
+    shift = parse_shift_key(source.get("shift", ""), facility.tz)
+    shift = shift if shift in shifts else shifts[0]
+    med_tech = request.user
+    if assigns_others:
+        chosen = parse_id(source.get("med_tech"))
+        med_tech = next((u for u in techs if u.pk == chosen), techs[0] if techs else None)
+    rows = (
+        resident_selectors.assignment_rows(facility=facility, med_tech=med_tech, shift=shift)
+        if med_tech is not None
+        else []
+    )
+    groups = resident_selectors.passing_choices(
+        facility=facility, user=request.user, current=_passing(request), now=now
+    )
+    groups = [g for g in groups if g.kind in ("unit", "cart")]
+    form = AssignmentForm(
+        request.POST or None,
+        shifts=shifts,
+        med_techs=techs,
+        residents=[row.resident for row in rows],
+        groups=[_choice_value(g.kind, g.pk) for g in groups],
+        initial={
+            "shift": shift.key,
+            "med_tech": str(med_tech.pk) if med_tech else "",
+            "residents": [str(row.resident.pk) for row in rows if row.mine],
+        },
+    )
+    if request.method == "POST" and med_tech is not None and form.is_valid():
+        picked = {int(pk) for pk in form.cleaned_data["residents"]}
+        take = form.cleaned_data["take"]
+        if take:  # a whole unit or cart: its residents nobody else has this shift
+            kind, _, pk = take.partition(":")
+            picked |= {
+                row.resident.pk
+                for row in rows
+                if row.holder is None and getattr(row.resident, f"{kind}_id") == int(pk)
+            }
+        saved = run_service(
+            form,
+            lambda: resident_services.shift_assignment_set(
+                actor=request.user,
+                facility=facility,
+                med_tech=med_tech,
+                shift=shift,
+                residents=[row.resident for row in rows if row.resident.pk in picked],
+                now=now,
+            ),
+        )
+        if saved is not None:
+            count = len(saved)
+            whose = "You have" if med_tech == request.user else f"{med_tech} has"
+            messages.success(
+                request,
+                f"{whose} {count} resident{'s' if count != 1 else ''} for the {shift}.",
+            )
+            if med_tech == request.user and shift == shifts[0]:
+                request.session[SESSION_PASSING] = {"kind": "mine", "pk": None}
+                return redirect("board")
+            query = urlencode({"shift": shift.key, "med_tech": med_tech.pk})
+            return redirect(f"{reverse('shift_assignments')}?{query}")
+    ticked = set(form["residents"].value() or [])
+    return render(
+        request,
+        "mar/shift_assignments.html",
+        {
+            "form": form,
+            "rows": [replace(row, checked=str(row.resident.pk) in ticked) for row in rows],
+            "shift": shift,
+            "shifts": shifts,
+            "med_tech": med_tech,
+            "techs": techs,
+            "groups": groups,
+        },
+    )
+
+
+@facility_view(WRITERS_CLINICAL, action="manage the med carts")
+def cart_list(request):
+    """The facility's med carts, and the form that adds one."""
+    form = CartForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        cart = run_service(
+            form,
+            lambda: resident_services.cart_create(
+                actor=request.user, facility=request.facility, name=form.cleaned_data["name"]
+            ),
+        )
+        if cart is not None:
+            messages.success(request, f"“{cart}” added: choose the residents it serves.")
+            return redirect("cart_edit", pk=cart.pk)
+    rows = resident_selectors.cart_list(facility=request.facility)
+    return render(request, "mar/cart_list.html", {"rows": rows, "form": form})
+
+
+@facility_view(WRITERS_CLINICAL, action="manage the med carts")
+def cart_edit(request, pk: int):
+    """A cart's name and the residents it serves (ticked; one left out is on no cart)."""
+    cart = scoped_get(Cart, request, pk=pk)
+    residents = list(resident_selectors.roster(facility=request.facility))
+    form = CartForm(
+        request.POST or None,
+        residents=residents,
+        initial={
+            "name": cart.name,
+            "residents": [str(r.pk) for r in residents if r.cart_id == cart.pk],
+        },
+    )
+    if request.method == "POST" and form.is_valid():
+        picked = {int(pk) for pk in form.cleaned_data["residents"]}
+        saved = run_service(
+            form,
+            lambda: resident_services.cart_update(
+                actor=request.user,
+                cart=cart,
+                name=form.cleaned_data["name"],
+                residents=[r for r in residents if r.pk in picked],
+            ),
+        )
+        if saved is not None:
+            messages.success(request, f"“{saved}” saved: it serves {len(picked)} residents.")
+            return redirect("cart_list")
+    ticked = set(form["residents"].value() or [])
+    rows = [AssignmentRow(r, checked=str(r.pk) in ticked) for r in residents]
+    return render(request, "mar/cart_form.html", {"form": form, "cart": cart, "rows": rows})
 
 
 @require_POST

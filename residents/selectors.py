@@ -102,6 +102,7 @@ class Passing:
     label: str  # what the person reads: "North Wing", "Cart 1", "My residents (Day shift …)"
     user_id: int | None = None
     shift: Shift | None = None
+    assigned: int = 0  # "mine": how many present residents the med tech has this shift
 
     @property
     def is_all(self) -> bool:
@@ -136,12 +137,21 @@ def passing_resolve(
 ) -> Passing:
     """The session's choice (`Passing.as_session`) made real for this facility: a unit or cart
     that is not the facility's (or no longer exists) falls back to the whole facility.
-    One query for a unit or a cart, none otherwise."""
+    At most one query."""
     choice = choice if isinstance(choice, dict) else {}
     kind, pk = choice.get("kind"), choice.get("pk")
     if kind == "mine":
         shift = shift_at(now, facility.tz)
-        return Passing("mine", None, f"My residents, {shift}", user_id=user.pk, shift=shift)
+        assigned = ShiftAssignment.objects.filter(
+            facility=facility,
+            med_tech=user,
+            shift_day=shift.day,
+            shift_name=shift.name,
+            resident__status=ResidentStatus.ACTIVE,
+        ).count()
+        return Passing(
+            "mine", None, f"My residents, {shift}", user_id=user.pk, shift=shift, assigned=assigned
+        )
     model = {"unit": Unit, "cart": Cart}.get(kind)
     if model is not None and isinstance(pk, int):
         name = model.objects.filter(facility=facility, pk=pk).values_list("name", flat=True)
@@ -199,11 +209,21 @@ def shifts_to_assign(*, facility: Facility, now: datetime.datetime, count: int =
     return shifts
 
 
+def roster(*, facility: Facility) -> QuerySet[Resident]:
+    """The present residents by unit and name, with their unit and cart (one query)."""
+    return (
+        Resident.objects.filter(facility=facility, status=ResidentStatus.ACTIVE)
+        .select_related("unit", "cart")
+        .order_by("unit__name", "last_name", "first_name", "pk")
+    )
+
+
 @dataclass(frozen=True)
 class AssignmentRow:
     resident: Resident
-    mine: bool  # assigned to the med tech being assigned
-    holder: User | None  # another med tech who has the resident for this shift
+    mine: bool = False  # assigned to the med tech being assigned
+    holder: User | None = None  # another med tech who has the resident for this shift
+    checked: bool = False  # ticked on the form (what is saved, or what was just sent)
 
 
 def assignment_rows(*, facility: Facility, med_tech: User, shift: Shift) -> list[AssignmentRow]:
@@ -214,13 +234,8 @@ def assignment_rows(*, facility: Facility, med_tech: User, shift: Shift) -> list
             facility=facility, shift_day=shift.day, shift_name=shift.name
         ).select_related("med_tech")
     }
-    residents = (
-        Resident.objects.filter(facility=facility, status=ResidentStatus.ACTIVE)
-        .select_related("unit", "cart")
-        .order_by("unit__name", "last_name", "first_name", "pk")
-    )
     rows = []
-    for resident in residents:
+    for resident in roster(facility=facility):
         holder = holders.get(resident.pk)
         mine = holder is not None and holder.pk == med_tech.pk
         rows.append(AssignmentRow(resident, mine, None if mine else holder))
