@@ -85,5 +85,5 @@ def parse_shift_key(key: str, tz: ZoneInfo) -> Shift | None:
     day, _, name = (key or "").partition("/")
     try:
         return shift_on(datetime.date.fromisoformat(day), name, tz)
-    except ValueError:
+    except (ValueError, OverflowError):  # not a date, or a day at the end of the calendar
         return None

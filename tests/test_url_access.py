@@ -21,10 +21,11 @@ from PIL import Image
 
 from accounts.models import Membership, Role
 from accounts.permissions import roles_phrase
+from core.shifts import shift_at
 from inventory import services as stock_services
 from mar import services as mar_services
 from mar.models import Alert, AlertKind, OtherCode, ScheduledDose
-from residents.models import AllergyStatus
+from residents.models import AllergyStatus, Cart
 from tests.factories import (
     PASSWORD,
     AllergyFactory,
@@ -158,6 +159,17 @@ EXPECTED: dict[str, dict[str, int]] = {
     },
     "my_pin": {"anon": 302, "med_tech": 200, "nurse": 200, "admin": 200, "outsider": 200},
     "board": {"anon": 302, "med_tech": 200, "nurse": 200, "admin": 200, "outsider": 200},
+    # What the board passes (the session's choice), "my residents" and the med carts.
+    "passing_choose": {"anon": 302, "med_tech": 200, "nurse": 200, "admin": 200, "outsider": 200},
+    "shift_assignments": {
+        "anon": 302,
+        "med_tech": 200,
+        "nurse": 200,
+        "admin": 200,
+        "outsider": 200,
+    },
+    "cart_list": {"anon": 302, "med_tech": 403, "nurse": 200, "admin": 200, "outsider": 200},
+    "cart_edit": {"anon": 302, "med_tech": 403, "nurse": 200, "admin": 200, "outsider": 404},
     "scan": {"anon": 405, "med_tech": 405, "nurse": 405, "admin": 405, "outsider": 405},
     "resident_pass": {"anon": 302, "med_tech": 200, "nurse": 200, "admin": 200, "outsider": 404},
     "dose_record": {"anon": 405, "med_tech": 405, "nurse": 405, "admin": 405, "outsider": 405},
@@ -263,6 +275,7 @@ PARAMETERS: dict[str, dict[str, str]] = {
         "medpass/prn-doses/": "prn_administration",
         "medpass/prn/": "prn_order",
         "medpass/residents/": "resident",
+        "medpass/carts/": "cart",
         "records/": "administration",
         "stock/counts/": "count",
         "stock/": "stock_item",
@@ -419,6 +432,12 @@ POST_DATA: dict[str, dict] = {
         "ndc": "68180-0513-01",
         "is_time_critical": "on",
     },
+    "shift_assignments": lambda objects: {
+        "shift": shift_at(timezone.now(), objects.facility.tz).key,
+        "residents": [objects.resident.pk],
+    },
+    "cart_list": {"name": "East cart"},
+    "cart_edit": lambda objects: {"name": "West cart", "residents": [objects.resident.pk]},
     "other_code_list": {"code": "dialysis", "label": "At dialysis"},
     "other_code_edit": {"code": "asleep", "label": "Sound asleep"},
     "other_code_delete": {},
@@ -436,9 +455,24 @@ POST_OBJECTS: dict[str, dict[str, str]] = {
 }
 # Pages that accept POST but write nothing of a facility: the session's own pages.
 # (`my_pin` changes only the signed-in user's own PIN.)
-NOT_FACILITY_WRITES = {"login", "logout", "facility_select", "admin:login", "scan", "my_pin"}
+NOT_FACILITY_WRITES = {
+    "login",
+    "logout",
+    "facility_select",
+    "admin:login",
+    "scan",
+    "my_pin",
+    "passing_choose",  # the session's choice of what the board shows
+}
 # Writes every role of the facility may make (the med pass, waste, the shift count).
-OPEN_TO_ALL_WRITES = {"dose_record", "prn_give", "prn_followup", "stock_waste", "count_unit"}
+OPEN_TO_ALL_WRITES = {
+    "dose_record",
+    "prn_give",
+    "prn_followup",
+    "stock_waste",
+    "count_unit",
+    "shift_assignments",  # a med tech takes their own residents
+}
 # Pages that only read.
 READ_ONLY = {
     "home",
@@ -621,6 +655,7 @@ def objects(
             resident=resident, medication=medication, status="on_hold", entered_by=nurse_user
         ),
         other_code=OtherCode.objects.get(facility=facility, code="asleep"),
+        cart=Cart.objects.create(facility=facility, name="Cart 1"),
         alert=Alert.objects.create(
             facility=facility,
             resident=resident,

@@ -61,7 +61,14 @@ def test_keys_round_trip_and_nonsense_is_none():
     shift = shift_on(date(2026, 12, 2), "night", NEW_YORK)
     assert shift.key == "2026-12-02/night"
     assert parse_shift_key(shift.key, NEW_YORK) == shift
-    for bad in ("", "2026-12-02", "2026-12-02/lunch", "2026-02-30/day", "x/y/z"):
+    for bad in (
+        "",
+        "2026-12-02",
+        "2026-12-02/lunch",
+        "2026-02-30/day",
+        "x/y/z",
+        "9999-12-31/night",
+    ):
         assert parse_shift_key(bad, NEW_YORK) is None
 
 
