@@ -12,6 +12,7 @@ from decimal import Decimal
 from django.utils import timezone
 
 from accounts.models import Certification, CertificationKind, Facility, Membership, Role, Unit, User
+from core.shifts import shift_at
 from demo.catalog import MEDICATIONS, PRN, SCHEDULED
 from demo.people import (
     ALLERGENS,
@@ -29,7 +30,14 @@ from inventory.models import MovementKind, StockMovement
 from meds import services as order_services
 from meds.models import Medication, Prescription
 from residents import services as resident_services
-from residents.models import AllergyStatus, CodeStatus, Resident, ResidentStatus
+from residents.models import (
+    AllergyStatus,
+    Cart,
+    CodeStatus,
+    Resident,
+    ResidentStatus,
+    ShiftAssignment,
+)
 
 # How long the demo's orders have been running: the history goes back no further.
 RUNNING_DAYS = 35
@@ -328,6 +336,36 @@ def receive(rng, order: Prescription, nurse: User, quantity, *, now, expires_in,
         rx_number=f"RX{rng.randint(100000, 999999)}",
         now=at,
     )
+
+
+def ensure_carts(facilities: dict[str, Facility], staff: dict[str, User]) -> None:
+    """Maple Grove's med carts (two for North Wing, one for South Wing), and the first North
+    Wing cart's residents given to `medtech` for the shift running now: "my residents" works from
+    the first login. Carts are filled once; the shift's assignment is made when missing."""
+    maple = facilities[MAPLE]
+    for unit in Unit.objects.filter(facility=maple).order_by("name"):
+        residents = list(Resident.objects.filter(unit=unit, cart__isnull=True).order_by("pk"))
+        names = [f"{unit.name} cart 1", f"{unit.name} cart 2"]
+        names = names if unit.name == "North Wing" else [f"{unit.name} cart"]
+        half = -(-len(residents) // len(names))
+        for index, name in enumerate(names):
+            cart, _ = Cart.objects.get_or_create(facility=maple, name=name)
+            Resident.objects.filter(
+                pk__in=[r.pk for r in residents[index * half : (index + 1) * half]]
+            ).update(cart=cart)
+    shift = shift_at(timezone.now(), maple.tz)
+    if not ShiftAssignment.objects.filter(
+        med_tech=staff["medtech"], shift_day=shift.day, shift_name=shift.name
+    ).exists():
+        resident_services.shift_assignment_set(
+            actor=staff["nurse"],
+            facility=maple,
+            med_tech=staff["medtech"],
+            shift=shift,
+            residents=Resident.objects.filter(
+                cart__name="North Wing cart 1", status=ResidentStatus.ACTIVE
+            ),
+        )
 
 
 def _count_north_wing(maple: Facility, staff: dict[str, User], password: str, at) -> None:

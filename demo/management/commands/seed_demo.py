@@ -42,6 +42,7 @@ class Command(BaseCommand):
             self.stdout.write(self.style.SUCCESS(history.message()))
         with transaction.atomic(), pghistory.context(command="seed_demo"):
             stocked = build.deliver_todays_stock(facilities, staff, password)
+            build.ensure_carts(facilities, staff)
         # Today's doses, what is overdue now, and the alerts over the whole history.
         doses = doses_generate()
         doses_mark_overdue()
