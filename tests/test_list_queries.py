@@ -200,3 +200,62 @@ def test_audit_trail_queries_do_not_grow_with_events(
         pytest.fail(
             f"audit trail: {small[0]} queries with few events, {large[0]} with many.\n{extra}"
         )
+
+
+def _add_carted_residents(facility, units, count, start, nurse, med_tech):
+    """Residents on carts, half of them given to `med_tech` for the shift running now."""
+    from core.shifts import shift_at
+    from residents.models import Cart
+
+    shift = shift_at(timezone.now(), facility.tz)
+    added = []
+    for i in range(start, start + count):
+        cart = Cart.objects.get_or_create(facility=facility, name=f"Cart {i % 3}")[0]
+        resident = ResidentFactory(
+            facility=facility, unit=units[i % len(units)], last_name=f"Smith{i:03d}", cart=cart
+        )
+        added.append(resident)
+    mine = [r.pk for r in added if r.pk % 2 == 0]
+    current = list(
+        facility.residents.filter(
+            shift_assignments__med_tech=med_tech,
+            shift_assignments__shift_day=shift.day,
+            shift_assignments__shift_name=shift.name,
+        )
+    )
+    services.shift_assignment_set(
+        actor=nurse,
+        facility=facility,
+        med_tech=med_tech,
+        shift=shift,
+        residents=current + [r for r in added if r.pk in mine],
+    )
+
+
+@pytest.mark.parametrize(
+    ("persona", "page"),
+    [
+        ("medtech_client", "shift_assignments"),
+        ("nurse_client", "shift_assignments"),
+        ("medtech_client", "passing_choose"),
+        ("nurse_client", "cart_list"),
+        ("nurse_client", "cart_edit"),
+    ],
+)
+def test_med_pass_setup_pages_do_not_grow_with_residents_and_carts(
+    request, facility, unit, second_unit, nurse_user, medtech_user, persona, page
+):
+    from residents.models import Cart
+
+    client = request.getfixturevalue(persona)
+    units = [unit, second_unit]
+    _add_carted_residents(facility, units, N, 0, nurse_user, medtech_user)
+    url = reverse(page, args=[Cart.objects.get(name="Cart 0").pk] if page == "cart_edit" else [])
+    small = _queries(client, url)
+    _add_carted_residents(facility, units, 4 * N, N, nurse_user, medtech_user)
+    large = _queries(client, url)
+
+    _assert_constant(small, large, page)
+    content = client.get(url).content.decode()
+    if page in ("shift_assignments", "cart_edit"):
+        assert f"Smith{5 * N - 1:03d}" in content

@@ -17,9 +17,12 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.models import Role
+from core.shifts import shift_at
 from mar import services
 from mar.models import Administration, AdminStatus, AmendmentKind, ScheduledDose
 from meds.models import Comparator, HoldParameter, VitalSign
+from residents import services as resident_services
+from residents.models import Cart
 from tests.factories import (
     CertificationFactory,
     MedicationFactory,
@@ -155,9 +158,30 @@ def _add_residents(facility, units, count: int, *, aide, nurse) -> list:
     return residents
 
 
+def _pass(client, facility, aide, passing: str, residents) -> None:
+    """Choose what the board passes; "mine" and "cart" cover every resident given."""
+    if passing == "mine":
+        resident_services.shift_assignment_set(
+            actor=aide,
+            facility=facility,
+            med_tech=aide,
+            shift=shift_at(NOW, facility.tz),
+            residents=residents,
+            now=NOW,
+        )
+    elif passing == "cart":
+        cart = Cart.objects.get_or_create(facility=facility, name="Cart 1")[0]
+        resident_services.cart_update(
+            actor=aide, cart=cart, name=cart.name, residents=[*cart.residents.all(), *residents]
+        )
+    value = {"all": "all", "mine": "mine"}.get(passing) or f"cart:{Cart.objects.get().pk}"
+    assert client.post(reverse("passing_choose"), {"passing": value}).status_code == 302
+
+
+@pytest.mark.parametrize("passing", ["all", "mine", "cart"])
 @pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx-partial"])
 def test_board_queries_do_not_grow_with_residents_orders_and_doses(
-    facility, unit, aide, nurse_user, login_client, htmx
+    facility, unit, aide, nurse_user, login_client, htmx, passing
 ):
     units = [unit, UnitFactory(facility=facility, name="South Wing")]
     client = login_client(aide)
@@ -165,15 +189,30 @@ def test_board_queries_do_not_grow_with_residents_orders_and_doses(
     headers = {"HTTP_HX_REQUEST": "true"} if htmx else {}
 
     residents = _add_residents(facility, units, N, aide=aide, nurse=nurse_user)
+    _pass(client, facility, aide, passing, residents)
     small = _measure(client, url, **headers)
-    residents += _add_residents(facility, units, 3 * N, aide=aide, nurse=nurse_user)
+    more = _add_residents(facility, units, 3 * N, aide=aide, nurse=nurse_user)
+    if passing != "all":
+        _pass(client, facility, aide, passing, residents + more)
+    residents += more
     large = _measure(client, url, **headers)
 
     assert ("<h1>Med pass</h1>" in large[2]) is not htmx
     for resident in residents:  # the measured board lists every resident
         assert f"{resident.last_name}, {resident.first_name}" in large[2]
     assert large[2].count("OVERDUE 06:00") == 4 * N
-    _assert_same_count(small, large, f"med pass board ({'htmx' if htmx else 'page'})")
+    _assert_same_count(small, large, f"med pass board ({'htmx' if htmx else 'page'}, {passing})")
+
+
+def test_a_board_passing_some_residents_lists_no_others(
+    facility, unit, aide, nurse_user, login_client
+):
+    client = login_client(aide)
+    residents = _add_residents(facility, [unit], 2, aide=aide, nurse=nurse_user)
+    _pass(client, facility, aide, "mine", residents[:1])
+    board = _measure(client, reverse("board"))[2]
+    assert f"{residents[0].last_name}, {residents[0].first_name}" in board
+    assert f"{residents[1].last_name}, {residents[1].first_name}" not in board
 
 
 @pytest.mark.parametrize("role", [Role.MED_TECH, Role.NURSE])
