@@ -132,6 +132,14 @@ class Passing:
 WHOLE_FACILITY = "The whole facility"
 
 
+def _mine_label(shift: Shift) -> str:
+    """ "My residents, day shift 07:00–15:00" """
+    return (
+        f"My residents, {shift.label.lower()} shift "
+        f"{shift.local_start:%H:%M}–{shift.local_end:%H:%M}"
+    )
+
+
 def passing_resolve(
     *, facility: Facility, user: User, choice: dict | None, now: datetime.datetime
 ) -> Passing:
@@ -150,7 +158,7 @@ def passing_resolve(
             resident__status=ResidentStatus.ACTIVE,
         ).count()
         return Passing(
-            "mine", None, f"My residents, {shift}", user_id=user.pk, shift=shift, assigned=assigned
+            "mine", None, _mine_label(shift), user_id=user.pk, shift=shift, assigned=assigned
         )
     model = {"unit": Unit, "cart": Cart}.get(kind)
     if model is not None and isinstance(pk, int):
@@ -188,7 +196,7 @@ def passing_choices(
         return PassingChoice(kind, pk, label, residents, (current.kind, current.pk) == (kind, pk))
 
     return [
-        choice("mine", None, f"My residents, {shift}", mine),
+        choice("mine", None, _mine_label(shift), mine),
         *(
             choice("cart", cart.pk, cart.name, by_cart.get(cart.pk, 0))
             for cart in Cart.objects.filter(facility=facility).order_by("name")

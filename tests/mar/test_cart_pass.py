@@ -307,7 +307,7 @@ def test_med_tech_takes_a_unit_for_this_shift_and_the_board_lists_only_them(
         ShiftAssignment.objects.filter(med_tech=medtech_user).values_list("resident", flat=True)
     ) == {two_units["north"].pk}
     board = medtech_client.get(reverse("board")).content.decode()
-    assert "Passing: <strong>My residents, Day shift" in board
+    assert "Passing: <strong>My residents, day shift 07:00–15:00</strong>" in board
     assert "Northman" in board and "Southey" not in board
 
 
