@@ -9,6 +9,7 @@ import pytest
 
 from mar.models import Administration, AdminStatus
 from meds.models import Comparator, HoldParameter, VitalSign
+from residents.models import Cart, ShiftAssignment
 from tests.e2e.conftest import CHROMIUM, login, shot
 
 pytestmark = [
@@ -39,6 +40,14 @@ def test_med_tech_passes_my_residents_on_the_cart_screen(live_server, cart_page,
         comparator=Comparator.LT,
         threshold=60,
     )
+    # The demo gives Maple Grove its carts and `medtech` a cart's residents for this shift.
+    maple = resident.facility
+    assert sorted(Cart.objects.filter(facility=maple).values_list("name", flat=True)) == [
+        "North Wing cart 1",
+        "North Wing cart 2",
+        "South Wing cart",
+    ]
+    assert ShiftAssignment.objects.filter(facility=maple, med_tech__username="medtech").exists()
     login(page, live_server, "medtech")
     page.wait_for_url("**/medpass/")
 
