@@ -182,6 +182,11 @@ def test_a_lot_that_is_no_lot_is_refused_beside_the_dose(medtech_client, residen
     response = medtech_client.post(
         reverse("dose_record", args=[dose.pk]),
         {"key": str(uuid.uuid4()), "status": "given", "lot": "AB 12"},
+        follow=True,
     )
-    assert "is not a lot number" in response.content.decode()
+    # POST/redirect/GET: the message is on the dose's card.
+    assert response.redirect_chain[-1][0].endswith(f"#dose-{dose.pk}")
+    page = response.content.decode()
+    card = page[page.index(f'id="dose-{dose.pk}"') :]
+    assert "is not a lot number" in card[: card.index("</article>")]
     assert not Administration.objects.exists()
