@@ -98,7 +98,10 @@ def test_controlled_dose_with_a_witness_is_recorded(
     assert _resident_page(medtech_client, resident).status_code == 200
     url = reverse("dose_record", args=[dose.pk])
     form = {"status": "given", "witness_username": nurse_user.username}
-    wrong = medtech_client.post(url, {**form, "key": str(uuid.uuid4()), "witness_secret": "x"})
+    # Refused: POST/redirect/GET to the dose's card, which says why.
+    wrong = medtech_client.post(
+        url, {**form, "key": str(uuid.uuid4()), "witness_secret": "x"}, follow=True
+    )
     assert wrong.status_code == 200
     assert "not right for this facility" in wrong.content.decode()
     assert SignoffFailure.objects.filter(typist=aide).count() == 1
@@ -123,7 +126,9 @@ def test_prn_with_nurse_approval_is_recorded(aide, medtech_client, nurse_user, r
     )
     url = reverse("prn_give", args=[prn.pk])
     form = {"prn_reason": "Knee pain", "approver_username": nurse_user.username}
-    wrong = medtech_client.post(url, {**form, "key": str(uuid.uuid4()), "approver_secret": "x"})
+    wrong = medtech_client.post(
+        url, {**form, "key": str(uuid.uuid4()), "approver_secret": "x"}, follow=True
+    )
     assert "not right for this facility" in wrong.content.decode()
     right = medtech_client.post(
         url, {**form, "key": str(uuid.uuid4()), "approver_secret": PASSWORD}, follow=True

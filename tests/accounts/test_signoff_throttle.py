@@ -89,6 +89,7 @@ def _give(client, dose, witness, secret, address):
             "witness_secret": secret,
         },
         REMOTE_ADDR=address,
+        follow=True,  # a refusal redirects to the dose's card (POST/redirect/GET)
     )
 
 
