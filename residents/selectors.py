@@ -125,9 +125,6 @@ class Passing:
             )
         return Q()
 
-    def as_session(self) -> dict:
-        return {"kind": self.kind, "pk": self.pk}
-
 
 WHOLE_FACILITY = "The whole facility"
 
@@ -143,12 +140,13 @@ def _mine_label(shift: Shift) -> str:
 def passing_resolve(
     *, facility: Facility, user: User, choice: dict | None, now: datetime.datetime
 ) -> Passing:
-    """The session's choice (`Passing.as_session`) made real for this facility: a unit or cart
-    that is not the facility's (or no longer exists) falls back to the whole facility.
-    At most one query."""
+    """The session's choice ({"kind": …, "pk": …}) made real for this facility: a unit or cart
+    that is not the facility's (or no longer exists) falls back to the whole facility. With no
+    choice yet, a med tech who has residents for the shift running now passes them ("my
+    residents"); anyone else the whole facility. At most one query."""
     choice = choice if isinstance(choice, dict) else {}
     kind, pk = choice.get("kind"), choice.get("pk")
-    if kind == "mine":
+    if kind == "mine" or not kind:
         shift = shift_at(now, facility.tz)
         assigned = ShiftAssignment.objects.filter(
             facility=facility,
@@ -157,6 +155,8 @@ def passing_resolve(
             shift_name=shift.name,
             resident__status=ResidentStatus.ACTIVE,
         ).count()
+        if not kind and not assigned:  # nothing chosen, nobody given to them: everyone
+            return Passing("all", None, WHOLE_FACILITY)
         return Passing(
             "mine", None, _mine_label(shift), user_id=user.pk, shift=shift, assigned=assigned
         )

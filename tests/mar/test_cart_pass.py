@@ -311,6 +311,25 @@ def test_med_tech_takes_a_unit_for_this_shift_and_the_board_lists_only_them(
     assert "Northman" in board and "Southey" not in board
 
 
+def test_a_med_tech_given_residents_passes_them_until_choosing_otherwise(
+    medtech_client, medtech_user, nurse_user, facility, two_units
+):
+    resident_services.shift_assignment_set(
+        actor=nurse_user,
+        facility=facility,
+        med_tech=medtech_user,
+        shift=shift_at(NOW, facility.tz),
+        residents=[two_units["south"]],
+        now=NOW,
+    )
+    board = medtech_client.get(reverse("board")).content.decode()
+    assert "Passing: <strong>My residents, day shift 07:00–15:00</strong>" in board
+    assert "Southey" in board and "Northman" not in board
+    medtech_client.post(reverse("passing_choose"), {"passing": "all"})
+    board = medtech_client.get(reverse("board")).content.decode()
+    assert "Southey" in board and "Northman" in board
+
+
 def test_my_residents_empty_says_how_to_take_some(medtech_client, two_units):
     medtech_client.post(reverse("passing_choose"), {"passing": "mine"})
     board = medtech_client.get(reverse("board")).content.decode()
