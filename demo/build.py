@@ -12,7 +12,7 @@ from decimal import Decimal
 from django.utils import timezone
 
 from accounts.models import Certification, CertificationKind, Facility, Membership, Role, Unit, User
-from demo.catalog import MEDICATIONS, PRN, SCHEDULED
+from demo.catalog import HIGH_ALERT, MEDICATIONS, PRN, SCHEDULED
 from demo.people import (
     ALLERGENS,
     CEDAR,
@@ -188,6 +188,7 @@ def add_medications() -> None:
                 "controlled_schedule": controlled,
                 "is_psychotropic": psych,
                 "is_time_critical": critical,
+                "high_alert": HIGH_ALERT.get(name, ""),
                 "ndc": ndc,
                 "barcode": barcode,
             },
