@@ -200,3 +200,119 @@ def test_audit_trail_queries_do_not_grow_with_events(
         pytest.fail(
             f"audit trail: {small[0]} queries with few events, {large[0]} with many.\n{extra}"
         )
+
+
+def _grow_inbox(facility, units, count, start):
+    """Residents with dose alerts (a high-alert drug among them), low supply, a rolled-up
+    missed dose, and a facility-wide alert."""
+    from mar.models import Alert, AlertKind, AlertSeverity, DoseState, ScheduledDose
+    from tests.factories import MedicationFactory, PrescriptionFactory
+
+    now = timezone.now()
+    for i in range(start, start + count):
+        resident = ResidentFactory(
+            facility=facility, unit=units[i % len(units)], first_name=f"Inbox{i}"
+        )
+        order = PrescriptionFactory(
+            resident=resident,
+            medication=MedicationFactory(high_alert="anticoagulant" if i % 2 else ""),
+        )
+        due = now - timedelta(hours=2, minutes=i)
+        dose = ScheduledDose.objects.create(
+            facility=facility,
+            prescription=order,
+            resident=resident,
+            due_at=due,
+            window_opens_at=due,
+            window_closes_at=due,
+            state=DoseState.OVERDUE,
+        )
+        rollup = Alert.objects.create(
+            facility=facility,
+            resident=resident,
+            kind=AlertKind.MISSED_ROLLUP,
+            subject=f"missed-review:{resident.pk}:0",
+            message="1 missed dose not reviewed",
+            created_at=now,
+        )
+        for kind, subject, extra in (
+            (AlertKind.OVERDUE_DOSE, f"dose:{dose.pk}", {"dose": dose}),
+            (AlertKind.LOW_SUPPLY, f"stock:{i}:0", {"severity": AlertSeverity.INFO}),
+            (AlertKind.MISSED_DOSE, f"old:{i}", {"rolled_into": rollup}),
+            (AlertKind.CERTIFICATION, f"cert:{i}", {"resident": None}),
+        ):
+            Alert.objects.create(
+                **{
+                    "facility": facility,
+                    "resident": resident,
+                    "kind": kind,
+                    "subject": subject,
+                    "message": "Alert",
+                    "created_at": now - timedelta(minutes=i),
+                    **extra,
+                }
+            )
+
+
+@pytest.mark.parametrize(
+    "query", ["", "?group=kind", "?group=none", "?group=resident&severity=3&unit={unit}"]
+)
+def test_alert_inbox_queries_do_not_grow_with_alerts(
+    nurse_client, facility, unit, second_unit, query
+):
+    url = reverse("alert_list") + query.format(unit=unit.pk)
+
+    _grow_inbox(facility, [unit, second_unit], N, 0)
+    small = _queries(nurse_client, url)
+    _grow_inbox(facility, [unit, second_unit], 4 * N, N)
+    large = _queries(nurse_client, url)
+
+    _assert_constant(small, large, f"alert inbox {query or '(by resident)'}")
+
+
+def test_supervisor_home_queries_do_not_grow(nurse_client, facility, unit, second_unit):
+    from meds.models import OrderStatus
+    from tests.factories import PrescriptionFactory
+
+    def grow(count, start):
+        _grow_inbox(facility, [unit, second_unit], count, start)
+        _add_expiring(facility, count, start)
+        for _ in range(count):
+            PrescriptionFactory(
+                resident=ResidentFactory(facility=facility, unit=unit),
+                status=OrderStatus.PENDING,
+                verified_by=None,
+                verified_at=None,
+                active_since=None,
+            )
+
+    grow(N, 0)
+    small = _queries(nurse_client, reverse("home"))
+    grow(4 * N, N)
+    large = _queries(nurse_client, reverse("home"))
+
+    _assert_constant(small, large, "supervisor home")
+
+
+def test_verification_queue_queries_do_not_grow(nurse_client, facility, unit):
+    from meds.models import OrderStatus
+    from tests.factories import PrescriptionFactory
+
+    def grow(count):
+        for _ in range(count):
+            old = PrescriptionFactory(resident=ResidentFactory(facility=facility, unit=unit))
+            PrescriptionFactory(
+                resident=old.resident,
+                replaces=old,
+                status=OrderStatus.PENDING,
+                verified_by=None,
+                verified_at=None,
+                active_since=None,
+            )
+
+    grow(N)
+    small = _queries(nurse_client, reverse("verification_queue"))
+    grow(4 * N)
+    large = _queries(nurse_client, reverse("verification_queue"))
+
+    _assert_constant(small, large, "verification queue")
