@@ -191,10 +191,17 @@ def alert_inbox(*, facility: Facility, filters: AlertFilters, page_number) -> In
         in_groups |= Q(resident__isnull=True)
     members = alerts.filter(in_groups)
     groups = {key: _group(column, key, tz) for key in on_page}
-    by = "kind" if column == "resident_id" else "severity"
     counts: dict = {}
-    for entry in members.order_by().values(column, by).annotate(n=Count("pk")):
-        counts.setdefault(entry[column], []).append((entry[by], entry["n"]))
+    if column == "resident_id":
+        for entry in members.order_by().values(column, "kind").annotate(n=Count("pk")):
+            counts.setdefault(entry[column], []).append((entry["kind"], entry["n"]))
+    else:
+        for entry in (
+            members.order_by()
+            .values("kind")
+            .annotate(n=Count("pk"), people=Count("resident_id", distinct=True))
+        ):
+            counts[entry["kind"]] = (entry["n"], entry["people"])
     for alert in members:
         group = groups[getattr(alert, column)]
         row = _row(alert, tz)
@@ -204,7 +211,13 @@ def alert_inbox(*, facility: Facility, filters: AlertFilters, page_number) -> In
                 group.title, group.where = row.resident_name, row.where
         group.rows.append(row)
     for key, group in groups.items():
-        group.summary = _summary(by, counts.get(key, []))
+        if column == "resident_id":
+            group.summary = _kinds_in_words(counts.get(key, []))
+        else:
+            n, people = counts.get(key, (0, 0))
+            group.summary = counted(n, "alert", "alerts") + (
+                f" about {counted(people, 'resident', 'residents')}" if people else ""
+            )
     return Inbox(filters, page, list(groups.values()), [], rollup)
 
 
@@ -224,19 +237,13 @@ def _group(column: str, key, tz) -> AlertGroup:
     )
 
 
-def _summary(by: str, counts: list[tuple]) -> str:
-    if by == "kind":
-        order = {kind: i for i, kind in enumerate(KIND_WORDS)}
-        parts = [
-            counted(n, *KIND_WORDS[AlertKind(kind)])
-            for kind, n in sorted(counts, key=lambda c: order[c[0]])
-        ]
-    else:
-        parts = [
-            f"{n} {AlertSeverity(severity).label.lower()}"
-            for severity, n in sorted(counts, reverse=True)
-        ]
-    return ", ".join(parts)
+def _kinds_in_words(counts: list[tuple[str, int]]) -> str:
+    """ "3 overdue doses, 1 PRN follow-up", in the inbox's order of kinds."""
+    order = {kind: i for i, kind in enumerate(KIND_WORDS)}
+    return ", ".join(
+        counted(n, *KIND_WORDS[AlertKind(kind)])
+        for kind, n in sorted(counts, key=lambda c: order[c[0]])
+    )
 
 
 def open_alerts_by_severity(*, facility: Facility) -> dict[int, int]:

@@ -42,9 +42,12 @@ class Section:
     link_label: str
     lines: list[Line] = field(default_factory=list)
 
+    listed: bool = False  # the lines are the first items of the total (orders, people ...)
+
     @property
     def more(self) -> int:
-        return max(self.total - len(self.lines), 0)
+        """How many items the section's page holds beyond the lines shown."""
+        return max(self.total - len(self.lines), 0) if self.listed else 0
 
 
 @dataclass
@@ -125,6 +128,7 @@ def _orders(facility: Facility, now: datetime.datetime, may_verify: bool) -> Sec
         total_words=counted(total, "order waits", "orders wait") if total else "Nothing waits",
         url=reverse("verification_queue"),
         link_label="Open the verification queue",
+        listed=True,
         lines=[
             Line(
                 text=f"{order.medication} for {order.resident.display_name}",
@@ -191,6 +195,7 @@ def _certifications(facility: Facility, today: datetime.date) -> Section:
         else "None expiring within 30 days",
         url=reverse("certification_expiring"),
         link_label="See the certifications",
+        listed=True,
         lines=lines,
     )
 

@@ -54,8 +54,8 @@ def test_inbox_groups_by_resident_with_counts_in_words(nurse_client, inbox, resi
 def test_inbox_groups_by_kind_and_keeps_filters_in_links(nurse_client, inbox, unit):
     url = reverse("alert_list") + f"?group=kind&unit={unit.pk}"
     page = nurse_client.get(url).content.decode()
-    assert "Overdue dose" in page and "3 warning" in page
-    assert "Low supply" in page and "2 info" in page
+    assert "Overdue dose" in page and "3 alerts about 1 resident" in page
+    assert "Low supply" in page and "2 alerts about 1 resident" in page
     assert f"group=resident&amp;unit={unit.pk}" in page  # the switch keeps the unit
 
 
