@@ -87,39 +87,27 @@ def alerts_acknowledge(request):
     return _back(request)
 
 
-@require_POST
-@facility_view(WRITERS_CLINICAL, action="acknowledge alerts")
-def alert_acknowledge(request, pk: int):
+def _work_one(request, pk: int, service, done: str):
+    """Acknowledge or resolve one alert with its note; back to the inbox as it was."""
     alert = scoped_get(Alert, request, pk=pk)
     form = AlertResolveForm(request.POST)
     if form.is_valid() and run_service(
         form,
-        lambda: services.alert_acknowledge(
-            actor=request.user, alert=alert, note=form.cleaned_data["note"]
-        ),
+        lambda: service(actor=request.user, alert=alert, note=form.cleaned_data["note"]),
     ):
-        messages.success(request, "Alert acknowledged.")
+        messages.success(request, done)
     else:
-        messages.error(request, _form_message(form))
+        messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
     return _back(request)
+
+
+@require_POST
+@facility_view(WRITERS_CLINICAL, action="acknowledge alerts")
+def alert_acknowledge(request, pk: int):
+    return _work_one(request, pk, services.alert_acknowledge, "Alert acknowledged.")
 
 
 @require_POST
 @facility_view(WRITERS_CLINICAL, action="resolve alerts")
 def alert_resolve(request, pk: int):
-    alert = scoped_get(Alert, request, pk=pk)
-    form = AlertResolveForm(request.POST)
-    if form.is_valid() and run_service(
-        form,
-        lambda: services.alert_resolve(
-            actor=request.user, alert=alert, note=form.cleaned_data["note"]
-        ),
-    ):
-        messages.success(request, "Alert resolved.")
-    else:
-        messages.error(request, _form_message(form))
-    return _back(request)
-
-
-def _form_message(form) -> str:
-    return " ".join(str(e) for errors in form.errors.values() for e in errors)
+    return _work_one(request, pk, services.alert_resolve, "Alert resolved.")

@@ -205,8 +205,8 @@ def test_audit_trail_queries_do_not_grow_with_events(
 def _grow_inbox(facility, units, count, start):
     """Residents with dose alerts (a high-alert drug among them), low supply, a rolled-up
     missed dose, and a facility-wide alert."""
-    from mar.models import Alert, AlertKind, AlertSeverity, DoseState, ScheduledDose
-    from tests.factories import MedicationFactory, PrescriptionFactory
+    from mar.models import Alert, AlertKind, AlertSeverity, DoseState
+    from tests.factories import MedicationFactory, PrescriptionFactory, scheduled_dose
 
     now = timezone.now()
     for i in range(start, start + count):
@@ -218,15 +218,7 @@ def _grow_inbox(facility, units, count, start):
             medication=MedicationFactory(high_alert="anticoagulant" if i % 2 else ""),
         )
         due = now - timedelta(hours=2, minutes=i)
-        dose = ScheduledDose.objects.create(
-            facility=facility,
-            prescription=order,
-            resident=resident,
-            due_at=due,
-            window_opens_at=due,
-            window_closes_at=due,
-            state=DoseState.OVERDUE,
-        )
+        dose = scheduled_dose(order, due, state=DoseState.OVERDUE, window_minutes=0)
         rollup = Alert.objects.create(
             facility=facility,
             resident=resident,
@@ -271,7 +263,6 @@ def test_alert_inbox_queries_do_not_grow_with_alerts(
 
 
 def test_supervisor_home_queries_do_not_grow(nurse_client, facility, unit, second_unit):
-    from meds.models import OrderStatus
     from tests.factories import PrescriptionFactory
 
     def grow(count, start):
@@ -280,10 +271,7 @@ def test_supervisor_home_queries_do_not_grow(nurse_client, facility, unit, secon
         for _ in range(count):
             PrescriptionFactory(
                 resident=ResidentFactory(facility=facility, unit=unit),
-                status=OrderStatus.PENDING,
-                verified_by=None,
-                verified_at=None,
-                active_since=None,
+                pending=True,
             )
 
     grow(N, 0)
@@ -295,7 +283,6 @@ def test_supervisor_home_queries_do_not_grow(nurse_client, facility, unit, secon
 
 
 def test_verification_queue_queries_do_not_grow(nurse_client, facility, unit):
-    from meds.models import OrderStatus
     from tests.factories import PrescriptionFactory
 
     def grow(count):
@@ -304,10 +291,7 @@ def test_verification_queue_queries_do_not_grow(nurse_client, facility, unit):
             PrescriptionFactory(
                 resident=old.resident,
                 replaces=old,
-                status=OrderStatus.PENDING,
-                verified_by=None,
-                verified_at=None,
-                active_since=None,
+                pending=True,
             )
 
     grow(N)

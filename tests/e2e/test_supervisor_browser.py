@@ -11,11 +11,11 @@ from django.utils import timezone
 
 from accounts.models import User
 from mar import services
-from mar.models import Alert, AlertKind, AlertSeverity, AlertState, ScheduledDose
+from mar.models import Alert, AlertKind, AlertSeverity, AlertState
 from meds.models import Medication, OrderStatus, Prescription
 from residents.models import Allergy, AllergyStatus, Resident
 from tests.e2e.conftest import CHROMIUM, login, shot
-from tests.factories import PrescriptionFactory
+from tests.factories import PrescriptionFactory, scheduled_dose
 
 pytestmark = [
     pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed"),
@@ -34,14 +34,7 @@ def _overdue_warfarin(resident) -> Alert:
         active_since=now - timedelta(days=1),
     )
     due = now - timedelta(hours=2)
-    dose = ScheduledDose.objects.create(
-        facility=resident.facility,
-        prescription=order,
-        resident=resident,
-        due_at=due,
-        window_opens_at=due - timedelta(hours=1),
-        window_closes_at=due + timedelta(hours=1),
-    )
+    dose = scheduled_dose(order, due)
     services.doses_mark_overdue(now=now)
     return Alert.objects.get(dose=dose)
 

@@ -9,7 +9,13 @@ from accounts.models import Role
 from core.errors import DomainError
 from mar import services
 from mar.models import Alert, AlertKind, AlertSeverity, AlertState, DoseState, ScheduledDose
-from tests.factories import MedicationFactory, PrescriptionFactory, ResidentFactory, member
+from tests.factories import (
+    MedicationFactory,
+    PrescriptionFactory,
+    ResidentFactory,
+    member,
+    scheduled_dose,
+)
 
 NOW = datetime(2026, 6, 10, 12, 0, tzinfo=UTC)  # 08:00 in New York (EDT)
 
@@ -121,26 +127,19 @@ def test_bulk_acknowledge_ignores_another_facilitys_alerts(
     assert Alert.objects.get(pk=theirs[0].pk).state == AlertState.OPEN
 
 
-def _missed_alerts(resident, days: int) -> list[Alert]:
-    """One missed dose alert per day for `days` days before NOW (08:00 doses)."""
+def missed_alerts(resident, days: int, *, now=NOW, **order_fields) -> list[Alert]:
+    """One missed dose alert per day for `days` days before `now`, raised an hour after it."""
     order = PrescriptionFactory(
         resident=resident,
         times=[datetime(2026, 1, 1, 8).time()],
-        start_date=(NOW - timedelta(days=days + 1)).date(),
-        active_since=NOW - timedelta(days=days + 1),
+        start_date=(now - timedelta(days=days + 1)).date(),
+        active_since=now - timedelta(days=days + 1),
+        **order_fields,
     )
     alerts = []
     for day in range(days, 0, -1):
-        due = NOW - timedelta(days=day)
-        dose = ScheduledDose.objects.create(
-            facility=resident.facility,
-            prescription=order,
-            resident=resident,
-            due_at=due,
-            window_opens_at=due - timedelta(hours=1),
-            window_closes_at=due + timedelta(hours=1),
-            state=DoseState.MISSED,
-        )
+        due = now - timedelta(days=day)
+        dose = scheduled_dose(order, due, state=DoseState.MISSED)
         alerts.append(
             Alert.objects.create(
                 facility=resident.facility,
@@ -158,8 +157,8 @@ def _missed_alerts(resident, days: int) -> list[Alert]:
 
 def test_missed_doses_past_the_review_period_roll_into_one_item_per_resident(facility, resident):
     other = ResidentFactory(facility=facility, unit=resident.unit, first_name="Grace")
-    mine = _missed_alerts(resident, 5)  # 5 days: 4 older than 24 h, yesterday's within
-    theirs = _missed_alerts(other, 2)
+    mine = missed_alerts(resident, 5)  # 5 days: 4 older than 24 h, yesterday's within
+    theirs = missed_alerts(other, 2)
 
     gathered = services.alerts_roll_up_missed(now=NOW)
 
@@ -185,7 +184,7 @@ def test_missed_doses_past_the_review_period_roll_into_one_item_per_resident(fac
 
 
 def test_a_later_missed_dose_joins_the_open_roll_up(facility, resident):
-    mine = _missed_alerts(resident, 5)
+    mine = missed_alerts(resident, 5)
     services.alerts_roll_up_missed(now=NOW)
     services.alerts_roll_up_missed(now=NOW + timedelta(hours=12))  # yesterday's is now old
     rollup = Alert.objects.get(kind=AlertKind.MISSED_ROLLUP)
@@ -197,12 +196,12 @@ def test_a_later_missed_dose_joins_the_open_roll_up(facility, resident):
 def test_the_review_period_is_the_facilitys(facility, resident):
     facility.missed_dose_review_hours = 24 * 4
     facility.save(update_fields=["missed_dose_review_hours"])
-    _missed_alerts(resident, 5)
+    missed_alerts(resident, 5)
     assert services.alerts_roll_up_missed(now=NOW) == 1  # only the 5-day-old one
 
 
 def test_acknowledging_the_roll_up_acknowledges_its_doses_alerts(facility, resident, nurse):
-    mine = _missed_alerts(resident, 3)
+    mine = missed_alerts(resident, 3)
     services.alerts_roll_up_missed(now=NOW)
     rollup = Alert.objects.get(kind=AlertKind.MISSED_ROLLUP)
     services.alerts_acknowledge(
@@ -221,7 +220,7 @@ def test_acknowledging_the_roll_up_acknowledges_its_doses_alerts(facility, resid
 
 
 def test_resolving_the_roll_up_resolves_its_doses_alerts(facility, resident, nurse):
-    mine = _missed_alerts(resident, 3)
+    mine = missed_alerts(resident, 3)
     services.alerts_roll_up_missed(now=NOW)
     rollup = Alert.objects.get(kind=AlertKind.MISSED_ROLLUP)
     services.alert_resolve(actor=nurse, alert=rollup, note="Physician informed")
@@ -231,5 +230,5 @@ def test_resolving_the_roll_up_resolves_its_doses_alerts(facility, resident, nur
 
 
 def test_the_beat_job_rolls_up(facility, resident):
-    _missed_alerts(resident, 3)
+    missed_alerts(resident, 3)
     assert services.alerts_raise_followups(now=NOW)["missed_rollup"] == 2

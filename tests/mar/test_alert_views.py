@@ -6,8 +6,12 @@ import pytest
 from django.urls import reverse
 
 from mar import services
-from mar.models import Alert, AlertKind, AlertSeverity, AlertState, DoseState, ScheduledDose
-from tests.factories import MedicationFactory, PrescriptionFactory, ResidentFactory
+from mar.models import Alert, AlertKind, AlertSeverity, AlertState
+from tests.factories import (
+    MedicationFactory,
+    ResidentFactory,
+)
+from tests.mar.test_alert_triage import missed_alerts
 
 NOW = datetime(2026, 12, 2, 19, 5, tzinfo=UTC)  # 14:05 in New York
 
@@ -101,30 +105,8 @@ def test_bulk_acknowledge_with_nothing_ticked_changes_nothing(nurse_client, inbo
 
 
 def test_the_roll_up_shows_its_missed_doses(nurse_client, facility, resident):
-    order = PrescriptionFactory(resident=resident, medication=MedicationFactory(name="Warfarin"))
-    doses = []
-    for day in (3, 2):
-        due = NOW - timedelta(days=day)
-        dose = ScheduledDose.objects.create(
-            facility=facility,
-            prescription=order,
-            resident=resident,
-            due_at=due,
-            window_opens_at=due,
-            window_closes_at=due,
-            state=DoseState.MISSED,
-        )
-        doses.append(dose)
-        Alert.objects.create(
-            facility=facility,
-            resident=resident,
-            dose=dose,
-            kind=AlertKind.MISSED_DOSE,
-            subject=f"dose:{dose.pk}",
-            severity=AlertSeverity.URGENT,
-            message="Missed dose: nothing documented",
-            created_at=due,
-        )
+    warfarin = MedicationFactory(name="Warfarin")
+    missed_alerts(resident, 2, now=NOW - timedelta(days=1), medication=warfarin)
     services.alerts_roll_up_missed(now=NOW)
     rollup = Alert.objects.get(kind=AlertKind.MISSED_ROLLUP)
 

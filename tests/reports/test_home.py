@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from accounts.models import CertificationKind, Role
 from inventory import services as stock_services
-from mar.models import Alert, AlertKind, AlertSeverity, DoseState, ScheduledDose
+from mar.models import Alert, AlertKind, AlertSeverity, DoseState
 from meds.models import OrderStatus
 from reports.home import age_in_words
 from tests.factories import (
@@ -17,6 +17,7 @@ from tests.factories import (
     PrescriptionFactory,
     UnitFactory,
     member,
+    scheduled_dose,
 )
 
 
@@ -37,15 +38,7 @@ def shift(facility, unit, resident, admin_user, nurse_user):
     order = PrescriptionFactory(resident=resident, medication=MedicationFactory(name="Warfarin"))
     for hours in (3, 4):
         due = now - timedelta(hours=hours)
-        ScheduledDose.objects.create(
-            facility=facility,
-            prescription=order,
-            resident=resident,
-            due_at=due,
-            window_opens_at=due,
-            window_closes_at=due,
-            state=DoseState.OVERDUE,
-        )
+        scheduled_dose(order, due, state=DoseState.OVERDUE, window_minutes=0)
     pending = PrescriptionFactory(
         resident=resident,
         medication=MedicationFactory(name="Metoprolol", strength="25 mg"),
