@@ -6,6 +6,7 @@ from functools import cached_property
 
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from core.audit import track
@@ -64,6 +65,18 @@ class Facility(models.Model):
     missed_after_hours = models.PositiveSmallIntegerField(
         default=4, help_text="Hours after the window closes before an overdue dose is missed."
     )
+    missed_dose_review_hours = models.PositiveSmallIntegerField(
+        "Hours a missed dose stays open on its own",
+        default=24,
+        validators=[
+            MinValueValidator(1, "At least 1 hour."),
+            MaxValueValidator(720, "At most 720 hours (30 days)."),
+        ],
+        help_text=(
+            "After this many hours a resident's unreviewed missed doses are gathered into one "
+            "alert in the inbox."
+        ),
+    )
     prn_followup_minutes = models.PositiveSmallIntegerField(default=60)
     prn_followup_earliest_minutes = models.PositiveSmallIntegerField(
         default=30,
@@ -97,6 +110,12 @@ class Facility(models.Model):
             models.CheckConstraint(
                 condition=models.Q(idle_logout_minutes__gte=1, idle_logout_minutes__lte=480),
                 name="facility_idle_logout_range",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(
+                    missed_dose_review_hours__gte=1, missed_dose_review_hours__lte=720
+                ),
+                name="facility_missed_review_range",
             ),
         ]
 

@@ -25,6 +25,7 @@ POLICY_FIELDS = (
     "dose_window_minutes",
     "time_critical_window_minutes",
     "missed_after_hours",
+    "missed_dose_review_hours",
     "prn_followup_minutes",
     "prn_followup_earliest_minutes",
     "reorder_days",

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from accounts.models import Certification, CertificationKind, Facility, Membership, Role, Unit, User
 from core.shifts import shift_at
-from demo.catalog import MEDICATIONS, PRN, SCHEDULED
+from demo.catalog import HIGH_ALERT, MEDICATIONS, PRN, SCHEDULED
 from demo.people import (
     ALLERGENS,
     CEDAR,
@@ -196,6 +196,7 @@ def add_medications() -> None:
                 "controlled_schedule": controlled,
                 "is_psychotropic": psych,
                 "is_time_critical": critical,
+                "high_alert": HIGH_ALERT.get(name, ""),
                 "ndc": ndc,
                 "barcode": barcode,
             },

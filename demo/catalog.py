@@ -2,6 +2,16 @@
 
 from datetime import time
 
+# ISMP high-alert classes of the catalog's entries: a late dose of one of these is urgent.
+HIGH_ALERT = {
+    "Warfarin": "anticoagulant",
+    "Insulin glargine": "insulin",
+    "Oxycodone": "opioid",
+    "Hydrocodone/APAP": "opioid",
+    "Tramadol": "opioid",
+    "Fentanyl patch": "opioid",
+}
+
 # name, generic, strength, form, route, controlled, psychotropic, time-critical, NDC as printed on
 # the package (10 digits, dashed), and the UPC-A the package carries ("3" + NDC + check digit)
 MEDICATIONS = [

@@ -70,6 +70,7 @@ class AlertKind(models.TextChoices):
     LOW_SUPPLY = "low_supply", "Low supply"
     COUNT_DISCREPANCY = "count_discrepancy", "Count discrepancy"
     CERTIFICATION = "certification", "Certification"
+    MISSED_ROLLUP = "missed_rollup", "Unreviewed missed doses"
 
 
 class AlertSeverity(models.IntegerChoices):
@@ -124,6 +125,12 @@ def certification_subject(user_id: int, day) -> str:
     return f"aide-cert:{user_id}:{day.isoformat()}"
 
 
+def missed_rollup_subject(resident_id: int, first_alert_id: int) -> str:
+    """A resident's unreviewed missed doses, gathered after the facility's review period: keyed
+    by the first dose alert gathered, so a new roll-up starts once the last one is worked."""
+    return f"missed-review:{resident_id}:{first_alert_id}"
+
+
 def subject_id(subject: str) -> int | None:
     """The id of the row a subject names first (the dose, the stock item, the count ...)."""
     first = subject.partition(":")[2].split(":")[0]
@@ -156,6 +163,12 @@ class Alert(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledgement_note = models.CharField(max_length=300, blank=True)
+    # A missed dose's alert gathered into its resident's "unreviewed missed doses" alert: it
+    # leaves the inbox's list and is found from the roll-up, which acknowledges it with itself.
+    rolled_into = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="rolled_up"
+    )
     resolved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )

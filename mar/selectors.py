@@ -37,26 +37,43 @@ def dose_list_for_order(
 
 
 def alert_list(
-    *, facility: Facility, kind: str = "", unit_id: int | None = None, include_resolved=False
+    *,
+    facility: Facility,
+    kind: str = "",
+    unit_id: int | None = None,
+    severity: int | None = None,
+    rollup_id: int | None = None,
+    include_resolved=False,
 ) -> QuerySet[Alert]:
-    """The facility's alerts, most severe and newest first, with what each row shows."""
+    """The facility's alerts, most severe and newest first, with what each row shows.
+
+    The dose alerts gathered into an "unreviewed missed doses" alert are left out, except when
+    `rollup_id` asks for that roll-up's own (then resolved ones too)."""
     alerts = Alert.objects.filter(facility=facility).select_related(
         "resident__unit",
         "dose__prescription__medication",
         "acknowledged_by",
         "resolved_by",
     )
-    if not include_resolved:
-        alerts = alerts.exclude(state=AlertState.RESOLVED)
+    if rollup_id:
+        alerts = alerts.filter(rolled_into_id=rollup_id)
+    else:
+        alerts = alerts.filter(rolled_into__isnull=True)
+        if not include_resolved:
+            alerts = alerts.exclude(state=AlertState.RESOLVED)
     if kind:
         alerts = alerts.filter(kind=kind)
     if unit_id:
         alerts = alerts.filter(resident__unit_id=unit_id)
+    if severity:
+        alerts = alerts.filter(severity=severity)
     return alerts.order_by("-severity", "-created_at", "-pk")
 
 
 def open_alert_count(*, facility: Facility) -> int:
-    return Alert.objects.filter(facility=facility, state=AlertState.OPEN).count()
+    return Alert.objects.filter(
+        facility=facility, state=AlertState.OPEN, rolled_into__isnull=True
+    ).count()
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,11 @@
 from django.urls import path
 
-from . import views
+from . import alert_views, views
 
 urlpatterns = [
     path("orders/<int:pk>/", views.order_detail, name="order_detail"),
-    path("alerts/", views.alert_list, name="alert_list"),
+    path("alerts/", alert_views.alert_list, name="alert_list"),
+    path("alerts/acknowledge/", alert_views.alerts_acknowledge, name="alerts_acknowledge"),
     path("medpass/", views.board, name="board"),
     path("medpass/scan/", views.scan, name="scan"),
     path("medpass/passing/", views.passing_choose, name="passing_choose"),
@@ -16,8 +17,8 @@ urlpatterns = [
     path("medpass/prn/<int:pk>/give/", views.prn_give, name="prn_give"),
     path("medpass/prn-doses/<int:pk>/followup/", views.prn_followup, name="prn_followup"),
     path("records/<int:pk>/amend/", views.administration_amend, name="administration_amend"),
-    path("alerts/<int:pk>/acknowledge/", views.alert_acknowledge, name="alert_acknowledge"),
-    path("alerts/<int:pk>/resolve/", views.alert_resolve, name="alert_resolve"),
+    path("alerts/<int:pk>/acknowledge/", alert_views.alert_acknowledge, name="alert_acknowledge"),
+    path("alerts/<int:pk>/resolve/", alert_views.alert_resolve, name="alert_resolve"),
     path("facility/settings/other-codes/", views.other_code_list, name="other_code_list"),
     path("facility/settings/other-codes/<int:pk>/", views.other_code_edit, name="other_code_edit"),
     path(

@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from accounts.models import Role, Unit
+from accounts.models import Role
 from accounts.permissions import (
     EVERYONE,
     WRITERS_ADMIN,
@@ -23,7 +23,7 @@ from accounts.permissions import (
 from core.shifts import parse_shift_key
 from core.time import local_time
 from core.validators import parse_id
-from core.views import paginate, run_service
+from core.views import run_service
 from meds import barcodes
 from meds import selectors as order_selectors
 from meds.models import Prescription
@@ -34,7 +34,6 @@ from residents.selectors import AssignmentRow, Passing
 
 from . import selectors, services
 from .forms import (
-    AlertResolveForm,
     AmendmentForm,
     AssignmentForm,
     CartForm,
@@ -47,8 +46,6 @@ from .forms import (
 )
 from .models import (
     Administration,
-    Alert,
-    AlertKind,
     FollowUpResult,
     OtherCode,
     ScheduledDose,
@@ -71,55 +68,6 @@ def order_detail(request, pk: int):
         "mar/order_detail.html",
         {"order": order, "doses": doses, "tz": request.facility.tz},
     )
-
-
-@facility_view(WRITERS_CLINICAL, action="work the alerts inbox")
-def alert_list(request):
-    kind = request.GET.get("kind", "")
-    kind = kind if kind in AlertKind.values else ""
-    unit_id = parse_id(request.GET.get("unit"))
-    alerts = selectors.alert_list(facility=request.facility, kind=kind, unit_id=unit_id)
-    page = paginate(request, alerts)
-    return render(
-        request,
-        "mar/alert_list.html",
-        {
-            "page": page,
-            "kind": kind,
-            "unit_id": unit_id,
-            "kinds": AlertKind.choices,
-            "units": Unit.objects.filter(facility=request.facility),
-        },
-    )
-
-
-@require_POST
-@facility_view(WRITERS_CLINICAL, action="acknowledge alerts")
-def alert_acknowledge(request, pk: int):
-    alert = scoped_get(Alert, request, pk=pk)
-    form = forms.Form(request.POST)
-    if run_service(form, lambda: services.alert_acknowledge(actor=request.user, alert=alert)):
-        messages.success(request, "Alert acknowledged.")
-    else:
-        messages.error(request, _form_message(form))
-    return redirect("alert_list")
-
-
-@require_POST
-@facility_view(WRITERS_CLINICAL, action="resolve alerts")
-def alert_resolve(request, pk: int):
-    alert = scoped_get(Alert, request, pk=pk)
-    form = AlertResolveForm(request.POST)
-    if form.is_valid() and run_service(
-        form,
-        lambda: services.alert_resolve(
-            actor=request.user, alert=alert, note=form.cleaned_data["note"]
-        ),
-    ):
-        messages.success(request, "Alert resolved.")
-    else:
-        messages.error(request, _form_message(form))
-    return redirect("alert_list")
 
 
 # The med pass ----------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from .models import (
     Comparator,
     ControlledSchedule,
     Form,
+    HighAlert,
     Medication,
     Recurrence,
     Route,
@@ -268,6 +269,12 @@ class MedicationForm(core_forms.Form):
         label="Time-critical (new orders get the shorter time window)", required=False
     )
     is_psychotropic = forms.BooleanField(label="Psychotropic", required=False)
+    high_alert = forms.ChoiceField(
+        label="High-alert class",
+        choices=HighAlert.choices,
+        required=False,
+        help_text="ISMP high-alert medications: a late or missed dose is urgent.",
+    )
 
     @classmethod
     def initial_from(cls, medication: Medication) -> dict:

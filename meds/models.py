@@ -54,6 +54,18 @@ class Form(models.TextChoices):
     POWDER = "powder", "Powder"
 
 
+class HighAlert(models.TextChoices):
+    """ISMP's high-alert medication classes (long-term care list): a dose of one that is late or
+    missed ranks first in the supervisors' inbox."""
+
+    NONE = "", "Not high-alert"
+    ANTICOAGULANT = "anticoagulant", "Anticoagulant"
+    INSULIN = "insulin", "Insulin"
+    OPIOID = "opioid", "Opioid"
+    HYPOGLYCEMIC = "hypoglycemic", "Oral hypoglycemic"
+    OTHER = "other", "Other high-alert medication"
+
+
 @track()
 class Medication(models.Model):
     """A catalog entry, shared by every facility."""
@@ -70,6 +82,9 @@ class Medication(models.Model):
     barcode = models.CharField(max_length=64, blank=True)
     is_psychotropic = models.BooleanField(default=False)
     is_time_critical = models.BooleanField(default=False)
+    high_alert = models.CharField(
+        "High-alert class", max_length=16, choices=HighAlert.choices, default="", blank=True
+    )
 
     class Meta:
         ordering = ["name", "strength"]
@@ -85,6 +100,11 @@ class Medication(models.Model):
     @property
     def is_controlled(self) -> bool:
         return bool(self.controlled_schedule)
+
+    @property
+    def ranks_first(self) -> bool:
+        """A late dose of it is urgent: time-critical or of a high-alert class."""
+        return self.is_time_critical or bool(self.high_alert)
 
 
 class OrderStatus(models.TextChoices):

@@ -21,6 +21,7 @@ from .barcodes import NDC_SHAPES, ndc_11
 from .models import (
     ControlledSchedule,
     Form,
+    HighAlert,
     HoldParameter,
     Medication,
     OrderStatus,
@@ -398,6 +399,7 @@ MEDICATION_FIELDS = (
     "barcode",
     "is_psychotropic",
     "is_time_critical",
+    "high_alert",
 )
 # What identifies the product. Orders, and through them every MAR record, show these, so they
 # never change while an order refers to the entry.
@@ -478,6 +480,9 @@ def _clean_medication(fields: dict) -> dict:
     clean["ndc"] = ndc_normalise(clean.get("ndc") or "")
     clean["is_psychotropic"] = bool(clean.get("is_psychotropic"))
     clean["is_time_critical"] = bool(clean.get("is_time_critical"))
+    clean["high_alert"] = clean.get("high_alert") or ""
+    if clean["high_alert"] not in HighAlert.values:
+        raise DomainError("Choose a high-alert class, or none.", field="high_alert")
     return clean
 
 

@@ -1,8 +1,8 @@
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_POST
 
 from accounts.models import Role
 from accounts.permissions import (
@@ -146,25 +146,41 @@ def verification_queue(request):
     return render(request, "meds/verification_queue.html", {"orders": orders})
 
 
-@require_POST
 @facility_view((Role.NURSE,), action="verify orders")
 def order_verify(request, pk: int):
-    order = scoped_get(
-        Prescription.objects.select_related("medication", "resident"), request, pk=pk
-    )
+    """The verify step: the order in full, the resident's allergies and the first doses it will
+    produce; nothing changes until the nurse confirms (POST)."""
     try:
-        services.prescription_verify(actor=request.user, prescription=order)
-        messages.success(
-            request,
-            f"{order.medication} for {order.resident.display_name} verified; "
-            "its doses are being scheduled.",
-        )
-    except DomainError as error:
-        messages.error(request, error.message)
-    target = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        target = "verification_queue"
-    return redirect(target)
+        review = selectors.order_review(facility=request.facility, pk=pk, now=timezone.now())
+    except Prescription.DoesNotExist:
+        raise Http404 from None
+    order = review.order
+    error = ""
+    if request.method == "POST":
+        try:
+            services.prescription_verify(actor=request.user, prescription=order)
+        except DomainError as refused:
+            error = refused.message
+        else:
+            messages.success(
+                request,
+                f"{order.medication} for {order.resident.display_name} verified; "
+                "its doses are being scheduled.",
+            )
+            target = request.POST.get("next", "")
+            if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+                target = "verification_queue"
+            return redirect(target)
+    return render(
+        request,
+        "meds/order_verify.html",
+        {
+            "review": review,
+            "order": order,
+            "error": error,
+            "pending": order.status == OrderStatus.PENDING,
+        },
+    )
 
 
 # The catalog is one table shared by every facility: an administrator of any facility edits it,

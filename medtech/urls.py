@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from core.views import favicon, healthz
-from residents.views import home
+from reports.views.home import home
 
 urlpatterns = [
     path("", home, name="home"),

@@ -3,7 +3,7 @@ from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from accounts.models import Role, Unit
+from accounts.models import Unit
 from accounts.permissions import (
     EVERYONE,
     WRITERS_ADMIN,
@@ -11,7 +11,6 @@ from accounts.permissions import (
     facility_view,
     scoped_get,
 )
-from accounts.selectors import certification_expiring_list
 from core.errors import DomainError
 from core.validators import parse_id, search_text
 from core.views import paginate, run_service
@@ -19,20 +18,6 @@ from core.views import paginate, run_service
 from . import selectors, services
 from .forms import AllergyForm, DischargeForm, ResidentForm, StatusChangeForm
 from .models import Allergy, Resident, ResidentStatus
-
-
-@facility_view(EVERYONE)
-def home(request):
-    """The facility at a glance for nurses and administrators; a med tech goes to the med pass."""
-    if request.role == Role.MED_TECH:
-        return redirect("board")  # the med pass is a med tech's home page
-    counts = selectors.resident_status_counts(facility=request.facility)
-    expiring = None
-    if request.role in WRITERS_CLINICAL:
-        expiring = certification_expiring_list(
-            facility=request.facility, today=request.facility.local_today()
-        ).count()
-    return render(request, "residents/home.html", {"counts": counts, "expiring": expiring})
 
 
 @facility_view(EVERYONE)
@@ -177,14 +162,26 @@ def allergy_add(request, pk: int):
     return render(request, "residents/allergy_form.html", {"form": form, "resident": resident})
 
 
-@require_POST
 @facility_view(WRITERS_ADMIN, action="remove allergies")
 def allergy_remove(request, pk: int, allergy_pk: int):
+    """Removing an allergy entered in error cannot be undone from the page: it is confirmed on
+    a page that names the allergy and the resident; nothing changes until the POST."""
     resident = scoped_get(Resident, request, pk=pk)
-    allergy = get_object_or_404(Allergy, pk=allergy_pk, resident=resident)
-    services.allergy_remove(actor=request.user, allergy=allergy)
-    messages.success(request, f"Allergy to {allergy.substance} removed.")
-    return redirect("resident_detail", pk=resident.pk)
+    allergy = get_object_or_404(
+        Allergy.objects.select_related("recorded_by"), pk=allergy_pk, resident=resident
+    )
+    if request.method == "POST":
+        services.allergy_remove(actor=request.user, allergy=allergy)
+        messages.success(
+            request, f"Allergy to {allergy.substance} removed from {resident.display_name}."
+        )
+        return redirect("resident_detail", pk=resident.pk)
+    others = resident.allergies.exclude(pk=allergy.pk).count()
+    return render(
+        request,
+        "residents/allergy_remove.html",
+        {"resident": resident, "allergy": allergy, "last_one": others == 0},
+    )
 
 
 @require_POST

@@ -127,6 +127,12 @@ class PrescriptionFactory(factory.django.DjangoModelFactory):
     verified_at = factory.LazyFunction(lambda: datetime(2026, 1, 1, tzinfo=UTC))
     active_since = factory.LazyFunction(lambda: datetime(2026, 1, 1, tzinfo=UTC))
 
+    class Params:
+        # PrescriptionFactory(pending=True): entered, waiting in the verification queue.
+        pending = factory.Trait(
+            status="pending", verified_by=None, verified_at=None, active_since=None
+        )
+
 
 def scheduled_dose(order, due: datetime, *, state="due", cancel_reason="", window_minutes=60):
     """A ScheduledDose of `order` at `due` (aware, or naive facility-local wall time)."""

@@ -259,3 +259,103 @@ def test_med_pass_setup_pages_do_not_grow_with_residents_and_carts(
     content = client.get(url).content.decode()
     if page in ("shift_assignments", "cart_edit"):
         assert f"Smith{5 * N - 1:03d}" in content
+
+
+def _grow_inbox(facility, units, count, start):
+    """Residents with dose alerts (a high-alert drug among them), low supply, a rolled-up
+    missed dose, and a facility-wide alert."""
+    from mar.models import Alert, AlertKind, AlertSeverity, DoseState
+    from tests.factories import MedicationFactory, PrescriptionFactory, scheduled_dose
+
+    now = timezone.now()
+    for i in range(start, start + count):
+        resident = ResidentFactory(
+            facility=facility, unit=units[i % len(units)], first_name=f"Inbox{i}"
+        )
+        order = PrescriptionFactory(
+            resident=resident,
+            medication=MedicationFactory(high_alert="anticoagulant" if i % 2 else ""),
+        )
+        due = now - timedelta(hours=2, minutes=i)
+        dose = scheduled_dose(order, due, state=DoseState.OVERDUE, window_minutes=0)
+        rollup = Alert.objects.create(
+            facility=facility,
+            resident=resident,
+            kind=AlertKind.MISSED_ROLLUP,
+            subject=f"missed-review:{resident.pk}:0",
+            message="1 missed dose not reviewed",
+            created_at=now,
+        )
+        for kind, subject, extra in (
+            (AlertKind.OVERDUE_DOSE, f"dose:{dose.pk}", {"dose": dose}),
+            (AlertKind.LOW_SUPPLY, f"stock:{i}:0", {"severity": AlertSeverity.INFO}),
+            (AlertKind.MISSED_DOSE, f"old:{i}", {"rolled_into": rollup}),
+            (AlertKind.CERTIFICATION, f"cert:{i}", {"resident": None}),
+        ):
+            Alert.objects.create(
+                **{
+                    "facility": facility,
+                    "resident": resident,
+                    "kind": kind,
+                    "subject": subject,
+                    "message": "Alert",
+                    "created_at": now - timedelta(minutes=i),
+                    **extra,
+                }
+            )
+
+
+@pytest.mark.parametrize(
+    "query", ["", "?group=kind", "?group=none", "?group=resident&severity=3&unit={unit}"]
+)
+def test_alert_inbox_queries_do_not_grow_with_alerts(
+    nurse_client, facility, unit, second_unit, query
+):
+    url = reverse("alert_list") + query.format(unit=unit.pk)
+
+    _grow_inbox(facility, [unit, second_unit], N, 0)
+    small = _queries(nurse_client, url)
+    _grow_inbox(facility, [unit, second_unit], 4 * N, N)
+    large = _queries(nurse_client, url)
+
+    _assert_constant(small, large, f"alert inbox {query or '(by resident)'}")
+
+
+def test_supervisor_home_queries_do_not_grow(nurse_client, facility, unit, second_unit):
+    from tests.factories import PrescriptionFactory
+
+    def grow(count, start):
+        _grow_inbox(facility, [unit, second_unit], count, start)
+        _add_expiring(facility, count, start)
+        for _ in range(count):
+            PrescriptionFactory(
+                resident=ResidentFactory(facility=facility, unit=unit),
+                pending=True,
+            )
+
+    grow(N, 0)
+    small = _queries(nurse_client, reverse("home"))
+    grow(4 * N, N)
+    large = _queries(nurse_client, reverse("home"))
+
+    _assert_constant(small, large, "supervisor home")
+
+
+def test_verification_queue_queries_do_not_grow(nurse_client, facility, unit):
+    from tests.factories import PrescriptionFactory
+
+    def grow(count):
+        for _ in range(count):
+            old = PrescriptionFactory(resident=ResidentFactory(facility=facility, unit=unit))
+            PrescriptionFactory(
+                resident=old.resident,
+                replaces=old,
+                pending=True,
+            )
+
+    grow(N)
+    small = _queries(nurse_client, reverse("verification_queue"))
+    grow(4 * N)
+    large = _queries(nurse_client, reverse("verification_queue"))
+
+    _assert_constant(small, large, "verification queue")

@@ -7,7 +7,13 @@
 The names callers use are re-exported here: `from mar import services; services.prn_give(...)`.
 """
 
-from .alerts import alert_acknowledge, alert_resolve, alerts_raise_followups
+from .alerts import (
+    alert_acknowledge,
+    alert_resolve,
+    alerts_acknowledge,
+    alerts_raise_followups,
+    alerts_roll_up_missed,
+)
 from .dose_engine import (
     HORIZON,
     LOOKBACK,
@@ -35,7 +41,9 @@ __all__ = [
     "administration_record",
     "alert_acknowledge",
     "alert_resolve",
+    "alerts_acknowledge",
     "alerts_raise_followups",
+    "alerts_roll_up_missed",
     "amendment_create",
     "doses_cancel_open",
     "doses_generate",

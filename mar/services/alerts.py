@@ -7,13 +7,13 @@ all find an alert by that key, so each dose, PRN dose, pattern or supply episode
 
 import datetime
 
-from django.db import transaction
-from django.db.models import Max
+from django.db import connection, transaction
+from django.db.models import Count, Max, Min, Q
 from django.utils import timezone
 
 from accounts.models import Facility, User
 from core.errors import DomainError
-from core.time import local_time
+from core.time import local_stamp, local_time
 from core.validators import check_inputs
 from inventory.models import MovementKind, StockMovement
 from inventory.selectors import movements_since_last_matching_count, reorder_list
@@ -28,6 +28,7 @@ from ..models import (
     AlertState,
     certification_subject,
     count_subject,
+    missed_rollup_subject,
     prn_subject,
     refusal_subject,
     stock_subject,
@@ -52,20 +53,68 @@ def alerts_reopen(*, kinds, subjects: list[str]) -> int:
     )
 
 
+def _acknowledge(*, actor: User, alerts, note: str, at: datetime.datetime) -> int:
+    """Acknowledge these open alerts and, for a roll-up among them, the dose alerts it gathers.
+
+    The caller holds the transaction and the chosen alerts' row locks."""
+    chosen = list(alerts.values_list("pk", flat=True))
+    return Alert.objects.filter(
+        Q(pk__in=chosen) | Q(rolled_into__in=chosen), state=AlertState.OPEN
+    ).update(
+        state=AlertState.ACKNOWLEDGED,
+        acknowledged_by=actor,
+        acknowledged_at=at,
+        acknowledgement_note=note,
+    )
+
+
 @transaction.atomic
-def alert_acknowledge(*, actor: User, alert: Alert) -> Alert:
+def alert_acknowledge(*, actor: User, alert: Alert, note: str = "") -> Alert:
+    """Acknowledge one alert (a roll-up: with the missed doses it gathers)."""
+    check_inputs(note=note)
     locked = Alert.objects.select_for_update().get(pk=alert.pk)
     if locked.state != AlertState.OPEN:
         raise DomainError(f"This alert is already {locked.get_state_display().lower()}.")
-    locked.state = AlertState.ACKNOWLEDGED
-    locked.acknowledged_by = actor
-    locked.acknowledged_at = timezone.now()
-    locked.save(update_fields=["state", "acknowledged_by", "acknowledged_at"])
+    _acknowledge(
+        actor=actor,
+        alerts=Alert.objects.filter(pk=locked.pk),
+        note=(note or "").strip(),
+        at=timezone.now(),
+    )
+    locked.refresh_from_db()
     return locked
 
 
 @transaction.atomic
+def alerts_acknowledge(*, actor: User, facility: Facility, alert_ids: list[int], note: str) -> int:
+    """Acknowledge several alerts of the facility with one note; return how many were chosen.
+
+    Refused, changing nothing, without a note (field "note") or when none of them is open
+    any more. Each alert records the note, the acting user and the time (audited); a roll-up
+    takes the missed doses it gathers with it.
+    """
+    check_inputs(note=note)
+    note = (note or "").strip()
+    if not note:
+        raise DomainError(
+            "Write one note for the alerts you acknowledge (what you did or will do).",
+            field="note",
+        )
+    if not alert_ids:
+        raise DomainError("Tick the alerts to acknowledge, or a whole group.", field="alerts")
+    chosen = Alert.objects.select_for_update().filter(
+        facility=facility, pk__in=alert_ids, state=AlertState.OPEN
+    )
+    count = len(chosen)  # evaluating the queryset takes the row locks
+    if not count:
+        raise DomainError("None of the chosen alerts is still open.", field="alerts")
+    _acknowledge(actor=actor, alerts=chosen, note=note, at=timezone.now())
+    return count
+
+
+@transaction.atomic
 def alert_resolve(*, actor: User, alert: Alert, note: str) -> Alert:
+    """Resolve one alert (a roll-up: with the missed doses it gathers)."""
     check_inputs(note=note)
     note = (note or "").strip()
     if not note:
@@ -73,12 +122,117 @@ def alert_resolve(*, actor: User, alert: Alert, note: str) -> Alert:
     locked = Alert.objects.select_for_update().get(pk=alert.pk)
     if locked.state == AlertState.RESOLVED:
         raise DomainError("This alert is already resolved.")
-    locked.state = AlertState.RESOLVED
-    locked.resolved_by = actor
-    locked.resolved_at = timezone.now()
-    locked.resolution_note = note
-    locked.save(update_fields=["state", "resolved_by", "resolved_at", "resolution_note"])
+    now = timezone.now()
+    Alert.objects.filter(Q(pk=locked.pk) | Q(rolled_into=locked.pk)).exclude(
+        state=AlertState.RESOLVED
+    ).update(state=AlertState.RESOLVED, resolved_by=actor, resolved_at=now, resolution_note=note)
+    locked.refresh_from_db()
     return locked
+
+
+def alerts_roll_up_missed(*, now: datetime.datetime | None = None) -> int:
+    """Gather each resident's missed-dose alerts older than the facility's review period into one
+    "unreviewed missed doses" alert; return how many dose alerts were gathered.
+
+    A dose alert gathered leaves the inbox's list (it is found from the roll-up); a later one
+    joins the resident's open roll-up; once that is acknowledged or resolved, the next starts a
+    new one. Idempotent: a second run finds nothing left to gather. Set-based: a few statements
+    per facility, whatever the number of alerts.
+    """
+    now = now or timezone.now()
+    gathered = 0
+    for facility in Facility.objects.only("id", "timezone", "missed_dose_review_hours"):
+        gathered += _roll_up_facility(facility=facility, now=now)
+    return gathered
+
+
+@transaction.atomic
+def _roll_up_facility(*, facility: Facility, now: datetime.datetime) -> int:
+    cutoff = now - datetime.timedelta(hours=facility.missed_dose_review_hours)
+    candidates = list(
+        Alert.objects.select_for_update(skip_locked=True)
+        .filter(
+            facility=facility,
+            kind=AlertKind.MISSED_DOSE,
+            state=AlertState.OPEN,
+            rolled_into__isnull=True,
+            resident__isnull=False,
+            created_at__lte=cutoff,
+        )
+        .values_list("pk", "resident_id")
+    )
+    if not candidates:
+        return 0
+    by_resident: dict[int, list[int]] = {}
+    for pk, resident_id in candidates:
+        by_resident.setdefault(resident_id, []).append(pk)
+    open_rollups = Alert.objects.select_for_update().filter(
+        facility=facility,
+        kind=AlertKind.MISSED_ROLLUP,
+        state=AlertState.OPEN,
+        resident_id__in=list(by_resident),
+    )
+    rollup_of = {r.resident_id: r.pk for r in open_rollups.order_by("-pk")}
+    fresh = [
+        missed_rollup_subject(resident_id, min(ids))
+        for resident_id, ids in by_resident.items()
+        if resident_id not in rollup_of
+    ]
+    Alert.objects.bulk_create(
+        [
+            Alert(
+                facility=facility,
+                resident_id=resident_id,
+                kind=AlertKind.MISSED_ROLLUP,
+                subject=missed_rollup_subject(resident_id, min(ids)),
+                severity=AlertSeverity.WARNING,
+                message="Unreviewed missed doses",
+                created_at=now,
+            )
+            for resident_id, ids in by_resident.items()
+            if resident_id not in rollup_of
+        ],
+        ignore_conflicts=True,
+    )
+    rollup_of.update(
+        Alert.objects.filter(kind=AlertKind.MISSED_ROLLUP, subject__in=fresh).values_list(
+            "resident_id", "pk"
+        )
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            UPDATE mar_alert AS a SET rolled_into_id = r.rollup
+            FROM unnest(%s::bigint[], %s::bigint[]) AS r(id, rollup)
+            WHERE a.id = r.id
+            """,
+            [
+                [pk for pk, _ in candidates],
+                [rollup_of[resident_id] for _, resident_id in candidates],
+            ],
+        )
+    _describe_rollups(facility=facility, rollup_ids=list(set(rollup_of.values())))
+    return len(candidates)
+
+
+def _describe_rollups(*, facility: Facility, rollup_ids: list[int]) -> None:
+    """Write each roll-up's message from the doses it gathers: how many, oldest and newest."""
+    summary = (
+        Alert.objects.filter(rolled_into__in=rollup_ids)
+        .exclude(state=AlertState.RESOLVED)
+        .values("rolled_into")
+        .annotate(n=Count("pk"), oldest=Min("dose__due_at"), newest=Max("dose__due_at"))
+    )
+    rollups = []
+    for row in summary:
+        oldest = local_stamp(row["oldest"], facility.tz)
+        newest = local_stamp(row["newest"], facility.tz)
+        if row["n"] == 1:
+            message = f"1 missed dose not reviewed, due {oldest}."
+        else:
+            message = f"{row['n']} missed doses not reviewed, due from {oldest} to {newest}."
+        rollups.append(Alert(pk=row["rolled_into"], message=message))
+    Alert.objects.bulk_update(rollups, ["message"])
 
 
 def alert_raise_certification(*, facility: Facility, user: User, now: datetime.datetime) -> None:
@@ -103,10 +257,14 @@ def alert_raise_certification(*, facility: Facility, user: User, now: datetime.d
 
 
 def alerts_raise_followups(*, now: datetime.datetime | None = None) -> dict[str, int]:
-    """PRN follow-ups not documented in time, and refusal patterns (3 in 7 days per order)."""
+    """PRN follow-ups not documented in time, refusal patterns (3 in 7 days per order), low
+    supply, and missed doses past the review period gathered per resident (`missed_rollup`:
+    how many dose alerts were gathered)."""
     now = now or timezone.now()
-    counts = {"prn_followup": 0, "refusals": 0, "low_supply": 0}
-    for facility in Facility.objects.only("id", "prn_followup_minutes", "timezone"):
+    counts = {"prn_followup": 0, "refusals": 0, "low_supply": 0, "missed_rollup": 0}
+    for facility in Facility.objects.only(
+        "id", "prn_followup_minutes", "timezone", "missed_dose_review_hours"
+    ):
         due_before = now - datetime.timedelta(minutes=facility.prn_followup_minutes)
         late = list(
             Administration.objects.filter(
@@ -139,6 +297,7 @@ def alerts_raise_followups(*, now: datetime.datetime | None = None) -> dict[str,
         )
         counts["refusals"] += _raise_refusal_alerts(facility=facility, now=now)
         counts["low_supply"] += _raise_low_supply_alerts(facility=facility, now=now)
+        counts["missed_rollup"] += _roll_up_facility(facility=facility, now=now)
     return counts
 
 
@@ -159,7 +318,7 @@ def _raise_low_supply_alerts(*, facility: Facility, now: datetime.datetime) -> i
                 resident_id=supply.item.resident_id,
                 kind=AlertKind.LOW_SUPPLY,
                 subject=stock_subject(supply.item.pk, last_received.get(supply.item.pk, 0)),
-                severity=AlertSeverity.WARNING,
+                severity=AlertSeverity.INFO,
                 message=(
                     f"{supply.item}: {supply.days_left} days of supply left "
                     f"({supply.item.on_hand.normalize():f} {supply.item.unit_of_count}). Reorder."

@@ -216,7 +216,9 @@ def _move_open_doses(
     """One sweep step in three set-based statements (the sweep runs every minute).
 
     SKIP LOCKED: a concurrent sweep, or a med tech documenting the dose right now, keeps it.
-    The partial index on open doses makes finding them cheap at any table size.
+    The partial index on open doses makes finding them cheap at any table size. A dose of a
+    time-critical or high-alert medication (meds.Medication.ranks_first) is urgent as soon as
+    it is overdue: the drug, read in the same UPDATE, decides the alert's severity.
     """
     kind, severity, word = _ALERT_FOR_STATE[to_state]
     with connection.cursor() as cursor:
@@ -236,16 +238,20 @@ def _move_open_doses(
             return 0
         cursor.execute(
             """
-            UPDATE mar_scheduleddose SET state = %s, state_changed_at = %s
-            WHERE id = ANY(%s)
-            RETURNING id, facility_id, resident_id
+            UPDATE mar_scheduleddose AS d SET state = %s, state_changed_at = %s
+            FROM meds_prescription AS p JOIN meds_medication AS m ON m.id = p.medication_id
+            WHERE d.id = ANY(%s) AND p.id = d.prescription_id
+            RETURNING d.id, d.facility_id, d.resident_id,
+                      CASE WHEN m.is_time_critical OR m.high_alert <> '' THEN %s ELSE %s END
             """,
-            [to_state, now, locked],
+            [to_state, now, locked, int(AlertSeverity.URGENT), int(severity)],
         )
         moved = cursor.fetchall()
         if not moved:
             return 0
-        dose_ids, facility_ids, resident_ids = (list(column) for column in zip(*moved, strict=True))
+        dose_ids, facility_ids, resident_ids, severities = (
+            list(column) for column in zip(*moved, strict=True)
+        )
         if to_state == DoseState.MISSED:
             # The dose's overdue alert becomes its missed alert: one alert per dose, always.
             cursor.execute(
@@ -264,21 +270,23 @@ def _move_open_doses(
         cursor.execute(
             """
             INSERT INTO mar_alert (facility_id, resident_id, dose_id, kind, subject, severity,
-                                   message, state, created_at, resolution_note)
-            SELECT facility_id, resident_id, dose_id, %s, subject, %s, %s, 'open', %s, ''
-            FROM unnest(%s::bigint[], %s::text[], %s::bigint[], %s::bigint[])
-                AS moved(dose_id, subject, facility_id, resident_id)
+                                   message, state, created_at, resolution_note,
+                                   acknowledgement_note)
+            SELECT facility_id, resident_id, dose_id, %s, subject, severity, %s, 'open', %s, '',
+                   ''
+            FROM unnest(%s::bigint[], %s::text[], %s::bigint[], %s::bigint[], %s::smallint[])
+                AS moved(dose_id, subject, facility_id, resident_id, severity)
             ON CONFLICT DO NOTHING
             """,
             [
                 kind,
-                severity,
                 _dose_message(word),
                 now,
                 dose_ids,
                 [dose_subject(pk) for pk in dose_ids],
                 facility_ids,
                 resident_ids,
+                severities,
             ],
         )
     return len(dose_ids)

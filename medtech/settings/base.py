@@ -75,6 +75,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.current_facility",
                 "mar.context_processors.open_alerts",
+                "meds.context_processors.orders_to_verify",
             ],
             "builtins": ["core.templatetags.facility_time"],
         },

@@ -315,6 +315,7 @@ def policy_form(facility: Facility, **overrides) -> dict:
         "dose_window_minutes": facility.dose_window_minutes,
         "time_critical_window_minutes": facility.time_critical_window_minutes,
         "missed_after_hours": facility.missed_after_hours,
+        "missed_dose_review_hours": facility.missed_dose_review_hours,
         "prn_followup_minutes": facility.prn_followup_minutes,
         "prn_followup_earliest_minutes": facility.prn_followup_earliest_minutes,
         "reorder_days": facility.reorder_days,

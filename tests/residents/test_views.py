@@ -388,7 +388,7 @@ def test_an_added_allergy_shows_in_the_red_banner_and_removing_it_resets(admin_c
         reverse("allergy_remove", args=[resident.pk, allergy.pk]), follow=True
     )
 
-    assert "Allergy to Penicillin removed." in removed.content.decode()
+    assert "Allergy to Penicillin removed from Ada Byron." in removed.content.decode()
     assert "Allergies not recorded" in removed.content.decode()
     resident.refresh_from_db()
     assert resident.allergy_status == AllergyStatus.NOT_RECORDED
