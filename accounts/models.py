@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 
 from core.audit import track
+from core.time import current_stamp
 
 
 def validate_timezone(value: str) -> None:
@@ -216,4 +217,5 @@ class SignoffFailure(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.typist} typed a wrong sign-off for {self.named_username!r} at {self.at}"
+        named = self.named_username
+        return f"{self.typist} typed a wrong sign-off for {named!r} at {current_stamp(self.at)}"

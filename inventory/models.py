@@ -6,6 +6,7 @@ from django.db import models
 
 from accounts.models import Facility, Unit
 from core.audit import track
+from core.time import current_stamp
 from meds.models import Medication
 from residents.models import Resident
 
@@ -138,7 +139,7 @@ class ControlledCount(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Count {self.unit} {self.counted_at:%Y-%m-%d %H:%M}"
+        return f"Shift count, {self.unit}, {current_stamp(self.counted_at)}"
 
 
 @track()

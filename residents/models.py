@@ -143,4 +143,5 @@ class ResidentStatusChange(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.resident}: {self.from_status or 'new'} → {self.to_status}"
+        before = f"{self.get_from_status_display()} → " if self.from_status else ""
+        return f"{self.resident}: {before}{self.get_to_status_display()}"

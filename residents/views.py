@@ -12,6 +12,7 @@ from accounts.permissions import (
     scoped_get,
 )
 from accounts.selectors import certification_expiring_list
+from core.audit import audit_filter, audit_kind, audit_kinds, audit_page
 from core.errors import DomainError
 from core.validators import parse_id, search_text
 from core.views import paginate, run_service
@@ -202,11 +203,17 @@ def resident_nkda(request, pk: int):
 @facility_view(WRITERS_CLINICAL, action="read the audit trail")
 def resident_audit(request, pk: int):
     resident = scoped_get(Resident, request, pk=pk)
-    trail = selectors.resident_audit_trail(resident=resident)
+    kind = audit_kind(request)
+    events = audit_filter(selectors.resident_audit_events(resident=resident), kind=kind)
     return render(
         request,
         "residents/audit.html",
-        {"resident": resident, "page": paginate(request, trail, per_page=100)},
+        {
+            "resident": resident,
+            "page": audit_page(request, events, request.facility.tz),
+            "kinds": audit_kinds(),
+            "kind": kind,
+        },
     )
 
 

@@ -180,11 +180,12 @@ def _grow_audit(resident, count, start, users):
             AllergyFactory(resident=resident, recorded_by=user, substance=f"Audit drug {i}")
 
 
+@pytest.mark.parametrize("page", ["resident_audit", "report_audit_resident"])
 def test_audit_trail_queries_do_not_grow_with_events(
-    nurse_client, facility, resident, admin_user, nurse_user, medtech_user
+    nurse_client, facility, resident, admin_user, nurse_user, medtech_user, page
 ):
     users = [admin_user, nurse_user, medtech_user]
-    url = reverse("resident_audit", args=[resident.pk])
+    url = reverse(page, args=[resident.pk])
 
     _grow_audit(resident, 2, 0, users)
     small = _queries(nurse_client, url)
@@ -200,3 +201,21 @@ def test_audit_trail_queries_do_not_grow_with_events(
         pytest.fail(
             f"audit trail: {small[0]} queries with few events, {large[0]} with many.\n{extra}"
         )
+
+
+def test_staff_audit_trail_pages_cost_the_same_with_more_events(
+    nurse_client, facility, resident, nurse_user
+):
+    url = reverse("report_audit_staff", args=[nurse_user.pk])
+
+    _grow_audit(resident, 3, 0, [nurse_user])
+    small = _queries(nurse_client, url)
+    _grow_audit(resident, 40, 3, [nurse_user])
+    large = _queries(nurse_client, url)
+
+    _assert_constant(small, large, "staff audit trail")
+    content = nurse_client.get(url).content.decode()
+    assert "Page 1 of 2 (86 in all)" in content
+    assert "Audit drug 42" in content and "Audit drug 3<" not in content
+    second = nurse_client.get(url, {"page": 2}).content.decode()
+    assert "Audit drug 3<" in second
