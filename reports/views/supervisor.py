@@ -16,6 +16,7 @@ from django.utils.text import slugify
 from accounts.models import Membership, Unit
 from accounts.permissions import WRITERS_CLINICAL, facility_view, scoped_get
 from core.audit import AuditChange, audit_kind, audit_kinds, audit_page, audit_rows
+from core.time import current_stamp
 from residents.models import Resident
 
 from .. import audit, controlled, error_rate, exceptions, params, prn
@@ -207,7 +208,7 @@ def report_prn(request):
                     len(row.doses),
                     "; ".join(f"{reason} ({n})" for reason, n in row.reasons),
                     "; ".join(f"{result} ({n})" for result, n in row.results),
-                    "; ".join(d.at.strftime("%Y-%m-%d %H:%M") for d in row.missing),
+                    "; ".join(current_stamp(d.at) for d in row.missing),
                     row.busy_days,
                     "; ".join(row.flags),
                 ]
