@@ -219,3 +219,30 @@ def test_staff_audit_trail_pages_cost_the_same_with_more_events(
     assert "Audit drug 42" in content and "Audit drug 3<" not in content
     second = nurse_client.get(url, {"page": 2}).content.decode()
     assert "Audit drug 3<" in second
+
+
+def _add_stock(facility, nurse, count, start):
+    from inventory.services import stock_receive
+    from tests.factories import MedicationFactory
+
+    for i in range(start, start + count):
+        resident = ResidentFactory(facility=facility, first_name=f"Stocky{i}", last_name="Lane")
+        stock_receive(
+            actor=nurse,
+            facility=facility,
+            resident=resident,
+            medication=MedicationFactory(name=f"Stockmed{i:03d}"),
+            quantity="30",
+        )
+
+
+@pytest.mark.parametrize("query", ["", "?q=lane", "?controlled=1", "?q=stockmed&page=2"])
+def test_stock_list_queries_do_not_grow_with_items(nurse_client, facility, nurse_user, query):
+    url = reverse("stock_list") + query
+
+    _add_stock(facility, nurse_user, 12, 0)
+    small = _queries(nurse_client, url)
+    _add_stock(facility, nurse_user, 48, 12)
+    large = _queries(nurse_client, url)
+
+    _assert_constant(small, large, f"stock list {query or '(all)'}")

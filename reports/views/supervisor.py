@@ -17,12 +17,14 @@ from accounts.models import Membership, Unit
 from accounts.permissions import WRITERS_CLINICAL, facility_view, scoped_get
 from core.audit import AuditChange, audit_kind, audit_kinds, audit_page, audit_rows
 from core.time import current_stamp
+from core.views import paginate
 from residents.models import Resident
 
 from .. import audit, controlled, error_rate, exceptions, params, prn
 from ..csv_export import csv_response, wants_csv
 
 ACTION = "read reports"
+CONTROLLED_ITEMS_PER_PAGE = 10
 
 
 @dataclass
@@ -167,7 +169,8 @@ def report_exceptions(request):
             ),
             filters=filters,
         )
-    return _render(request, "reports/exceptions.html", filters, {"report": report})
+    page = paginate(request, report.rows)
+    return _render(request, "reports/exceptions.html", filters, {"report": report, "page": page})
 
 
 # PRN ------------------------------------------------------------------------------------------
@@ -342,7 +345,9 @@ def report_controlled(request):
             rows,
             filters=filters,
         )
-    return _render(request, "reports/controlled.html", filters, {"logs": logs, "item_id": item_id})
+    # A page holds whole items' logs (each with its movements and counts).
+    page = paginate(request, logs, per_page=CONTROLLED_ITEMS_PER_PAGE)
+    return _render(request, "reports/controlled.html", filters, {"page": page, "item_id": item_id})
 
 
 # Audit trails ---------------------------------------------------------------------------------

@@ -177,3 +177,36 @@ def test_controlled_log_is_the_ledger_with_signatures(
     )
     page = medtech_client.get(reverse("stock_item", args=[item.pk])).content.decode()
     assert "LOT9" in page and "Wendy Witness" in page and "<strong>9.5</strong>" in page
+
+
+def test_stock_list_pages_and_finds_by_resident_or_medication(nurse_client, facility, nurse_user):
+    from tests.factories import ResidentFactory
+
+    ann = ResidentFactory(facility=facility, first_name="Ann", last_name="Zeller")
+    for i in range(55):
+        services.stock_receive(
+            actor=nurse_user,
+            facility=facility,
+            resident=ann,
+            medication=MedicationFactory(name=f"Med{i:02d}"),
+            quantity="10",
+        )
+    services.stock_receive(
+        actor=nurse_user,
+        facility=facility,
+        medication=MedicationFactory(name="Warfarin"),
+        quantity="10",
+    )
+
+    first = nurse_client.get(reverse("stock_list")).content.decode()
+    assert "Page 1 of 2 (56 in all)" in first
+    assert "Med00" in first and "Med54" not in first
+    second = nurse_client.get(reverse("stock_list"), {"page": 2}).content.decode()
+    assert "Med54" in second and "House stock" in second  # house stock comes last
+
+    found = nurse_client.get(reverse("stock_list"), {"q": "warf"}).content.decode()
+    assert "Warfarin" in found and "Med00" not in found and "Page 1 of" not in found
+    by_name = nurse_client.get(reverse("stock_list"), {"q": "zell med5"}).content.decode()
+    assert "Med50" in by_name and "Med49" not in by_name
+    none = nurse_client.get(reverse("stock_list"), {"q": "nothing-like-it"}).content.decode()
+    assert "No stock matches “nothing-like-it”." in none
