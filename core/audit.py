@@ -272,6 +272,14 @@ def _rows(events: list, tz: ZoneInfo) -> list[AuditRow]:
         elif event.pgh_label == "insert":
             pairs = [(key, None, value) for key, value in (event.pgh_data or {}).items()]
             pairs = [(k, b, a) for k, b, a in pairs if a not in (None, "", [], {})]
+        elif event.pgh_label == "update":
+            # The first recorded change of a row whose creation is not recorded has nothing to
+            # compare with: its states (the fields with choices) say where it now stands.
+            pairs = [
+                (key, None, value)
+                for key, value in (event.pgh_data or {}).items()
+                if key in fields and fields[key].choices and value not in (None, "")
+            ]
         else:
             pairs = []
         for key, before, after in pairs:

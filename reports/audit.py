@@ -20,15 +20,36 @@ def _kind(kind: str) -> str:
     return kind if kind in dict(audit_kinds()) else ""
 
 
+# Rows that belong to a resident through another of their rows: (that row's model, the events of
+# the rows pointing at it). An amendment points at an administration, not at the resident.
+_THROUGH = [
+    (Prescription, ["meds.HoldParameterEvent", "meds.PrescriptionStatusChangeEvent"]),
+    (Administration, ["mar.PrnFollowUpEvent", "mar.AmendmentEvent"]),
+    (StockItem, ["inventory.StockMovementEvent", "inventory.ControlledCountLineEvent"]),
+]
+
+
 def resident_audit_events(
     *, resident: Resident, start: datetime.date, end: datetime.date, kind: str = ""
-):
-    """Every recorded change of the resident and of rows pointing at them within the period,
-    newest first (a queryset: one query for a page, one to count)."""
+) -> list:
+    """Every recorded change of the resident, of the rows pointing at them and of the rows
+    pointing at those (`_THROUGH`) within the period, newest first. Queries: 1, then 2 for each
+    kind of row in `_THROUGH` the resident has."""
+    from pghistory.models import Events
+
     from residents.selectors import resident_audit_events as events
 
     since, until = local_bounds(resident.facility, start, end)
-    return audit_filter(events(resident=resident), since=since, until=until, kind=_kind(kind))
+    kind = _kind(kind)
+    found = list(audit_filter(events(resident=resident), since=since, until=until, kind=kind))
+    for model, event_models in _THROUGH:
+        wanted = [m for m in event_models if not kind or m.startswith(f"{kind}.")]
+        rows = list(model.objects.filter(resident=resident).only("pk")) if wanted else []
+        if rows:
+            through = Events.objects.references(rows).across(*wanted)
+            found += audit_filter(through, since=since, until=until)
+    found.sort(key=lambda event: (event.pgh_created_at, event.pgh_slug), reverse=True)
+    return found
 
 
 def staff_member(*, facility: Facility, pk: int) -> User | None:

@@ -17,6 +17,15 @@ class ResidentStatus(models.TextChoices):
     DISCHARGED = "discharged", "Discharged"
 
 
+# "Mary Smith is now …"
+STATUS_WORDS = {
+    ResidentStatus.ACTIVE: "active",
+    ResidentStatus.LOA: "on leave of absence",
+    ResidentStatus.HOSPITAL: "in hospital",
+    ResidentStatus.DISCHARGED: "discharged",
+}
+
+
 class CodeStatus(models.TextChoices):
     FULL_CODE = "full_code", "Full code"
     DNR = "dnr", "DNR"
@@ -145,3 +154,8 @@ class ResidentStatusChange(models.Model):
     def __str__(self) -> str:
         before = f"{self.get_from_status_display()} → " if self.from_status else ""
         return f"{self.resident}: {before}{self.get_to_status_display()}"
+
+    @property
+    def status_words(self) -> str:
+        """Where the resident is now, as a sentence says it: "on leave of absence"."""
+        return STATUS_WORDS.get(self.to_status, self.get_to_status_display().lower())

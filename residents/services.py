@@ -9,7 +9,14 @@ from accounts.models import Facility, Unit, User
 from core.errors import DomainError
 from core.validators import check_inputs
 
-from .models import Allergy, AllergyStatus, Resident, ResidentStatus, ResidentStatusChange
+from .models import (
+    STATUS_WORDS,
+    Allergy,
+    AllergyStatus,
+    Resident,
+    ResidentStatus,
+    ResidentStatusChange,
+)
 from .signals import resident_status_changed
 
 # Where a resident can go from each status. Discharge is final: a returning person is readmitted.
@@ -137,7 +144,7 @@ def resident_change_status(
         raise DomainError("Choose a status.", field="to_status") from None
     from_status = ResidentStatus(locked.status)
     if to_status == from_status:
-        raise DomainError(f"{locked.display_name} is already {from_status.label.lower()}.")
+        raise DomainError(f"{locked.display_name} is already {STATUS_WORDS[from_status]}.")
     if to_status not in _ALLOWED_MOVES[from_status]:
         raise DomainError(
             f"A {from_status.label.lower()} resident cannot be moved to "

@@ -1,6 +1,7 @@
 from django.contrib import messages
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from accounts.models import Role, Unit
@@ -12,7 +13,6 @@ from accounts.permissions import (
     scoped_get,
 )
 from accounts.selectors import certification_expiring_list
-from core.audit import audit_filter, audit_kind, audit_kinds, audit_page
 from core.errors import DomainError
 from core.validators import parse_id, search_text
 from core.views import paginate, run_service
@@ -137,9 +137,7 @@ def resident_status(request, pk: int):
             ),
         )
         if change is not None:
-            messages.success(
-                request, f"{resident.display_name} is now {change.get_to_status_display().lower()}."
-            )
+            messages.success(request, f"{resident.display_name} is now {change.status_words}.")
             return redirect("resident_detail", pk=resident.pk)
     return render(request, "residents/status.html", {"form": form, "resident": resident})
 
@@ -202,19 +200,11 @@ def resident_nkda(request, pk: int):
 
 @facility_view(WRITERS_CLINICAL, action="read the audit trail")
 def resident_audit(request, pk: int):
+    """The resident's trail is the reports' (it reads rows of the apps above this one: orders'
+    status changes, amendments, stock); this address stays for old links."""
     resident = scoped_get(Resident, request, pk=pk)
-    kind = audit_kind(request)
-    events = audit_filter(selectors.resident_audit_events(resident=resident), kind=kind)
-    return render(
-        request,
-        "residents/audit.html",
-        {
-            "resident": resident,
-            "page": audit_page(request, events, request.facility.tz),
-            "kinds": audit_kinds(),
-            "kind": kind,
-        },
-    )
+    query = f"?{request.GET.urlencode()}" if request.GET else ""
+    return redirect(reverse("report_audit_resident", args=[resident.pk]) + query)
 
 
 @facility_view(EVERYONE)
