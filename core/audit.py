@@ -13,6 +13,7 @@ metadata; a model whose JSON field holds another model's values says so in `audi
 
 import datetime
 import decimal
+import functools
 from collections import defaultdict
 from collections.abc import Iterable
 from contextlib import AbstractContextManager
@@ -42,8 +43,23 @@ def track(*, exclude: list[str] | None = None, inserts: bool = True):
 
 def automatic(work: str) -> AbstractContextManager:
     """Name the automatic work whose writes follow ("dose engine", "alert sweep"): the audit
-    trail shows these words where a person's name would be."""
+    trail shows these words where no person's name is (inside a request the person is named)."""
     return pghistory.context(work=work)
+
+
+def automatic_work(work: str):
+    """Decorator: the function's writes are `automatic(work)`, whoever calls it (the beat, a
+    management command, the demo's history)."""
+
+    def decorate(function):
+        @functools.wraps(function)
+        def wrapper(*args, **kwargs):
+            with automatic(work):
+                return function(*args, **kwargs)
+
+        return wrapper
+
+    return decorate
 
 
 # Reading the trail -----------------------------------------------------------------------------
@@ -169,10 +185,11 @@ class _Reader:
         if context.get("user") is not None:
             user = self.rows[get_user_model()].get(str(context["user"]))
             return str(user) if user is not None else "a removed account"
-        if context.get("work"):
-            return str(context["work"])
+        # A command's context holds the automatic work it ran: the command is what was done.
         if context.get("command"):
             return f"the “{_words(context['command']).lower()}” command"
+        if context.get("work"):
+            return str(context["work"])
         return "automatic work"
 
     def value(self, f: models.Field | None, value, *, model=None) -> str:

@@ -106,7 +106,8 @@ class StockMovement(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} {self.quantity} → {self.balance_after}"
+        quantity, balance = self.quantity.normalize(), self.balance_after.normalize()
+        return f"{self.get_kind_display()} {quantity:f}, balance {balance:f}"
 
 
 @track()

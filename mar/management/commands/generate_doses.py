@@ -1,14 +1,11 @@
 from django.core.management.base import BaseCommand
 
-from core.audit import automatic
 from mar.services import doses_generate
-from mar.tasks import DOSE_ENGINE
 
 
 class Command(BaseCommand):
     help = "Materialize scheduled doses for the next 48 hours (what the beat does every 15 min)."
 
     def handle(self, *args, **options):
-        with automatic(DOSE_ENGINE):
-            added = doses_generate()
+        added = doses_generate()
         self.stdout.write(self.style.SUCCESS(f"{added} doses added."))

@@ -1,16 +1,13 @@
 from django.core.management.base import BaseCommand
 
-from core.audit import automatic
 from mar.services import doses_mark_overdue
-from mar.tasks import DOSE_ENGINE
 
 
 class Command(BaseCommand):
     help = "Move doses past their window to overdue / missed and raise alerts (beat: every min)."
 
     def handle(self, *args, **options):
-        with automatic(DOSE_ENGINE):
-            counts = doses_mark_overdue()
+        counts = doses_mark_overdue()
         self.stdout.write(
             self.style.SUCCESS(f"{counts['overdue']} now overdue, {counts['missed']} now missed.")
         )
