@@ -59,8 +59,9 @@ def stock_receive(request):
             movement = result.movement
             messages.success(
                 request,
-                f"Received {movement.quantity.normalize():f} {movement.item.unit_of_count} of "
-                f"{movement.item.medication}; on hand now {movement.balance_after.normalize():f}.",
+                f"Received {movement.item.quantity_text(movement.quantity)} of "
+                f"{movement.item.medication}; on hand now "
+                f"{movement.item.quantity_text(movement.balance_after)}.",
             )
             for warning in result.warnings:
                 messages.warning(request, warning)

@@ -23,7 +23,7 @@ def test_receive_page_flags_a_soon_expiring_lot(nurse_client, resident):
         follow=True,
     )
     page = response.content.decode()
-    assert "Received 60 tablet of Metformin" in page
+    assert "Received 60 tablets of Metformin" in page and "on hand now 60 tablets." in page
     assert "This lot expires soon" in page
     assert StockItem.objects.get().on_hand == Decimal("60")
 
@@ -52,7 +52,7 @@ def test_shift_count_finding_one_missing_alerts_the_nurse_with_movements(
         lot="OX7",
     ).movement.item
     page = medtech_client.get(reverse("count_unit", args=[unit.pk])).content.decode()
-    assert "Oxycodone" in page and "20 tablet" in page
+    assert "Oxycodone" in page and "20 tablets" in page
     response = medtech_client.post(
         reverse("count_unit", args=[unit.pk]),
         {f"item_{item.pk}": "19", "incoming_username": "nurse1", "incoming_secret": PASSWORD},
