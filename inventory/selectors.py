@@ -11,6 +11,7 @@ from django.db.models import F, Max, Q, QuerySet, Sum
 from accounts.models import Facility, Unit
 from meds.models import Medication, OrderStatus, Prescription, Recurrence
 from residents.models import Resident
+from residents.selectors import resident_name_matches
 
 from .models import ControlledCount, MovementKind, StockItem, StockMovement
 
@@ -52,10 +53,7 @@ def stock_search(
         items = items.exclude(medication__controlled_schedule="")
     for word in query.split():
         items = items.filter(
-            Q(resident__first_name__icontains=word)
-            | Q(resident__last_name__icontains=word)
-            | Q(resident__preferred_name__icontains=word)
-            | Q(medication__name__icontains=word)
+            resident_name_matches(word, "resident__") | Q(medication__name__icontains=word)
         )
     return items.order_by(
         F("resident__last_name").asc(nulls_last=True),

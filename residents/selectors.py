@@ -7,6 +7,15 @@ from accounts.models import Facility
 from .models import Resident, ResidentStatus
 
 
+def resident_name_matches(word: str, prefix: str = "") -> Q:
+    """A resident (through `prefix`, e.g. "resident__") whose names hold `word`."""
+    return (
+        Q(**{f"{prefix}first_name__icontains": word})
+        | Q(**{f"{prefix}last_name__icontains": word})
+        | Q(**{f"{prefix}preferred_name__icontains": word})
+    )
+
+
 def resident_list(
     *, facility: Facility, query: str = "", unit_id: int | None = None, status: str = ""
 ) -> QuerySet[Resident]:
@@ -14,12 +23,7 @@ def resident_list(
     residents = Resident.objects.filter(facility=facility).select_related("unit")
     if query:
         for word in query.split():
-            residents = residents.filter(
-                Q(first_name__icontains=word)
-                | Q(last_name__icontains=word)
-                | Q(preferred_name__icontains=word)
-                | Q(room__iexact=word)
-            )
+            residents = residents.filter(resident_name_matches(word) | Q(room__iexact=word))
     if unit_id:
         residents = residents.filter(unit_id=unit_id)
     if status:
