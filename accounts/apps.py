@@ -3,6 +3,7 @@ from django.apps import AppConfig
 
 class AccountsConfig(AppConfig):
     name = "accounts"
+    verbose_name = "Staff and facility"  # what the audit trail's kind filter reads
 
     def ready(self) -> None:
         from django.contrib.auth.signals import user_logged_in

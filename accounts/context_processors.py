@@ -1,3 +1,5 @@
+from core.time import WEEKDAY_FORMAT
+
 from .permissions import aide_certification
 
 
@@ -17,7 +19,8 @@ def _aide_notice(request) -> str:
         when = "today" if days == 0 else f"in {days} day{'s' if days != 1 else ''}"
         return (
             f"Your medication aide certification expires {when} "
-            f"({certification.expires:%a %d %b %Y}). Renew it in time to keep giving medications."
+            f"({certification.expires.strftime(WEEKDAY_FORMAT)}). "
+            "Renew it in time to keep giving medications."
         )
     return ""
 

@@ -10,6 +10,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from core.audit import track
+from core.time import current_stamp
 
 
 def validate_timezone(value: str) -> None:
@@ -56,17 +57,29 @@ class Facility(models.Model):
 
     name = models.CharField(max_length=120, unique=True)
     timezone = models.CharField(
-        max_length=64, default="America/New_York", validators=[validate_timezone]
+        "time zone",
+        max_length=64,
+        default="America/New_York",
+        validators=[validate_timezone],
+        help_text="Every time staff read is this zone's wall clock.",
     )
     dose_window_minutes = models.PositiveSmallIntegerField(
-        default=60, help_text="Minutes before and after the due time a dose may be given."
+        "minutes a dose may be given before or after its time",
+        default=60,
+        help_text="The normal window around the due time, 5 to 240 minutes.",
     )
-    time_critical_window_minutes = models.PositiveSmallIntegerField(default=30)
+    time_critical_window_minutes = models.PositiveSmallIntegerField(
+        "minutes a time-critical dose may be given before or after its time",
+        default=30,
+        help_text="No longer than the normal window.",
+    )
     missed_after_hours = models.PositiveSmallIntegerField(
-        default=4, help_text="Hours after the window closes before an overdue dose is missed."
+        "hours before an overdue dose counts as missed",
+        default=4,
+        help_text="Counted from the close of the dose's window.",
     )
     missed_dose_review_hours = models.PositiveSmallIntegerField(
-        "Hours a missed dose stays open on its own",
+        "hours a missed dose stays open on its own",
         default=24,
         validators=[
             MinValueValidator(1, "At least 1 hour."),
@@ -77,21 +90,42 @@ class Facility(models.Model):
             "alert in the inbox."
         ),
     )
-    prn_followup_minutes = models.PositiveSmallIntegerField(default=60)
+    prn_followup_minutes = models.PositiveSmallIntegerField(
+        "minutes before a PRN follow-up is due",
+        default=60,
+        help_text="After a PRN dose; an alert is raised when it is not documented by then.",
+    )
     prn_followup_earliest_minutes = models.PositiveSmallIntegerField(
+        "minutes before a PRN follow-up may be documented",
         default=30,
-        help_text="Minutes after a PRN dose before its effect can be judged and documented.",
+        help_text="Before then its effect cannot be judged.",
     )
-    reorder_days = models.PositiveSmallIntegerField(default=7)
-    prn_requires_nurse_approval = models.BooleanField(default=False)
-    medtechs_may_give_schedule_ii = models.BooleanField(default=True)
-    idle_logout_minutes = models.PositiveSmallIntegerField(default=15)
+    reorder_days = models.PositiveSmallIntegerField(
+        "days of supply left when stock is reordered", default=7
+    )
+    prn_requires_nurse_approval = models.BooleanField(
+        "a nurse approves each PRN a med tech gives", default=False
+    )
+    medtechs_may_give_schedule_ii = models.BooleanField(
+        "med techs may give schedule II drugs", default=True
+    )
+    idle_logout_minutes = models.PositiveSmallIntegerField(
+        "minutes of inactivity before a workstation signs out",
+        default=15,
+        help_text="1 to 480 minutes.",
+    )
     controlled_requires_witness = models.BooleanField(
-        default=True, help_text="A second staff member witnesses every controlled-drug dose."
+        "a witness signs every controlled-drug dose",
+        default=True,
+        help_text="A second staff member witnesses every controlled-drug dose.",
     )
-    medtechs_may_give_injections = models.BooleanField(default=False)
+    medtechs_may_give_injections = models.BooleanField(
+        "med techs may give injections", default=False
+    )
     nurses_may_verify_own_orders = models.BooleanField(
-        default=False, help_text="Let a nurse verify an order she entered herself."
+        "nurses may verify orders they entered",
+        default=False,
+        help_text="Otherwise a second nurse verifies every order.",
     )
 
     class Meta:
@@ -235,4 +269,5 @@ class SignoffFailure(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.typist} typed a wrong sign-off for {self.named_username!r} at {self.at}"
+        named = self.named_username
+        return f"{self.typist} typed a wrong sign-off for {named!r} at {current_stamp(self.at)}"

@@ -48,10 +48,17 @@ def local_time(moment: datetime.datetime, tz: ZoneInfo) -> str:
 
 
 def local_day_time(moment: datetime.datetime, tz: ZoneInfo) -> str:
-    """ "Tue 03 Mar 14:05": a time near today, with its day."""
-    return moment.astimezone(tz).strftime("%a %d %b %H:%M")
+    """ "Tue 2026-03-03 14:05": a time near today, with its weekday."""
+    return moment.astimezone(tz).strftime(f"{WEEKDAY_FORMAT} {CLOCK_FORMAT}")
 
 
 def local_stamp(moment: datetime.datetime, tz: ZoneInfo) -> str:
     """ "2026-03-03 14:05": a full local date and time, for records and exports."""
     return moment.astimezone(tz).strftime(STAMP_FORMAT)
+
+
+def current_stamp(moment: datetime.datetime) -> str:
+    """An instant in the one style, in the active zone (the facility's, within a request)."""
+    from django.utils import timezone
+
+    return timezone.localtime(moment).strftime(STAMP_FORMAT)

@@ -6,6 +6,8 @@ from django.db import models
 
 from accounts.models import Facility, Unit
 from core.audit import track
+from core.time import current_stamp
+from core.words import count_of
 from meds.models import Medication
 from residents.models import Resident
 
@@ -53,6 +55,14 @@ class StockItem(models.Model):
     def __str__(self) -> str:
         owner = self.resident.display_name if self.resident_id else "house stock"
         return f"{self.medication} — {owner}"
+
+    def quantity_text(self, quantity) -> str:
+        """ "30 tablets", "2.5 mL": a quantity of this item in words."""
+        return count_of(quantity, self.unit_of_count)
+
+    @property
+    def on_hand_text(self) -> str:
+        return self.quantity_text(self.on_hand)
 
     @property
     def is_controlled(self) -> bool:
@@ -105,7 +115,8 @@ class StockMovement(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} {self.quantity} → {self.balance_after}"
+        quantity, balance = self.quantity.normalize(), self.balance_after.normalize()
+        return f"{self.get_kind_display()} {quantity:f}, balance {balance:f}"
 
 
 @track()
@@ -138,7 +149,7 @@ class ControlledCount(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Count {self.unit} {self.counted_at:%Y-%m-%d %H:%M}"
+        return f"Shift count, {self.unit}, {current_stamp(self.counted_at)}"
 
 
 @track()

@@ -6,11 +6,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Max, Q, QuerySet, Sum
+from django.db.models import F, Max, Q, QuerySet, Sum
 
 from accounts.models import Facility, Unit
 from meds.models import Medication, OrderStatus, Prescription, Recurrence
 from residents.models import Resident
+from residents.selectors import resident_name_matches
 
 from .models import ControlledCount, MovementKind, StockItem, StockMovement
 
@@ -40,14 +41,44 @@ class Supply:
         return self.days_left is not None and self.days_left <= self.item.reorder_days
 
 
+def stock_search(
+    *, facility: Facility, query: str = "", only_controlled: bool = False
+) -> QuerySet[StockItem]:
+    """The facility's stock items by resident (house stock last) and medication; `query`
+    matches the resident's names or the medication's name."""
+    items = StockItem.objects.filter(facility=facility).select_related(
+        "medication", "resident__unit"
+    )
+    if only_controlled:
+        items = items.exclude(medication__controlled_schedule="")
+    for word in query.split():
+        items = items.filter(
+            resident_name_matches(word, "resident__") | Q(medication__name__icontains=word)
+        )
+    return items.order_by(
+        F("resident__last_name").asc(nulls_last=True),
+        "resident__first_name",
+        "resident_id",
+        "medication__name",
+        "medication__strength",
+        "pk",
+    )
+
+
 def supply_list(
-    *, facility: Facility, now: datetime.datetime, items: QuerySet[StockItem] | None = None
+    *,
+    facility: Facility,
+    now: datetime.datetime,
+    items: QuerySet[StockItem] | list[StockItem] | None = None,
 ) -> list[Supply]:
-    """Days of supply for the facility's items: on hand / scheduled daily use (PRN: its use over
-    the last 14 days). A fixed number of queries, whatever the number of items."""
+    """Days of supply for the facility's items (in their order): on hand / scheduled daily use
+    (PRN: its use over the last 14 days). A fixed number of queries, whatever the number of
+    items; a list (a page of `stock_search`) is used as it is."""
     if items is None:
         items = StockItem.objects.filter(facility=facility)
-    items = list(items.select_related("medication", "resident__unit"))
+    if isinstance(items, QuerySet):
+        items = list(items.select_related("medication", "resident__unit"))
+    items = list(items)
     own = {(i.resident_id, i.medication_id) for i in items if i.resident_id}
     scheduled: dict[tuple, Decimal] = defaultdict(Decimal)
     for order in Prescription.objects.filter(

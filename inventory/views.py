@@ -6,8 +6,8 @@ from django.views.decorators.http import require_POST
 from accounts.models import Role, Unit
 from accounts.permissions import EVERYONE, WRITERS_CLINICAL, facility_view, scoped_get
 from core.errors import DomainError
-from core.validators import parse_id
-from core.views import run_service
+from core.validators import parse_id, search_text
+from core.views import paginate, run_service
 
 from . import selectors, services
 from .forms import AdjustForm, DestroyForm, ReceiveForm, ShiftCountForm, WitnessedForm
@@ -17,15 +17,18 @@ from .models import ControlledCount, StockItem
 @facility_view(EVERYONE)
 def stock_list(request):
     only_controlled = request.GET.get("controlled") == "1"
-    items = StockItem.objects.filter(facility=request.facility)
-    if only_controlled:
-        items = items.exclude(medication__controlled_schedule="")
-    supplies = selectors.supply_list(facility=request.facility, now=timezone.now(), items=items)
-    supplies.sort(key=lambda s: (s.item.resident.last_name if s.item.resident else "", str(s.item)))
+    query = search_text(request.GET.get("q"))
+    items = selectors.stock_search(
+        facility=request.facility, query=query, only_controlled=only_controlled
+    )
+    page = paginate(request, items)
+    page.object_list = selectors.supply_list(
+        facility=request.facility, now=timezone.now(), items=page.object_list
+    )
     return render(
         request,
         "inventory/stock_list.html",
-        {"supplies": supplies, "only_controlled": only_controlled},
+        {"page": page, "query": query, "only_controlled": only_controlled},
     )
 
 
@@ -56,8 +59,9 @@ def stock_receive(request):
             movement = result.movement
             messages.success(
                 request,
-                f"Received {movement.quantity.normalize():f} {movement.item.unit_of_count} of "
-                f"{movement.item.medication}; on hand now {movement.balance_after.normalize():f}.",
+                f"Received {movement.item.quantity_text(movement.quantity)} of "
+                f"{movement.item.medication}; on hand now "
+                f"{movement.item.quantity_text(movement.balance_after)}.",
             )
             for warning in result.warnings:
                 messages.warning(request, warning)

@@ -6,6 +6,7 @@ from django.db import models
 
 from accounts.models import Facility
 from core.audit import track
+from core.time import current_stamp
 from meds.models import Prescription, VitalSign
 from residents.models import Resident
 
@@ -59,7 +60,7 @@ class ScheduledDose(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.prescription_id} at {self.due_at:%Y-%m-%d %H:%M}Z ({self.state})"
+        return f"{self.prescription} due {current_stamp(self.due_at)}"
 
 
 class AlertKind(models.TextChoices):
@@ -299,6 +300,7 @@ class Administration(models.Model):
     early_reason = models.CharField(max_length=300, blank=True)
     # Readings taken with this record, e.g. {"pulse": "58", "systolic_bp": "132"}.
     vitals = models.JSONField(default=dict, blank=True)
+    audit_json_keys = {"vitals": VitalSign}
     # The hold parameter that triggered, in words, when "given" was refused for it.
     hold_triggered = models.CharField(max_length=200, blank=True)
     notes = models.CharField(max_length=500, blank=True)
@@ -366,7 +368,10 @@ class Administration(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_status_display()} {self.prescription_id} at {self.administered_at}"
+        return (
+            f"{self.prescription.medication}, {self.get_status_display().lower()}, "
+            f"{self.resident}, {current_stamp(self.administered_at)}"
+        )
 
     @property
     def code(self) -> str:
@@ -401,7 +406,7 @@ class PrnFollowUp(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_result_display()} ({self.administration_id})"
+        return f"PRN follow-up: {self.get_result_display().lower()}"
 
 
 class AmendmentKind(models.TextChoices):
@@ -421,6 +426,8 @@ class Amendment(models.Model):
     reason = models.CharField(max_length=300)
     # What the amendment says instead, e.g. {"status": "refused", "administered_at": "..."}.
     changes = models.JSONField(default=dict, blank=True)
+    # The audit trail reads the keys of `changes` as the administration's fields.
+    audit_json_keys = {"changes": "mar.Administration"}
     amended_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
@@ -435,7 +442,7 @@ class Amendment(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} of {self.administration_id}"
+        return f"{self.get_kind_display()} ({self.reason})"
 
 
 @track()

@@ -3,3 +3,4 @@ from django.apps import AppConfig
 
 class MedsConfig(AppConfig):
     name = "meds"
+    verbose_name = "Orders and medications"  # what the audit trail's kind filter reads

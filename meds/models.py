@@ -378,4 +378,5 @@ class PrescriptionStatusChange(models.Model):
         ordering = ["-changed_at", "-id"]
 
     def __str__(self) -> str:
-        return f"{self.prescription_id}: {self.from_status} → {self.to_status}"
+        before = f"{self.get_from_status_display()} → " if self.from_status else ""
+        return f"{self.prescription}: {before}{self.get_to_status_display()}"

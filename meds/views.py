@@ -109,10 +109,16 @@ def order_change(request, pk: int):
 _ACTIONS = {
     "discontinue": (
         services.prescription_discontinue,
-        "Order discontinued; its future doses are cancelled.",
+        "The {order} order for {resident} is discontinued; its future doses are cancelled.",
     ),
-    "hold": (services.prescription_hold, "Order on hold; its future doses are cancelled."),
-    "resume": (services.prescription_resume, "Order resumed; its doses come back."),
+    "hold": (
+        services.prescription_hold,
+        "The {order} order for {resident} is on hold; its future doses are cancelled.",
+    ),
+    "resume": (
+        services.prescription_resume,
+        "The {order} order for {resident} is resumed; its doses come back.",
+    ),
 }
 
 
@@ -133,7 +139,8 @@ def order_action(request, pk: int, action: str):
             ),
         )
         if result is not None:
-            messages.success(request, done)
+            words = done.format(order=order.medication, resident=order.resident.display_name)
+            messages.success(request, words)
             return redirect("order_detail", pk=order.pk)
     return render(
         request, "meds/order_action.html", {"order": order, "form": form, "action": action}

@@ -1,10 +1,11 @@
 """Audit trails from the database triggers: every change of a resident's rows, or every change a
-staff member made, within a period."""
+staff member made, within a period and of one kind (an app: orders, stock, ...). The events are
+read as a surveyor reads them by `core.audit.audit_rows`, a page at a time."""
 
 import datetime
-from dataclasses import dataclass
 
 from accounts.models import Facility, Membership, User
+from core.audit import audit_filter, audit_kinds
 from inventory.models import ControlledCount, StockItem
 from mar.models import (
     Administration,
@@ -15,55 +16,40 @@ from residents.models import Resident
 from .common import local_bounds
 
 
-@dataclass
-class AuditEntry:
-    at: datetime.datetime  # facility-local
-    user: User | None
-    model: str
-    label: str
-    object_id: str
-    changes: list[tuple[str, str, str]]  # (field, before, after)
-    url: str = ""
+def _kind(kind: str) -> str:
+    return kind if kind in dict(audit_kinds()) else ""
 
 
-def _changes(diff: dict, data: dict, label: str) -> list[tuple[str, str, str]]:
-    if diff:
-        return [(key, _text(before), _text(after)) for key, (before, after) in diff.items()]
-    if label == "insert":
-        return [
-            (key, "", _text(value))
-            for key, value in (data or {}).items()
-            if key != "id" and value not in (None, "", [], {})
-        ]
-    return []
+# Rows that belong to a resident through another of their rows: (that row's model, the events of
+# the rows pointing at it). An amendment points at an administration, not at the resident.
+_THROUGH = [
+    (Prescription, ["meds.HoldParameterEvent", "meds.PrescriptionStatusChangeEvent"]),
+    (Administration, ["mar.PrnFollowUpEvent", "mar.AmendmentEvent"]),
+    (StockItem, ["inventory.StockMovementEvent", "inventory.ControlledCountLineEvent"]),
+]
 
 
-def _text(value) -> str:
-    return "" if value is None else str(value)
+def resident_audit_events(
+    *, resident: Resident, start: datetime.date, end: datetime.date, kind: str = ""
+) -> list:
+    """Every recorded change of the resident, of the rows pointing at them and of the rows
+    pointing at those (`_THROUGH`) within the period, newest first. Queries: 1, then 2 for each
+    kind of row in `_THROUGH` the resident has."""
+    from pghistory.models import Events
 
+    from residents.selectors import resident_audit_events as events
 
-def resident_audit_report(
-    *, resident: Resident, start: datetime.date, end: datetime.date
-) -> list[AuditEntry]:
-    """Every change of the resident and of rows pointing at them within the period, newest
-    first (`residents.selectors.resident_audit_trail`, 2 queries)."""
-    from residents.selectors import resident_audit_trail
-
-    tz = resident.facility.tz
     since, until = local_bounds(resident.facility, start, end)
-    return [
-        AuditEntry(
-            at=entry["at"].astimezone(tz),
-            user=entry["user"],
-            model=entry["model"],
-            label=entry["label"],
-            object_id=str((entry["data"] or {}).get("id", "")),
-            changes=_changes(entry["diff"], entry["data"], entry["label"]),
-            url=entry["url"],
-        )
-        for entry in resident_audit_trail(resident=resident)
-        if since <= entry["at"] < until
-    ]
+    kind = _kind(kind)
+    found = list(audit_filter(events(resident=resident), since=since, until=until, kind=kind))
+    for model, event_models in _THROUGH:
+        wanted = [m for m in event_models if not kind or m.startswith(f"{kind}.")]
+        rows = list(model.objects.filter(resident=resident).only("pk")) if wanted else []
+        if rows:
+            through = Events.objects.references(rows).across(*wanted)
+            found += audit_filter(through, since=since, until=until)
+    found.sort(key=lambda event: (event.pgh_created_at, event.pgh_slug), reverse=True)
+    return found
 
 
 def staff_member(*, facility: Facility, pk: int) -> User | None:
@@ -84,21 +70,28 @@ _FACILITY_OF = {
 }
 
 
-def staff_audit_report(
-    *, facility: Facility, user: User, start: datetime.date, end: datetime.date
-) -> list[AuditEntry]:
+def staff_audit_events(
+    *,
+    facility: Facility,
+    user: User,
+    start: datetime.date,
+    end: datetime.date,
+    kind: str = "",
+) -> list:
     """Every change the staff member made (the pghistory context's user) within the period,
     newest first, limited to this facility's rows, the accounts of its staff and the shared
     catalog (medications). 1 query for the events, then 1 per kind of row they point at and 1
     for the facility's members."""
     from pghistory.models import MiddlewareEvents
 
-    tz = facility.tz
     since, until = local_bounds(facility, start, end)
     events = list(
-        MiddlewareEvents.objects.filter(
-            pgh_context__user=user.pk, pgh_created_at__gte=since, pgh_created_at__lt=until
-        ).order_by("-pgh_created_at", "-pgh_id")
+        audit_filter(
+            MiddlewareEvents.objects.filter(pgh_context__user=user.pk),
+            since=since,
+            until=until,
+            kind=_kind(kind),
+        )
     )
     wanted: dict[str, set] = {key: set() for key in _FACILITY_OF}
     for event in events:
@@ -134,15 +127,5 @@ def staff_audit_report(
                 continue
             if key is None and data.get("user_id") is not None and data["user_id"] not in members:
                 continue
-        entries.append(
-            AuditEntry(
-                at=event.pgh_created_at.astimezone(tz),
-                user=user,
-                model=event.pgh_model.split(".")[-1].removesuffix("Event"),
-                label=event.pgh_label,
-                object_id=event.pgh_obj_id or "",
-                changes=_changes(event.pgh_diff or {}, data, event.pgh_label),
-                url=(event.pgh_context or {}).get("url", ""),
-            )
-        )
+        entries.append(event)
     return entries

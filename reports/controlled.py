@@ -36,6 +36,14 @@ class ControlledItemLog:
     def closing(self) -> Decimal:
         return self.movements[-1].balance_after if self.movements else self.opening
 
+    @property
+    def opening_text(self) -> str:
+        return self.item.quantity_text(self.opening)
+
+    @property
+    def closing_text(self) -> str:
+        return self.item.quantity_text(self.closing)
+
 
 def controlled_log_report(
     *,

@@ -5,6 +5,9 @@ import datetime
 import re
 
 from django.http import HttpResponse
+from django.utils import timezone
+
+from core.time import DATE_FORMAT, STAMP_FORMAT, current_stamp
 
 
 def wants_csv(request) -> bool:
@@ -16,9 +19,10 @@ def _csv_cell(value) -> str:
     if value is None:
         return ""
     if isinstance(value, datetime.datetime):
-        return value.strftime("%Y-%m-%d %H:%M")
+        # Read in the active zone: the facility's, within a request.
+        return current_stamp(value) if timezone.is_aware(value) else value.strftime(STAMP_FORMAT)
     if isinstance(value, datetime.date):
-        return value.isoformat()
+        return value.strftime(DATE_FORMAT)
     text = str(value)
     if text[:1] in ("=", "+", "-", "@", "\t", "\r") and not _NUMBER.match(text):
         return "'" + text

@@ -9,6 +9,7 @@ from decimal import Decimal
 from django.db.models import Max, Prefetch, Q
 
 from accounts.models import Facility, User
+from core.time import local_time
 from mar import rules
 from mar.models import (
     Administration,
@@ -182,8 +183,8 @@ def error_rate_report(
                     error(PRN_LIMIT, problem)
             previous.append(at)
         elif rules.outside_window(at, record.dose.window_opens_at, record.dose.window_closes_at):
-            opens = record.dose.window_opens_at.astimezone(tz).strftime("%H:%M")
-            closes = record.dose.window_closes_at.astimezone(tz).strftime("%H:%M")
+            opens = local_time(record.dose.window_opens_at, tz)
+            closes = local_time(record.dose.window_closes_at, tz)
             error(WRONG_TIME, f"Window {opens}–{closes}")
         triggered = _triggered_hold(record)
         if changed_to_given and record.hold_triggered:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from django.db.models import Exists, F, OuterRef, Q
 
 from accounts.models import Facility, User
+from core.time import local_stamp
 from mar import rules
 from mar.models import (
     Administration,
@@ -225,7 +226,7 @@ def _refusal_notifications(
         resolved = [a for a in nearby if a.state == AlertState.RESOLVED]
         if resolved:
             alert = resolved[0]
-            when = alert.resolved_at.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+            when = local_stamp(alert.resolved_at, tz)
             note = f": {alert.resolution_note}" if alert.resolution_note else ""
             result[refusal.pk] = (True, f"notified (by {alert.resolved_by} at {when}{note})")
         elif nearby:

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from django.db.models import Prefetch, Q
 
 from accounts.models import User
-from core.time import local_day_bounds
+from core.time import local_day_bounds, local_stamp
 from mar.models import (
     STATUS_CODES,
     Administration,
@@ -342,7 +342,7 @@ def _unique_initials(users) -> dict[int, str]:
 
 
 def _local_text(moment: datetime.datetime, tz) -> str:
-    return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+    return local_stamp(moment, tz)
 
 
 def _cell_text(status: str, initials: str) -> str:

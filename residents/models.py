@@ -17,6 +17,15 @@ class ResidentStatus(models.TextChoices):
     DISCHARGED = "discharged", "Discharged"
 
 
+# "Mary Smith is now …"
+STATUS_WORDS = {
+    ResidentStatus.ACTIVE: "active",
+    ResidentStatus.LOA: "on leave of absence",
+    ResidentStatus.HOSPITAL: "in hospital",
+    ResidentStatus.DISCHARGED: "discharged",
+}
+
+
 class CodeStatus(models.TextChoices):
     FULL_CODE = "full_code", "Full code"
     DNR = "dnr", "DNR"
@@ -164,7 +173,13 @@ class ResidentStatusChange(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.resident}: {self.from_status or 'new'} → {self.to_status}"
+        before = f"{self.get_from_status_display()} → " if self.from_status else ""
+        return f"{self.resident}: {before}{self.get_to_status_display()}"
+
+    @property
+    def status_words(self) -> str:
+        """Where the resident is now, as a sentence says it: "on leave of absence"."""
+        return STATUS_WORDS.get(self.to_status, self.get_to_status_display().lower())
 
 
 class ShiftName(models.TextChoices):
@@ -211,4 +226,5 @@ class ShiftAssignment(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.resident} → {self.med_tech} ({self.shift_day} {self.shift_name})"
+        shift = self.get_shift_name_display().lower()
+        return f"{self.resident} → {self.med_tech} ({self.shift_day:%Y-%m-%d} {shift} shift)"

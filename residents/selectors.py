@@ -11,6 +11,15 @@ from core.shifts import Shift, shift_after, shift_at
 from .models import Cart, Resident, ResidentStatus, ShiftAssignment
 
 
+def resident_name_matches(word: str, prefix: str = "") -> Q:
+    """A resident (through `prefix`, e.g. "resident__") whose names hold `word`."""
+    return (
+        Q(**{f"{prefix}first_name__icontains": word})
+        | Q(**{f"{prefix}last_name__icontains": word})
+        | Q(**{f"{prefix}preferred_name__icontains": word})
+    )
+
+
 def resident_list(
     *, facility: Facility, query: str = "", unit_id: int | None = None, status: str = ""
 ) -> QuerySet[Resident]:
@@ -18,12 +27,7 @@ def resident_list(
     residents = Resident.objects.filter(facility=facility).select_related("unit")
     if query:
         for word in query.split():
-            residents = residents.filter(
-                Q(first_name__icontains=word)
-                | Q(last_name__icontains=word)
-                | Q(preferred_name__icontains=word)
-                | Q(room__iexact=word)
-            )
+            residents = residents.filter(resident_name_matches(word) | Q(room__iexact=word))
     if unit_id:
         residents = residents.filter(unit_id=unit_id)
     if status:
@@ -41,37 +45,12 @@ def resident_profile(*, facility: Facility, pk: int) -> Resident:
     )
 
 
-def resident_audit_trail(*, resident: Resident) -> list[dict]:
-    """Every recorded change of the resident and of the rows that point at them, newest first.
-
-    Each entry: when, who (a User or None for system work), what (model and label), the changes
-    (field -> [before, after]) and the URL it came from.
-    """
+def resident_audit_events(*, resident: Resident):
+    """Every recorded change of the resident and of the rows that point at them (a queryset of
+    pghistory events; `core.audit` filters, orders and reads them)."""
     from pghistory.models import Events
 
-    events = list(Events.objects.references(resident).order_by("-pgh_created_at", "-pgh_id"))
-    user_ids = {
-        (event.pgh_context or {}).get("user")
-        for event in events
-        if (event.pgh_context or {}).get("user") is not None
-    }
-    users = User.objects.in_bulk(user_ids)
-    trail = []
-    for event in events:
-        context = event.pgh_context or {}
-        model_name = event.pgh_model.split(".")[-1].removesuffix("Event")
-        trail.append(
-            {
-                "at": event.pgh_created_at,
-                "user": users.get(context.get("user")),
-                "url": context.get("url", ""),
-                "model": model_name,
-                "label": event.pgh_label,
-                "diff": event.pgh_diff or {},
-                "data": event.pgh_data,
-            }
-        )
-    return trail
+    return Events.objects.references(resident)
 
 
 def resident_status_counts(*, facility) -> dict[str, int]:

@@ -13,6 +13,7 @@ from core.shifts import Shift
 from core.validators import check_inputs
 
 from .models import (
+    STATUS_WORDS,
     Allergy,
     AllergyStatus,
     Cart,
@@ -148,7 +149,7 @@ def resident_change_status(
         raise DomainError("Choose a status.", field="to_status") from None
     from_status = ResidentStatus(locked.status)
     if to_status == from_status:
-        raise DomainError(f"{locked.display_name} is already {from_status.label.lower()}.")
+        raise DomainError(f"{locked.display_name} is already {STATUS_WORDS[from_status]}.")
     if to_status not in _ALLOWED_MOVES[from_status]:
         raise DomainError(
             f"A {from_status.label.lower()} resident cannot be moved to "

@@ -184,7 +184,7 @@ def test_audit_trail_queries_do_not_grow_with_events(
     nurse_client, facility, resident, admin_user, nurse_user, medtech_user
 ):
     users = [admin_user, nurse_user, medtech_user]
-    url = reverse("resident_audit", args=[resident.pk])
+    url = reverse("report_audit_resident", args=[resident.pk])
 
     _grow_audit(resident, 2, 0, users)
     small = _queries(nurse_client, url)
@@ -359,3 +359,48 @@ def test_verification_queue_queries_do_not_grow(nurse_client, facility, unit):
     large = _queries(nurse_client, reverse("verification_queue"))
 
     _assert_constant(small, large, "verification queue")
+
+
+def test_staff_audit_trail_pages_cost_the_same_with_more_events(
+    nurse_client, facility, resident, nurse_user
+):
+    url = reverse("report_audit_staff", args=[nurse_user.pk])
+
+    _grow_audit(resident, 3, 0, [nurse_user])
+    small = _queries(nurse_client, url)
+    _grow_audit(resident, 40, 3, [nurse_user])
+    large = _queries(nurse_client, url)
+
+    _assert_constant(small, large, "staff audit trail")
+    content = nurse_client.get(url).content.decode()
+    assert "Page 1 of 2 (86 in all)" in content
+    assert "Audit drug 42" in content and "Audit drug 3<" not in content
+    second = nurse_client.get(url, {"page": 2}).content.decode()
+    assert "Audit drug 3<" in second
+
+
+def _add_stock(facility, nurse, count, start):
+    from inventory.services import stock_receive
+    from tests.factories import MedicationFactory
+
+    for i in range(start, start + count):
+        resident = ResidentFactory(facility=facility, first_name=f"Stocky{i}", last_name="Lane")
+        stock_receive(
+            actor=nurse,
+            facility=facility,
+            resident=resident,
+            medication=MedicationFactory(name=f"Stockmed{i:03d}"),
+            quantity="30",
+        )
+
+
+@pytest.mark.parametrize("query", ["", "?q=lane", "?controlled=1", "?q=stockmed&page=2"])
+def test_stock_list_queries_do_not_grow_with_items(nurse_client, facility, nurse_user, query):
+    url = reverse("stock_list") + query
+
+    _add_stock(facility, nurse_user, 12, 0)
+    small = _queries(nurse_client, url)
+    _add_stock(facility, nurse_user, 48, 12)
+    large = _queries(nurse_client, url)
+
+    _assert_constant(small, large, f"stock list {query or '(all)'}")

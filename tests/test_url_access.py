@@ -112,7 +112,7 @@ EXPECTED: dict[str, dict[str, int]] = {
     # A confirmation page (GET) names the allergy and the resident; only its POST removes.
     "allergy_remove": {"anon": 302, "med_tech": 403, "nurse": 403, "admin": 200, "outsider": 404},
     "resident_nkda": {"anon": 405, "med_tech": 405, "nurse": 405, "admin": 405, "outsider": 405},
-    "resident_audit": {"anon": 302, "med_tech": 403, "nurse": 200, "admin": 200, "outsider": 404},
+    "resident_audit": {"anon": 302, "med_tech": 403, "nurse": 302, "admin": 302, "outsider": 404},
     "resident_photo": {"anon": 302, "med_tech": 200, "nurse": 200, "admin": 200, "outsider": 404},
     "resident_orders": {"anon": 302, "med_tech": 200, "nurse": 200, "admin": 200, "outsider": 404},
     "order_create": {"anon": 302, "med_tech": 403, "nurse": 200, "admin": 200, "outsider": 404},

@@ -12,6 +12,7 @@ from django.db.models import Count, Max, Min, Q
 from django.utils import timezone
 
 from accounts.models import Facility, User
+from core.audit import automatic_work
 from core.errors import DomainError
 from core.time import local_stamp, local_time
 from core.validators import check_inputs
@@ -256,6 +257,7 @@ def alert_raise_certification(*, facility: Facility, user: User, now: datetime.d
     )
 
 
+@automatic_work("alert sweep")
 def alerts_raise_followups(*, now: datetime.datetime | None = None) -> dict[str, int]:
     """PRN follow-ups not documented in time, refusal patterns (3 in 7 days per order), low
     supply, and missed doses past the review period gathered per resident (`missed_rollup`:

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from accounts.models import Facility
+from core.audit import automatic_work
 from core.schedule import occurrences
 from meds.models import SCHEDULE_FIELDS, OrderStatus, Prescription, build_dose_schedule
 from residents.models import ResidentStatus
@@ -41,8 +42,11 @@ LOOKBACK = datetime.timedelta(hours=6)
 # one alert each) instead of leaving a silent hole.
 CATCH_UP = datetime.timedelta(days=7)
 BATCH = 5000
+# Who the audit trail names for these writes when no person made them.
+DOSE_ENGINE = "dose engine"
 
 
+@automatic_work(DOSE_ENGINE)
 def doses_generate(
     *, now: datetime.datetime | None = None, facility: Facility | None = None
 ) -> int:
@@ -170,6 +174,7 @@ def _existing_keys(
         return set(cursor.fetchall())
 
 
+@automatic_work(DOSE_ENGINE)
 def doses_mark_overdue(*, now: datetime.datetime | None = None) -> dict[str, int]:
     """Move open doses by the clock and raise one alert per dose.
 

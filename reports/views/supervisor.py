@@ -11,15 +11,20 @@ from urllib.parse import urlencode
 
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.text import slugify
 
 from accounts.models import Membership, Unit
 from accounts.permissions import WRITERS_CLINICAL, facility_view, scoped_get
+from core.audit import AuditChange, audit_kind, audit_kinds, audit_page, audit_rows
+from core.time import current_stamp
+from core.views import paginate
 from residents.models import Resident
 
 from .. import audit, controlled, error_rate, exceptions, params, prn
 from ..csv_export import csv_response, wants_csv
 
 ACTION = "read reports"
+CONTROLLED_ITEMS_PER_PAGE = 10
 
 
 @dataclass
@@ -164,7 +169,8 @@ def report_exceptions(request):
             ),
             filters=filters,
         )
-    return _render(request, "reports/exceptions.html", filters, {"report": report})
+    page = paginate(request, report.rows)
+    return _render(request, "reports/exceptions.html", filters, {"report": report, "page": page})
 
 
 # PRN ------------------------------------------------------------------------------------------
@@ -205,7 +211,7 @@ def report_prn(request):
                     len(row.doses),
                     "; ".join(f"{reason} ({n})" for reason, n in row.reasons),
                     "; ".join(f"{result} ({n})" for result, n in row.results),
-                    "; ".join(d.at.strftime("%Y-%m-%d %H:%M") for d in row.missing),
+                    "; ".join(current_stamp(d.at) for d in row.missing),
                     row.busy_days,
                     "; ".join(row.flags),
                 ]
@@ -339,22 +345,40 @@ def report_controlled(request):
             rows,
             filters=filters,
         )
-    return _render(request, "reports/controlled.html", filters, {"logs": logs, "item_id": item_id})
+    # A page holds whole items' logs (each with its movements and counts).
+    page = paginate(request, logs, per_page=CONTROLLED_ITEMS_PER_PAGE)
+    return _render(request, "reports/controlled.html", filters, {"page": page, "item_id": item_id})
 
 
 # Audit trails ---------------------------------------------------------------------------------
 
-_AUDIT_HEADER = ["When", "Who", "What", "Event", "Record", "Field", "Before", "After", "Page"]
+_AUDIT_HEADER = ["When", "Who", "What", "Record", "Action", "Field", "Before", "After", "Page"]
 
 
-def _audit_csv(name: str, entries, filters: Filters):
-    rows = []
-    for e in entries:
-        for field, before, after in e.changes or [("", "", "")]:
-            rows.append(
-                [e.at, _name(e.user), e.model, e.label, e.object_id, field, before, after, e.url]
-            )
-    return csv_response(name, _AUDIT_HEADER, rows, filters=filters)
+def _audit(request, events, filters: Filters, kind: str, name: str, context: dict):
+    """The trail's page (or its complete CSV) with the period and kind kept in its links."""
+    if kind:
+        filters.extra = {"kind": kind}
+    if wants_csv(request):
+        rows = []
+        for e in audit_rows(events, request.facility.tz):
+            for c in e.changes or [AuditChange("", "", "")]:
+                rows.append(
+                    [e.stamp, e.who, e.what, e.subject, e.action, c.label, c.before, c.after, e.url]
+                )
+        return csv_response(name, _AUDIT_HEADER, rows, filters=filters)
+    return render(
+        request,
+        "reports/audit.html",
+        {
+            "filters": filters,
+            "csv_query": filters.csv_query,
+            "page": audit_page(request, events, request.facility.tz),
+            "kinds": audit_kinds(),
+            "kind": kind,
+            **context,
+        },
+    )
 
 
 @facility_view(WRITERS_CLINICAL, action=ACTION)
@@ -362,20 +386,13 @@ def report_audit_resident(request, pk: int):
     resident = scoped_get(Resident.objects.select_related("facility", "unit"), request, pk=pk)
     filters = _filters(request)
     filters.unit_id = filters.resident_id = None
-    entries = audit.resident_audit_report(resident=resident, start=filters.start, end=filters.end)
-    if wants_csv(request):
-        return _audit_csv(f"audit-resident-{resident.pk}", entries, filters)
-    return render(
-        request,
-        "reports/audit.html",
-        {
-            "filters": filters,
-            "csv_query": filters.csv_query,
-            "entries": entries,
-            "subject": resident.display_name,
-            "kind": "resident",
-            "resident": resident,
-        },
+    kind = audit_kind(request)
+    events = audit.resident_audit_events(
+        resident=resident, start=filters.start, end=filters.end, kind=kind
+    )
+    context = {"subject": resident.display_name, "kind_of_trail": "resident", "resident": resident}
+    return _audit(
+        request, events, filters, kind, f"audit-{slugify(resident.display_name)}", context
     )
 
 
@@ -386,20 +403,9 @@ def report_audit_staff(request, pk: int):
         raise Http404("No staff member of this facility has that id.")
     filters = _filters(request)
     filters.unit_id = filters.resident_id = None
-    entries = audit.staff_audit_report(
-        facility=request.facility, user=user, start=filters.start, end=filters.end
+    kind = audit_kind(request)
+    events = audit.staff_audit_events(
+        facility=request.facility, user=user, start=filters.start, end=filters.end, kind=kind
     )
-    if wants_csv(request):
-        return _audit_csv(f"audit-staff-{user.pk}", entries, filters)
-    return render(
-        request,
-        "reports/audit.html",
-        {
-            "filters": filters,
-            "csv_query": filters.csv_query,
-            "entries": entries,
-            "subject": str(user),
-            "kind": "staff",
-            "staff_user": user,
-        },
-    )
+    context = {"subject": str(user), "kind_of_trail": "staff", "staff_user": user}
+    return _audit(request, events, filters, kind, f"audit-{slugify(str(user))}", context)

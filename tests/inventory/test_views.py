@@ -23,7 +23,7 @@ def test_receive_page_flags_a_soon_expiring_lot(nurse_client, resident):
         follow=True,
     )
     page = response.content.decode()
-    assert "Received 60 tablet of Metformin" in page
+    assert "Received 60 tablets of Metformin" in page and "on hand now 60 tablets." in page
     assert "This lot expires soon" in page
     assert StockItem.objects.get().on_hand == Decimal("60")
 
@@ -52,7 +52,7 @@ def test_shift_count_finding_one_missing_alerts_the_nurse_with_movements(
         lot="OX7",
     ).movement.item
     page = medtech_client.get(reverse("count_unit", args=[unit.pk])).content.decode()
-    assert "Oxycodone" in page and "20 tablet" in page
+    assert "Oxycodone" in page and "20 tablets" in page
     response = medtech_client.post(
         reverse("count_unit", args=[unit.pk]),
         {f"item_{item.pk}": "19", "incoming_username": "nurse1", "incoming_secret": PASSWORD},
@@ -119,7 +119,7 @@ def test_reorder_list_marks_ordered(nurse_client, nurse_user, facility, resident
         quantity="6",
     ).movement.item
     page = nurse_client.get(reverse("reorder_list")).content.decode()
-    assert "3.0</strong> days" in page and "Not ordered" in page
+    assert "3</strong> days" in page and "Not ordered" in page
     nurse_client.post(reverse("stock_mark_ordered", args=[item.pk]))
     page = nurse_client.get(reverse("reorder_list")).content.decode()
     assert "Ordered " in page
@@ -177,3 +177,36 @@ def test_controlled_log_is_the_ledger_with_signatures(
     )
     page = medtech_client.get(reverse("stock_item", args=[item.pk])).content.decode()
     assert "LOT9" in page and "Wendy Witness" in page and "<strong>9.5</strong>" in page
+
+
+def test_stock_list_pages_and_finds_by_resident_or_medication(nurse_client, facility, nurse_user):
+    from tests.factories import ResidentFactory
+
+    ann = ResidentFactory(facility=facility, first_name="Ann", last_name="Zeller")
+    for i in range(55):
+        services.stock_receive(
+            actor=nurse_user,
+            facility=facility,
+            resident=ann,
+            medication=MedicationFactory(name=f"Med{i:02d}"),
+            quantity="10",
+        )
+    services.stock_receive(
+        actor=nurse_user,
+        facility=facility,
+        medication=MedicationFactory(name="Warfarin"),
+        quantity="10",
+    )
+
+    first = nurse_client.get(reverse("stock_list")).content.decode()
+    assert "Page 1 of 2 (56 in all)" in first
+    assert "Med00" in first and "Med54" not in first
+    second = nurse_client.get(reverse("stock_list"), {"page": 2}).content.decode()
+    assert "Med54" in second and "House stock" in second  # house stock comes last
+
+    found = nurse_client.get(reverse("stock_list"), {"q": "warf"}).content.decode()
+    assert "Warfarin" in found and "Med00" not in found and "Page 1 of" not in found
+    by_name = nurse_client.get(reverse("stock_list"), {"q": "zell med5"}).content.decode()
+    assert "Med50" in by_name and "Med49" not in by_name
+    none = nurse_client.get(reverse("stock_list"), {"q": "nothing-like-it"}).content.decode()
+    assert "No stock matches “nothing-like-it”." in none

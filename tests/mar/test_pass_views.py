@@ -157,8 +157,8 @@ def test_prn_blocked_message_names_last_dose_and_next_time(medtech_client, resid
         url, {"key": str(uuid.uuid4()), "prn_reason": "Still hurts"}, follow=True
     )
     page = second.content.decode()
-    assert "Not yet: last given at Wed 10 Jun 08:05" in page
-    assert "Next allowed at Wed 10 Jun 12:05" in page
+    assert "Not yet: last given at Wed 2026-06-10 08:05" in page
+    assert "Next allowed at Wed 2026-06-10 12:05" in page
     assert Administration.objects.filter(prescription=prn).count() == 1
 
 
@@ -290,7 +290,7 @@ def test_uncertified_med_tech_is_told_at_the_top_and_offered_no_recording_contro
 
 @pytest.mark.parametrize(
     ("days_left", "notice"),
-    [(10, "expires in 10 days (Sat 20 Jun 2026)"), (0, "expires today"), (30, None)],
+    [(10, "expires in 10 days (Sat 2026-06-20)"), (0, "expires today"), (30, None)],
 )
 def test_certification_expiring_within_30_days_is_noticed_on_every_page(
     facility, days_left, notice

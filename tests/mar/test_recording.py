@@ -275,12 +275,16 @@ def test_prn_interval_and_daily_maximum_are_enforced_with_clear_messages(aide, p
     _give(aide, prn, NOW)
     with pytest.raises(
         DomainError,
-        match=r"last given at Wed 10 Jun 08:05 by .*4 h apart\. Next allowed at Wed 10 Jun 12:05",
+        match=(
+            r"last given at Wed 2026-06-10 08:05 by .*4 h apart\. "
+            r"Next allowed at Wed 2026-06-10 12:05"
+        ),
     ):
         _give(aide, prn, NOW + timedelta(hours=3))
     _give(aide, prn, NOW + timedelta(hours=4))
     with pytest.raises(
-        DomainError, match=r"maximum of 2 in 24 hours is reached\. Next allowed at Thu 11 Jun 08:05"
+        DomainError,
+        match=r"maximum of 2 in 24 hours is reached\. Next allowed at Thu 2026-06-11 08:05",
     ):
         _give(aide, prn, NOW + timedelta(hours=9))
     _give(aide, prn, NOW + timedelta(hours=24))

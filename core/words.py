@@ -1,0 +1,14 @@
+"""Counts in words: "1 tablet", "30 tablets", "2.5 mL" (a unit written as an abbreviation, with
+a capital or a dot, keeps its form)."""
+
+from decimal import Decimal
+
+
+def count_of(quantity, unit: str) -> str:
+    """A quantity and its unit as a person says it, the number without trailing zeros."""
+    number = Decimal(str(quantity)).normalize()
+    text = f"{number:f}"
+    if not unit:
+        return text
+    plural = number != 1 and unit.isalpha() and unit.islower() and not unit.endswith("s")
+    return f"{text} {unit}{'s' if plural else ''}"

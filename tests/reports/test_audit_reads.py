@@ -1,0 +1,134 @@
+"""The audit trail as a surveyor reads it: who by name (or the automatic work), when in the
+facility's time, what in words, before → after with names, not ids, codes or UTC."""
+
+import re
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pghistory
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from core.errors import DomainError
+from mar import services as mar_services
+from mar import tasks
+from residents import services as resident_services
+from tests.factories import (
+    AllergyFactory,
+    MedicationFactory,
+    PrescriptionFactory,
+    record_dose,
+    scheduled_dose,
+)
+
+DUE = datetime(2026, 6, 10, 12, 0, tzinfo=UTC)  # 08:00 in New York (EDT)
+ISO = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d|\+00:00")
+
+
+def _given(resident, nurse):
+    order = PrescriptionFactory(
+        resident=resident, medication=MedicationFactory(name="Lisinopril", strength="10 mg")
+    )
+    with pghistory.context(user=nurse.pk, url="/medpass/"):
+        return record_dose(nurse, scheduled_dose(order, DUE))
+
+
+def _body(html: str) -> str:
+    return html.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+
+
+def test_an_administration_reads_with_names_labels_and_local_times(
+    nurse_client, resident, nurse_user
+):
+    _given(resident, nurse_user)
+
+    body = _body(nurse_client.get(reverse("report_audit_resident", args=[resident.pk])).text)
+
+    assert str(nurse_user) in body
+    assert "<strong>Administration</strong> added" in body
+    assert "Status:</span> <ins>Given</ins>" in body
+    assert "Administered at:</span> <ins>2026-06-10 08:05</ins>" in body  # New York, not UTC
+    assert f"Recorded by:</span> <ins>{nurse_user}</ins>" in body
+    assert "Prescription:</span> <ins>Lisinopril 10 mg tablet — 1 tablet by mouth</ins>" in body
+    assert not ISO.search(body)
+    assert "administered_at" not in body and "Idempotency" not in body
+
+
+def test_an_amendment_shows_its_changes_in_words_and_local_time(nurse_client, resident, nurse_user):
+    record = _given(resident, nurse_user)
+    with pghistory.context(user=nurse_user.pk, url="/amend/"):
+        mar_services.amendment_create(
+            actor=nurse_user,
+            administration=record,
+            kind="correction",
+            reason="Wrong time typed",
+            changes={"administered_at": (DUE + timedelta(hours=1)).isoformat(), "notes": ""},
+        )
+
+    body = _body(nurse_client.get(reverse("report_audit_resident", args=[resident.pk])).text)
+
+    assert "<strong>Amendment</strong> added" in body
+    assert "Kind:</span> <ins>Correction</ins>" in body
+    assert "Changes:</span> <ins>Administered at: 2026-06-10 09:00</ins>" in body
+    assert not ISO.search(body)
+
+
+def test_automatic_work_is_named_where_a_person_would_be(nurse_client, resident):
+    order = PrescriptionFactory(resident=resident)
+    scheduled_dose(order, timezone.now() - timedelta(hours=3))
+
+    tasks.mark_overdue_doses()
+
+    body = _body(nurse_client.get(reverse("report_audit_resident", args=[resident.pk])).text)
+    dose_rows = [row for row in body.split("<tr>") if "Scheduled dose</strong> changed" in row]
+    assert dose_rows and all("<td>dose engine</td>" in row for row in dose_rows)
+    # The dose's creation is not recorded (derived state), so its first change shows its state.
+    assert "State:</span> <ins>Overdue</ins>" in body
+
+
+def test_the_trail_filters_by_kind_and_keeps_it_in_its_links(nurse_client, resident, nurse_user):
+    _given(resident, nurse_user)
+    with pghistory.context(user=nurse_user.pk, url="/allergies/"):
+        AllergyFactory(resident=resident, recorded_by=nurse_user, substance="Penicillin")
+    url = reverse("report_audit_resident", args=[resident.pk])
+
+    only_residents = nurse_client.get(url, {"kind": "residents"}).text
+
+    assert "Penicillin" in _body(only_residents)
+    assert "Administration" not in _body(only_residents)
+    assert '<option value="residents" selected>Residents</option>' in only_residents
+    assert "kind=residents" in only_residents  # the CSV link keeps the filter
+    every = nurse_client.get(url, {"kind": "nonsense"}).text
+    assert "Penicillin" in _body(every) and "Administration" in _body(every)
+
+
+def test_the_csv_is_complete_and_reads_the_same_words(nurse_client, resident, nurse_user):
+    _given(resident, nurse_user)
+    url = reverse("report_audit_resident", args=[resident.pk])
+
+    text = nurse_client.get(url, {"format": "csv"}).content.decode()
+
+    assert "Administered at,,2026-06-10 08:05" in text
+    assert str(nurse_user) in text and not ISO.search(text)
+
+
+def test_a_status_change_reads_in_plain_english(admin_client, admin_user, resident):
+    response = admin_client.post(
+        reverse("resident_status", args=[resident.pk]),
+        {"to_status": "loa", "reason": "Family visit"},
+        follow=True,
+    )
+    assert f"{resident.display_name} is now on leave of absence." in response.text
+    resident.refresh_from_db()
+    with pytest.raises(DomainError, match=r"is already on leave of absence\.$"):
+        resident_services.resident_change_status(
+            actor=admin_user, resident=resident, to_status="loa", reason="Again"
+        )
+
+
+def test_an_uuid_key_is_never_shown(nurse_client, resident, nurse_user):
+    record = _given(resident, nurse_user)
+    assert isinstance(record.idempotency_key, uuid.UUID)
+    body = _body(nurse_client.get(reverse("report_audit_resident", args=[resident.pk])).text)
+    assert str(record.idempotency_key) not in body
