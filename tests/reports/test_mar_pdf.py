@@ -18,13 +18,12 @@ from mar import services
 from mar.models import AmendmentKind, DoseState
 from meds.models import HoldParameter
 from reports.pdf import mar_pdf
-from residents.models import AllergyStatus, ResidentStatus
+from residents.models import AllergyStatus
 from tests.factories import (
     AllergyFactory,
     MedicationFactory,
     PrescriptionFactory,
     ResidentFactory,
-    UnitFactory,
     member,
 )
 from tests.factories import record_dose as _record
@@ -256,32 +255,8 @@ def test_one_resident_per_section_each_on_new_pages(facility, unit, resident):
     assert _page_count(three) == 3
 
 
-@needs_pdftotext
-def test_unit_pdf_has_present_residents_and_those_who_had_doses_that_month(
-    nurse_client, facility, unit, resident, mary
-):
-    away = ResidentFactory(facility=facility, unit=unit, last_name="Leftearly")
-    _chart(away, mary, 1)
-    away.status = ResidentStatus.DISCHARGED
-    away.save()
-    ResidentFactory(facility=facility, unit=unit, last_name="Longgone", status="discharged")
-    ResidentFactory(facility=facility, unit=UnitFactory(facility=facility), last_name="Elsewhere")
-
-    response = _get(nurse_client, "unit_mar_pdf", unit.pk)
-
-    assert response.status_code == 200
-    assert response["Content-Disposition"] == 'inline; filename="MAR-North-Wing-2026-01.pdf"'
-    text = _text(response.content)
-    assert "Byron, Ada" in text
-    assert "Leftearly" in text
-    assert "Longgone" not in text
-    assert "Elsewhere" not in text
-    assert _page_count(response.content) == 2
-
-
-def test_another_facilitys_resident_and_unit_are_404(outsider_client, resident, unit):
+def test_another_facilitys_resident_is_404(outsider_client, resident):
     assert _get(outsider_client, "resident_mar_pdf", resident.pk).status_code == 404
-    assert _get(outsider_client, "unit_mar_pdf", unit.pk).status_code == 404
 
 
 @pytest.mark.parametrize("month", ["", "2026-13", "January", "99999-01", "1999-12", "2026-1x"])
