@@ -75,6 +75,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.current_facility",
                 "mar.context_processors.open_alerts",
+                "demo.context_processors.demo_logins",
             ],
             "builtins": ["core.templatetags.facility_time"],
         },
