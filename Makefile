@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 EMBEDDED := $(VENV_PYTHON) -m core.embedded
 PYTEST_ARGS ?=
 
-.PHONY: help install run test lint fmt browser clean
+.PHONY: help install run test lint fmt browser axe clean
 
 help:
 	@echo "make run      start the app (web, Celery worker and beat) with demo data on http://$${HOST:-127.0.0.1}:$${PORT:-8000}/"
@@ -17,6 +17,7 @@ help:
 	@echo "make fmt      format the code and apply ruff's safe fixes"
 	@echo "make install  create $(VENV) and install the project with its dev and embedded extras"
 	@echo "make browser  install Chromium for the browser tests (Debian, as root)"
+	@echo "make axe      install axe-core (accessibility checks of the browser tests) into var/axe/"
 	@echo "make clean    remove $(VENV)"
 
 $(VENV_PYTHON):
@@ -32,7 +33,7 @@ install: $(STAMP)
 run: install
 	DJANGO_SETTINGS_MODULE=medtech.settings.local $(EMBEDDED) run
 
-test: install browser
+test: install browser axe
 	$(EMBEDDED) exec -- $(VENV_PYTHON) -m pytest $(PYTEST_ARGS)
 
 lint: install
@@ -57,6 +58,10 @@ browser:
 		echo "warning: chromium is not installed (installing it needs root and apt-get);" \
 			"browser tests will be skipped." >&2; \
 	fi
+
+# axe-core from the npm registry (npm pack; pinned version and sha512), into var/axe/.
+axe: install
+	$(VENV_PYTHON) scripts/fetch_axe.py
 
 clean:
 	rm -rf $(VENV)
