@@ -27,6 +27,8 @@ OPEN_STATES = (JobState.QUEUED, JobState.RUNNING)
 # An open job that has not moved for this long was lost (worker stopped, broker down when it was
 # sent): asking again replaces it.
 STALE_AFTER = datetime.timedelta(minutes=10)
+# Finished jobs (and their PDFs) are deleted this long after they finished.
+KEEP_FOR = datetime.timedelta(days=30)
 
 
 class MarPdfJob(models.Model):

@@ -19,7 +19,7 @@ from core.time import local_month_bounds
 from mar.models import Administration, ScheduledDose
 from residents.models import Resident, ResidentStatus
 
-from .models import OPEN_STATES, STALE_AFTER, JobState, MarPdfJob
+from .models import KEEP_FOR, OPEN_STATES, STALE_AFTER, JobState, MarPdfJob
 from .pdf import mar_pdf
 
 log = logging.getLogger(__name__)
@@ -50,7 +50,8 @@ def mar_pdf_job_request(
     """(the job, whether it is new). The same unit and month asked for while one is queued or
     being built returns that one; otherwise a new job is queued and sent to a worker after the
     commit. A broker that is down does not fail the request: the job stays queued and its page
-    says that it waits for a worker."""
+    says that it waits for a worker. The facility's jobs finished more than KEEP_FOR ago are
+    deleted with their PDFs (a PDF is a copy of the record, made again at any time)."""
     if unit.facility_id != facility.pk:
         raise DomainError("Choose one of this facility's units.", field="unit")
     if not 1 <= month <= 12:
@@ -75,6 +76,7 @@ def mar_pdf_job_request(
             )
     except IntegrityError:  # someone asked for the same at the same moment: theirs it is
         return MarPdfJob.objects.get(**key, state__in=OPEN_STATES), False
+    MarPdfJob.objects.filter(facility=facility, finished_at__lt=now - KEEP_FOR).delete()
     transaction.on_commit(lambda: _send(job.pk))
     return job, True
 

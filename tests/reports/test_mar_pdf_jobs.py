@@ -198,6 +198,22 @@ def test_a_job_no_worker_started_says_so_and_is_replaced_after_ten_minutes(
     assert MarPdfJob.objects.filter(state=JobState.QUEUED).count() == 1
 
 
+def test_jobs_finished_more_than_30_days_ago_are_deleted_when_another_is_asked_for(
+    nurse_client, nurse_user, facility, unit, queued_pdf_jobs
+):
+    _ask(nurse_client, unit, "2025-11")
+    old = MarPdfJob.objects.get()
+    mar_pdf_job_run(job_id=old.pk)
+    _ask(nurse_client, unit, "2025-12")
+    assert MarPdfJob.objects.count() == 2  # finished today: kept
+
+    with time_machine.travel(timezone.now() + timedelta(days=31)):  # (the session has ended)
+        mar_pdf_job_request(actor=nurse_user, facility=facility, unit=unit, year=2026, month=1)
+
+    assert not MarPdfJob.objects.filter(pk=old.pk).exists()
+    assert MarPdfJob.objects.count() == 2
+
+
 def test_with_the_broker_down_the_request_still_answers_and_the_job_waits(
     nurse_client, unit, settings, monkeypatch
 ):
