@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 EMBEDDED := $(VENV_PYTHON) -m core.embedded
 PYTEST_ARGS ?=
 
-.PHONY: help install run test lint fmt browser clean
+.PHONY: help install run test lint fmt browser axe clean
 
 help:
 	@echo "make run      start the app (web, Celery worker and beat) with demo data on http://$${HOST:-127.0.0.1}:$${PORT:-8000}/"
@@ -17,6 +17,7 @@ help:
 	@echo "make fmt      format the code and apply ruff's safe fixes"
 	@echo "make install  create $(VENV) and install the project with its dev and embedded extras"
 	@echo "make browser  install Chromium for the browser tests (Debian, as root)"
+	@echo "make axe      install axe-core (accessibility checks of the browser tests) into var/axe/"
 	@echo "make clean    remove $(VENV)"
 
 $(VENV_PYTHON):
@@ -32,7 +33,7 @@ install: $(STAMP)
 run: install
 	DJANGO_SETTINGS_MODULE=medtech.settings.local $(EMBEDDED) run
 
-test: install browser
+test: install browser axe
 	$(EMBEDDED) exec -- $(VENV_PYTHON) -m pytest $(PYTEST_ARGS)
 
 lint: install
@@ -44,19 +45,24 @@ fmt: install
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-# The browser tests drive Chromium; without it they are skipped (with the reason shown).
+# The browser tests drive Chromium (and axe-core, fetched with npm's client by `make axe`);
+# without them they are skipped (with the reason shown).
 browser:
-	@if command -v chromium >/dev/null 2>&1 && command -v pdftoppm >/dev/null 2>&1; then \
+	@if command -v chromium >/dev/null 2>&1 && command -v pdftoppm >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then \
 		true; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-		echo "Installing Chromium and fonts for the browser tests..."; \
+		echo "Installing Chromium, fonts and npm for the browser tests..."; \
 		apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core fonts-liberation libpango-1.0-0 libpangoft2-1.0-0 poppler-utils \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core fonts-liberation libpango-1.0-0 libpangoft2-1.0-0 poppler-utils npm \
 		|| echo "warning: could not install chromium; browser tests will be skipped." >&2; \
 	else \
 		echo "warning: chromium is not installed (installing it needs root and apt-get);" \
 			"browser tests will be skipped." >&2; \
 	fi
+
+# axe-core from the npm registry (npm pack; pinned version and sha512), into var/axe/.
+axe: install
+	$(VENV_PYTHON) scripts/fetch_axe.py
 
 clean:
 	rm -rf $(VENV)

@@ -1,6 +1,5 @@
 from datetime import timedelta
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
@@ -25,25 +24,11 @@ from .middleware import SESSION_FACILITY_KEY
 from .models import Certification, Facility, Membership, Role, Unit
 from .permissions import EVERYONE, WRITERS_ADMIN, WRITERS_CLINICAL, facility_view
 
-DEMO_LOGINS = [
-    ("admin", "Administrator, Maple Grove Assisted Living"),
-    ("nurse", "Nurse, Maple Grove Assisted Living"),
-    ("medtech", "Med tech, Maple Grove Assisted Living"),
-    ("medtech2", "Med tech, Cedar House Group Home"),
-]
-
 
 class LoginView(auth_views.LoginView):
     template_name = "registration/login.html"
     redirect_authenticated_user = True
     authentication_form = LoginForm
-
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        if settings.DEMO_MODE:
-            context["demo_logins"] = DEMO_LOGINS
-            context["demo_password"] = settings.DEMO_PASSWORD
-        return context
 
 
 @login_required

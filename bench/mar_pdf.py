@@ -376,6 +376,9 @@ def main() -> None:
     from django.test.utils import CaptureQueriesContext
     from django.urls import reverse
 
+    from reports.pdf import mar_pdf
+    from reports.services import unit_mar_residents
+
     call_command("migrate", verbosity=0)
     start = time.perf_counter()
     facility, unit, residents, staff, doses, records = populate()
@@ -387,21 +390,30 @@ def main() -> None:
     client = Client(HTTP_HOST="localhost")  # DEBUG's ALLOWED_HOSTS has no "testserver"
     client.force_login(staff[0], backend="django.contrib.auth.backends.ModelBackend")
     month = f"{YEAR}-{MONTH:02d}"
+
+    def one_resident() -> bytes:
+        response = client.get(reverse("resident_mar_pdf", args=[residents[0].pk]), {"month": month})
+        assert response.status_code == 200, response.status_code
+        return response.content
+
+    def whole_unit() -> bytes:
+        # What the worker's job does (reports.services.mar_pdf_job_run), without the job row.
+        chosen = unit_mar_residents(facility=facility, unit=unit, year=YEAR, month=MONTH)
+        return mar_pdf(residents=chosen, year=YEAR, month=MONTH)
+
     results = []
-    for label, url, goal in [
-        ("one resident", reverse("resident_mar_pdf", args=[residents[0].pk]), 3.0),
-        (f"unit of {len(residents)} residents", reverse("unit_mar_pdf", args=[unit.pk]), 30.0),
+    for label, build, goal, name in [
+        ("one resident (request)", one_resident, 3.0, "resident"),
+        (f"unit of {len(residents)} (worker job)", whole_unit, 30.0, "unit"),
     ]:
-        client.get(url, {"month": month})  # warm-up: fonts, templates
+        build()  # warm-up: fonts, templates
         with CaptureQueriesContext(connection) as captured:
             began, cpu = time.perf_counter(), time.process_time()
-            response = client.get(url, {"month": month})
+            content = build()
             elapsed, cpu = time.perf_counter() - began, time.process_time() - cpu
-        assert response.status_code == 200, response.status_code
-        content = response.content
         results.append((label, elapsed, cpu, goal, pages(content), len(captured), len(content)))
         if args.out:
-            target = Path(args.out) / response["Content-Disposition"].split('"')[1]
+            target = Path(args.out) / f"MAR-{name}-{month}.pdf"
             target.write_bytes(content)
             print(f"wrote {target}")
     print()

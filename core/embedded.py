@@ -19,9 +19,12 @@ next start. Several launchers may share them: each service stops when its last u
 `exec` runs one command in that environment and returns its exit code. The command shares the
 terminal, so Ctrl-C reaches it directly; SIGTERM/SIGHUP sent to the launcher are passed on to it.
 
-`run` migrates, seeds the demo data, then starts the web server, one Celery worker and exactly one
-Celery beat as child processes and waits. When a child dies, or on Ctrl-C/SIGTERM, it stops all of
-them (SIGTERM, then SIGKILL after a timeout) and then the embedded services.
+`run` migrates, seeds the demo data (showing each day of history as it is recorded), then starts
+the web server, one Celery worker and exactly one Celery beat as child processes (the worker and
+beat write to var/log/, so their banners do not bury what matters), waits until the web server
+answers and the worker is ready, and ends with one block: the URL, the demo logins and how to stop.
+When a child dies, or on Ctrl-C/SIGTERM, it stops all of them (SIGTERM, then SIGKILL after a
+timeout) and then the embedded services.
 
 This is a development tool: only the standard library is imported at module level; the embedded
 servers' packages are imported only when a service is actually started.
@@ -47,19 +50,19 @@ REPO = Path(__file__).resolve().parent.parent
 VAR = REPO / "var"
 PG_DATA = VAR / "postgres"
 REDIS_DB = VAR / "redis.db"
+LOGS = VAR / "log"
 DATABASE_NAME = "medtech"
 
 # How long children get to stop after SIGTERM before they are killed.
 STOP_TIMEOUT_SECONDS = 10
 # How long `run` waits for the web server to accept connections before printing the banner.
 WEB_START_TIMEOUT_SECONDS = 30
-
-DEMO_LOGINS = [
-    ("admin", "Administrator, Maple Grove Assisted Living"),
-    ("nurse", "Nurse, Maple Grove Assisted Living"),
-    ("medtech", "Med tech, Maple Grove Assisted Living"),
-    ("medtech2", "Med tech, Cedar House Group Home"),
-]
+# How long it then waits for the Celery worker to say it is ready.
+WORKER_START_TIMEOUT_SECONDS = 60
+# seed_demo ends its output with the demo logins under this heading (demo/people.py).
+LOGINS_HEADING = "Demo logins"
+# What the Celery worker logs once it takes tasks.
+WORKER_READY = " ready."
 
 
 class StopRequested(Exception):
@@ -264,25 +267,36 @@ def manage(*args: str) -> list[str]:
     return [sys.executable, str(REPO / "manage.py"), *args]
 
 
-def prepare_database() -> None:
-    """Apply migrations and (re)seed the demo data; seed_demo is idempotent."""
+def prepare_database() -> list[str]:
+    """Apply migrations and (re)seed the demo data (seed_demo is idempotent), showing the seed's
+    progress as it comes. Returns the demo logins the seed listed at its end."""
     say("applying migrations...")
     subprocess.run(manage("migrate", "--noinput"), cwd=REPO, check=True)
-    say("seeding demo data...")
-    seed = subprocess.run(
-        manage("seed_demo"), cwd=REPO, capture_output=True, text=True, check=False
+    say("seeding demo data (the first time, a minute or two)...")
+    seed = subprocess.Popen(
+        manage("seed_demo"),
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
-    if seed.returncode != 0:
-        sys.stderr.write(seed.stdout + seed.stderr)
+    lines = []
+    for line in seed.stdout:
+        line = line.rstrip()
+        lines.append(line)
+        if line.strip() and not logins_from_seed(lines):
+            say(line)
+    if seed.wait() != 0:
         raise subprocess.CalledProcessError(seed.returncode, seed.args)
-    for line in last_lines(seed.stdout, 5):
-        say(f"seed_demo: {line}")
+    return logins_from_seed(lines)
 
 
-def last_lines(text: str, count: int) -> list[str]:
-    """The last `count` non-empty lines of a command's output."""
-    lines = [line for line in text.splitlines() if line.strip()]
-    return lines[-count:]
+def logins_from_seed(lines: list[str]) -> list[str]:
+    """The logins block that ends seed_demo's output ([] until it has begun)."""
+    for index, line in enumerate(lines):
+        if line.startswith(LOGINS_HEADING):
+            return [entry for entry in lines[index:] if entry.strip()]
+    return []
 
 
 # The login page of `make run` shows the demo passwords: listen on this machine only unless HOST
@@ -294,6 +308,11 @@ EVERY_INTERFACE = {"0.0.0.0", "::"}
 def host_port(host: str, port: str) -> str:
     """`host:port` as runserver and URLs spell it (an IPv6 address in brackets)."""
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+# Where the children's output goes: the web server's requests stay on the terminal; the worker's
+# and beat's banners and warnings go to their logs.
+LOGGED = ("worker", "beat")
 
 
 def child_commands(port: str, host: str = DEFAULT_HOST) -> dict[str, list[str]]:
@@ -312,15 +331,46 @@ def child_commands(port: str, host: str = DEFAULT_HOST) -> dict[str, list[str]]:
     }  # fmt: skip
 
 
+def log_path(name: str) -> Path:
+    return LOGS / f"{name}.log"
+
+
 def start_children(commands: dict[str, list[str]]) -> dict[str, subprocess.Popen]:
-    """Start each command in its own session, so that Ctrl-C reaches only the launcher."""
+    """Start each command in its own session, so that Ctrl-C reaches only the launcher; the
+    worker and beat write to var/log/<name>.log (new each run)."""
+    LOGS.mkdir(parents=True, exist_ok=True)
     children = {}
     for name, command in commands.items():
-        say(f"starting {name}: {' '.join(command)}")
+        output = None
+        if name in LOGGED:
+            output = log_path(name).open("w")
+            say(f"starting {name} (log: {log_path(name).relative_to(REPO)})")
+        else:
+            say(f"starting {name}")
         children[name] = subprocess.Popen(
-            command, cwd=REPO, stdin=subprocess.DEVNULL, start_new_session=True
+            command,
+            cwd=REPO,
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT if output else None,
+            start_new_session=True,
         )
+        if output is not None:
+            output.close()  # the child has its own copy
     return children
+
+
+def wait_for_worker(children: dict[str, subprocess.Popen], timeout: float) -> bool:
+    """Wait until the Celery worker logs that it is ready; False if it did not in time."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if first_exited(children):
+            return False
+        with contextlib.suppress(OSError):
+            if WORKER_READY in log_path("worker").read_text(errors="replace"):
+                return True
+        time.sleep(0.3)
+    return False
 
 
 def wait_for_port(
@@ -366,27 +416,48 @@ def app_url(host: str, port: str) -> str:
     return f"http://{host_port(connect_host(host), port)}/"
 
 
-def print_banner(port: str, host: str = DEFAULT_HOST) -> None:
-    """Tell the developer where the app is and how to log in."""
-    password = os.environ.get("DEMO_PASSWORD") or "medtech-demo"
-    rule = "=" * 66
+def final_block(
+    url: str, logins: list[str], *, host: str = DEFAULT_HOST, worker_ready: bool = True
+) -> str:
+    """What `run` prints last, once everything is up: where, who, how to stop."""
+    rule = "=" * 72
     reach = (
         [f"  Listening on every interface (HOST={host}): other computers see these logins."]
         if host in EVERY_INTERFACE
         else []
     )
+    who = [f"  {line}" for line in logins] or [
+        "  No demo logins were listed (see the README's Demo logins)."
+    ]
+    worker = (
+        [] if worker_ready else ["  The Celery worker is still starting: see var/log/worker.log."]
+    )
     lines = [
         rule,
-        f"  eMAR is running at {app_url(host, port)}",
+        f"  MedTech eMAR is up at {url}",
         *reach,
         "",
-        f"  Demo logins (password: {password}):",
-        *(f"    {username:<10} {role}" for username, role in DEMO_LOGINS),
+        *who,
         "",
-        "  Press Ctrl-C to stop everything.",
+        *worker,
+        "  Celery worker and beat log to var/log/worker.log and var/log/beat.log.",
+        "  Press Ctrl-C to stop everything (web, worker, beat, PostgreSQL, Redis).",
         rule,
     ]
-    print("\n".join(lines), flush=True)
+    return "\n".join(lines)
+
+
+def log_tail(name: str, count: int = 15) -> list[str]:
+    try:
+        return last_lines(log_path(name).read_text(errors="replace"), count)
+    except OSError:
+        return []
+
+
+def last_lines(text: str, count: int) -> list[str]:
+    """The last `count` non-empty lines of a command's output."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    return lines[-count:]
 
 
 def stop_children(children: dict[str, subprocess.Popen]) -> None:
@@ -411,15 +482,21 @@ def signal_group(child: subprocess.Popen, signum: int) -> None:
 
 def run_stack(port: str, host: str = DEFAULT_HOST) -> int:
     """Migrate, seed, start web + worker + beat, and wait until one dies or we are stopped."""
-    prepare_database()
+    logins = prepare_database()
     children = start_children(child_commands(port, host))
     try:
         if wait_for_port(int(port), children, WEB_START_TIMEOUT_SECONDS, host):
-            print_banner(port, host)
+            ready = wait_for_worker(children, WORKER_START_TIMEOUT_SECONDS)
+            if not first_exited(children):
+                block = final_block(app_url(host, port), logins, host=host, worker_ready=ready)
+                print(block, flush=True)
         while (name := first_exited(children)) is None:
             time.sleep(0.5)
         returncode = children[name].returncode
         say(f"{name} exited with status {exit_status(returncode)}: stopping the others")
+        if name in LOGGED:
+            for line in log_tail(name):
+                say(f"{name}.log: {line}")
         return exit_status(returncode) or 1
     except (KeyboardInterrupt, StopRequested):
         say("stopping...")

@@ -41,6 +41,8 @@ from residents.models import (
 
 # How long the demo's orders have been running: the history goes back no further.
 RUNNING_DAYS = 35
+# Orders left waiting for a nurse's verification, per home (the README says so).
+PENDING_ORDERS = {MAPLE: 2, CEDAR: 1}
 
 
 def nurse_of(facility: Facility, staff: dict[str, User]) -> User:
@@ -204,8 +206,8 @@ def add_medications() -> None:
 
 
 def write_orders(facilities: dict[str, Facility], staff: dict[str, User]) -> int:
-    """3–12 verified orders per resident (a few PRN, some with hold parameters), two left in
-    the nurse's verification queue, all running for the last five weeks."""
+    """3–12 verified orders per resident (a few PRN, some with hold parameters), a few left in
+    the nurses' verification queues, all running for the last five weeks."""
     rng = random.Random(4242)
     catalog = {m.name: m for m in Medication.objects.all()}
     count = 0
@@ -215,7 +217,7 @@ def write_orders(facilities: dict[str, Facility], staff: dict[str, User]) -> int
             continue
         writer = staff["nurse2"] if resident.facility.name == MAPLE else staff["cedaradmin"]
         count += _write_regimen(rng, catalog, resident, writer)
-    _verify_all_but_two(staff)
+    _verify_all_but_a_few(staff)
     _backdate_orders()
     return count
 
@@ -267,11 +269,15 @@ def _write_regimen(rng, catalog: dict[str, Medication], resident: Resident, writ
     return count
 
 
-def _verify_all_but_two(staff: dict[str, User]) -> None:
-    """Leave two orders in the verification queue so the nurse has something to do."""
+def _verify_all_but_a_few(staff: dict[str, User]) -> None:
+    """Leave orders in the verification queues so the nurses have something to do: two at
+    Maple Grove (where `nurse` works), one at Cedar House."""
     pending = Prescription.objects.filter(status="pending", verified_at__isnull=True)
-    keep_pending = set(pending.order_by("-pk").values_list("pk", flat=True)[:2])
-    for order in pending.exclude(pk__in=keep_pending):
+    keep_pending = set()
+    for name, count in PENDING_ORDERS.items():
+        newest = pending.filter(facility__name=name).order_by("-pk")
+        keep_pending.update(newest.values_list("pk", flat=True)[:count])
+    for order in pending.exclude(pk__in=keep_pending).select_related("facility"):
         verifier = staff["nurse"] if order.facility.name == MAPLE else staff["cedarnurse"]
         order_services.prescription_verify(actor=verifier, prescription=order)
 

@@ -24,6 +24,7 @@ import random
 import sys
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -137,17 +138,22 @@ class Summary:
 
 
 def record_history(
-    facilities: dict[str, Facility], staff: dict[str, User], secret: str
+    facilities: dict[str, Facility],
+    staff: dict[str, User],
+    secret: str,
+    report: Callable[[str], None] = lambda line: None,
 ) -> Summary | None:
     """The last 35 days (DEMO_HISTORY_DAYS) of med passes, each recorded with `now=` set to its
     moment. DEMO_HISTORY_DAYS=0 skips the history (a quicker seed for benchmarks and browser
-    tests); so does any administration already recorded."""
+    tests); so does any administration already recorded. `report` is told each step and each
+    day recorded ("history: day 12 of 35"): building it takes minutes."""
     days = int(os.environ.get("DEMO_HISTORY_DAYS", "35"))
     if days <= 0:
         return None
     if Administration.objects.filter(facility__in=facilities.values()).exists():
         return None
     history = History(facilities, staff, secret, days, timezone.now())
+    report(f"history: planning the doses of the last {days} days")
     plan = plan_the_days(history)
     refusals = refusal_pattern(history, plan)
     plan.missed = leave_undocumented(history, plan, refusals)
@@ -157,9 +163,28 @@ def record_history(
     lanes = lanes_of_residents(plan.events)
     with passwords_checked_once():
         deliver_what_was_used(history, plan)
-        counts, failures = record_lanes(history, lanes)
+        counts, failures = record_lanes(history, lanes, DayProgress(history, report))
+        report("history: the clock's sweeps over those days (overdue, then missed)")
         catch_up_sweeps(history)
     return Summary(counts, failures, len(plan.missed))
+
+
+@dataclass
+class DayProgress:
+    """Says "history: day n of N" once for each day every lane has recorded."""
+
+    history: History
+    report: Callable[[str], None]
+    shown: int = 0
+
+    def day_of(self, moment: datetime) -> int:
+        """The history's day a moment falls on, 1 to N."""
+        return min(self.history.days, max(1, (moment - self.history.start).days + 1))
+
+    def done_through(self, day: int) -> None:
+        while self.shown < min(day, self.history.days):
+            self.shown += 1
+            self.report(f"history: day {self.shown} of {self.history.days}")
 
 
 def local(facility: Facility, moment: datetime) -> datetime:
@@ -439,9 +464,14 @@ class Recorder:
     failures: Counter = field(default_factory=Counter)
     prn_records: dict[int, Administration] = field(default_factory=dict)
 
-    def play(self, lane: list[tuple]) -> None:
+    def play(self, lane: list[tuple], on_day: Callable[[datetime], None] | None = None) -> None:
+        """Record the lane in time order; `on_day(moment)` when it moves on to a new day."""
         steps = {"dose": self.dose, "amend": self.amend, "prn": self.prn, "followup": self.followup}
+        day = None
         for moment, _, kind, details in sorted(lane, key=lambda e: (e[0], e[1])):
+            if on_day is not None and moment.date() != day:
+                day = moment.date()
+                on_day(moment)
             try:
                 steps[kind](moment, details)
             except DomainError as error:
@@ -516,12 +546,16 @@ class Recorder:
             self.counts["followup"] += 1
 
 
-def record_lanes(history: History, lanes: list[list[tuple]]) -> tuple[Counter, Counter]:
+def record_lanes(
+    history: History, lanes: list[list[tuple]], progress: DayProgress
+) -> tuple[Counter, Counter]:
     """The passes themselves: one lane in this process, or each lane in a forked worker with
-    its own connection. Returns what was recorded and what the services refused."""
+    its own connection, each telling how far it got. Returns what was recorded and what the
+    services refused."""
     if len(lanes) == 1:
         recorder = Recorder(history.staff, history.secret)
-        recorder.play(lanes[0])
+        recorder.play(lanes[0], lambda moment: progress.done_through(progress.day_of(moment) - 1))
+        progress.done_through(history.days)
         return recorder.counts, recorder.failures
     for username in sorted({*WITNESS_OF.values(), "cedarnurse"}):
         history.staff[username].check_password(history.secret)  # remembered by the workers
@@ -531,13 +565,25 @@ def record_lanes(history: History, lanes: list[list[tuple]]) -> tuple[Counter, C
     results = context.Queue()
     workers = [
         context.Process(
-            target=_worker, args=(Recorder(history.staff, history.secret), lane, results)
+            target=_worker,
+            args=(Recorder(history.staff, history.secret), lane, index, progress, results),
         )
-        for lane in lanes
+        for index, lane in enumerate(lanes)
     ]
     for process in workers:
         process.start()
-    outcomes = [results.get() for _ in workers]
+    # Each worker says which day it has reached, then what it recorded; a day is built when
+    # every lane is past it.
+    reached = [1] * len(workers)
+    outcomes = []
+    while len(outcomes) < len(workers):
+        kind, index, *message = results.get()
+        if kind == "day":
+            reached[index] = message[0]
+        else:
+            reached[index] = history.days + 1
+            outcomes.append(message)
+        progress.done_through(min(reached) - 1)
     for process in workers:
         process.join()
     counts, failures = Counter(), Counter()
@@ -549,19 +595,22 @@ def record_lanes(history: History, lanes: list[list[tuple]]) -> tuple[Counter, C
     return counts, failures
 
 
-def _worker(recorder: Recorder, lane: list[tuple], results) -> None:
-    """A forked worker: records its lane, then reports its counts (or what went wrong)."""
+def _worker(
+    recorder: Recorder, lane: list[tuple], index: int, progress: DayProgress, results
+) -> None:
+    """A forked worker: records its lane, telling the day it reached, then reports its counts
+    (or what went wrong)."""
     error = ""
     try:
         with connection.cursor() as cursor:
             # Demo data: no need to wait for each commit to reach the disk.
             cursor.execute("SET synchronous_commit TO OFF")
-        recorder.play(lane)
+        recorder.play(lane, lambda moment: results.put(("day", index, progress.day_of(moment))))
     except BaseException as exc:  # reported by the parent
         error = f"{type(exc).__name__}: {exc}"
     finally:
         connection.close()
-        results.put((recorder.counts, recorder.failures, error))
+        results.put(("done", index, recorder.counts, recorder.failures, error))
 
 
 def catch_up_sweeps(history: History) -> None:

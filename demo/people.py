@@ -1,5 +1,7 @@
 """Demo data: the two homes, their staff roster and the names residents are admitted under."""
 
+from dataclasses import dataclass
+
 from accounts.models import Role
 
 MAPLE = "Maple Grove Assisted Living"
@@ -16,6 +18,54 @@ STAFF = [
     ("cedaradmin", "Chris", "Walker", "Administrator", Role.ADMIN, [CEDAR], None),
     ("cedarnurse", "Grace", "Kim", "RN", Role.NURSE, [CEDAR], None),
 ]
+# A medication aide certificate this close to its end shows the "expires soon" notice.
+EXPIRING_SOON_DAYS = 30
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    """One demo login as the README, the login page, the banner and `make run` list it."""
+
+    username: str
+    name: str
+    role: str
+    facility: str
+    note: str = ""
+
+
+def demo_logins() -> list[DemoLogin]:
+    return [
+        DemoLogin(
+            username=username,
+            name=f"{first} {last}",
+            role=Role(role).label,
+            facility=", ".join(where),
+            note=(
+                f"medication aide certification expires in {aide_days} days"
+                if aide_days is not None and aide_days <= EXPIRING_SOON_DAYS
+                else ""
+            ),
+        )
+        for username, first, last, _title, role, where, aide_days in STAFF
+    ]
+
+
+LOGINS_HEADING = "Demo logins"
+
+
+def login_lines(password: str) -> list[str]:
+    """The logins as `seed_demo` ends its output (and `make run` repeats them at its end)."""
+    logins = demo_logins()
+    width = max(len(login.username) for login in logins) + 2
+    return [
+        f"{LOGINS_HEADING} (password for all: {password}):",
+        *(
+            f"  {login.username:<{width}}{login.role}, {login.facility}"
+            + (f" ({login.note})" if login.note else "")
+            for login in logins
+        ),
+    ]
+
 
 FIRST = [
     "Dorothy",

@@ -1,9 +1,12 @@
 """The monthly MAR as a PDF: the paper grid surveyors read, one resident per section.
 
 The grid data comes from `resident_mar.mar_month` (a fixed number of queries per resident);
-this module adds, in one query each for the whole document, the orders' hold parameters and the
-vital signs taken with those doses, then lays the pages out with WeasyPrint (tables and @page
-rules only). Nothing here queries per row or per cell.
+this module adds the resident's PRN orders of the month (one query for the whole document), the
+orders' hold parameters and the vital signs taken with those doses (one query each per
+resident), then lays each resident's pages out with WeasyPrint (tables and @page rules only)
+and joins them: a unit's build can say how far it got ("12 of 20 residents"), and each
+resident's pages are numbered "Page 1 of 2" as a paper MAR's are. Nothing here queries per row
+or per cell.
 """
 
 import base64
@@ -11,9 +14,10 @@ import calendar
 import datetime
 import io
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.db.models import prefetch_related_objects
+from django.db.models import Q, prefetch_related_objects
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.html import escape
@@ -21,6 +25,7 @@ from django.utils.safestring import mark_safe
 
 from core.time import local_day_bounds
 from mar.models import VitalReading
+from meds.models import OrderStatus, Prescription
 from residents.models import AllergyStatus
 
 from . import resident_mar
@@ -71,6 +76,17 @@ class OrderGroup:
 
 
 @dataclass
+class PrnRow:
+    """A PRN order active in the month: its grid row, with the initials of each dose given."""
+
+    order: object
+    medication: str
+    dose_text: str
+    schedule_text: str
+    cells_html: str
+
+
+@dataclass
 class Section:
     resident: object
     mar: resident_mar.MonthMar
@@ -81,49 +97,94 @@ class Section:
     allergy_css: str
     days: list[tuple[int, str, bool]]  # (day, two-letter weekday, weekend)
     groups: list[OrderGroup]
+    prn_rows: list[PrnRow]
 
 
-def mar_pdf(*, residents, year: int, month: int) -> bytes:
-    """The month's MAR of each resident (in the order given) as one PDF, each on new pages."""
+def mar_pdf(
+    *,
+    residents,
+    year: int,
+    month: int,
+    progress: Callable[[int, int], None] | None = None,
+) -> bytes:
+    """The month's MAR of each resident (in the order given) as one PDF, each on new pages.
+
+    `progress(done, total)` is called after each resident's pages are laid out. Dates and times
+    are the facility's (rendered under its zone: this may run outside a request).
+    """
     from weasyprint import HTML
 
     residents = list(residents)
     # Cached relations are kept: one query each only when the caller did not fetch them.
     prefetch_related_objects(residents, "facility", "unit", "allergies")
-    mars = [resident_mar.mar_month(resident=r, year=year, month=month) for r in residents]
-    orders = [row.order for mar in mars for row in mar.rows]
-    prefetch_related_objects(orders, "hold_parameters")
-    readings = _hold_readings(mars, orders)
-
-    sections = [_section(mar, readings) for mar in mars]
+    prn_orders = _prn_orders(residents, year, month)
     facility = residents[0].facility if residents else None
-    tz = facility.tz if facility else datetime.UTC
-    html = render_to_string(
-        "reports/pdf/mar_month.html",
-        {
-            "sections": sections,
-            "month_label": f"{calendar.month_name[month]} {year}",
-            "facility": facility,
-            "printed": timezone.now().astimezone(tz).strftime("%Y-%m-%d %H:%M"),
-        },
+    context = {
+        "month_label": f"{calendar.month_name[month]} {year}",
+        "facility": facility,
+        "printed": timezone.now(),
+    }
+    documents = []
+    with timezone.override(facility.tz if facility else datetime.UTC):
+        for done, resident in enumerate(residents, 1):
+            mar = resident_mar.mar_month(resident=resident, year=year, month=month)
+            section = _section(mar, prn_orders.get(resident.pk, []))
+            html = render_to_string(
+                "reports/pdf/mar_month.html", {**context, "sections": [section]}
+            )
+            documents.append(HTML(string=html).render())
+            if progress is not None:
+                progress(done, len(residents))
+        if not documents:
+            html = render_to_string("reports/pdf/mar_month.html", {**context, "sections": []})
+            return HTML(string=html).write_pdf()
+    pages = [page for document in documents for page in document.pages]
+    return documents[0].copy(pages).write_pdf()
+
+
+def _prn_orders(residents, year: int, month: int) -> dict[int, list[Prescription]]:
+    """{resident id: PRN orders available in the month}: verified, started by its last day and
+    not stopped before its first; discontinued ones only when a dose of the month shows them."""
+    if not residents:
+        return {}
+    first = datetime.date(year, month, 1)
+    last = datetime.date(year, month, calendar.monthrange(year, month)[1])
+    tz = residents[0].facility.tz
+    end = local_day_bounds(last, tz)[1]
+    start = local_day_bounds(first, tz)[0]
+    orders = (
+        Prescription.objects.filter(resident__in=residents, is_prn=True)
+        .filter(start_date__lte=last)
+        .filter(Q(stop_date__isnull=True) | Q(stop_date__gte=first))
+        .filter(
+            Q(status__in=[OrderStatus.ACTIVE, OrderStatus.ON_HOLD], active_since__lt=end)
+            | Q(
+                administrations__administered_at__gte=start,
+                administrations__administered_at__lt=end,
+            )
+        )
+        .select_related("medication")
+        .distinct()
+        .order_by("medication__name", "pk")
     )
-    return HTML(string=html).write_pdf()
+    result: dict[int, list[Prescription]] = {}
+    for order in orders:
+        result.setdefault(order.resident_id, []).append(order)
+    return result
 
 
-def _hold_readings(mars, orders) -> dict[int, dict[str, list[str]]]:
+def _hold_readings(mar, orders) -> dict[int, dict[str, list[str]]]:
     """{administration id: {vital kind: [values]}} of the doses of orders with hold parameters."""
     held = {order.pk for order in orders if order.hold_parameters.all()}
     if not held:
         return {}
-    starts, ends = [], []
-    for mar in mars:
-        starts.append(local_day_bounds(mar.days[0], mar.tz)[0])
-        ends.append(local_day_bounds(mar.days[-1], mar.tz)[1])
+    start = local_day_bounds(mar.days[0], mar.tz)[0]
+    end = local_day_bounds(mar.days[-1], mar.tz)[1]
     result: dict[int, dict[str, list[str]]] = {}
     rows = VitalReading.objects.filter(
         administration__dose__prescription_id__in=held,
-        administration__dose__due_at__gte=min(starts),
-        administration__dose__due_at__lt=max(ends),
+        administration__dose__due_at__gte=start,
+        administration__dose__due_at__lt=end,
     ).values_list("administration_id", "kind", "value")
     for administration_id, kind, value in rows.order_by("taken_at", "pk"):
         result.setdefault(administration_id, {}).setdefault(kind, []).append(
@@ -132,8 +193,11 @@ def _hold_readings(mars, orders) -> dict[int, dict[str, list[str]]]:
     return result
 
 
-def _section(mar: resident_mar.MonthMar, readings) -> Section:
+def _section(mar: resident_mar.MonthMar, prn_orders: list[Prescription]) -> Section:
     resident = mar.resident
+    orders = [row.order for row in mar.rows]
+    prefetch_related_objects(orders, "hold_parameters")
+    readings = _hold_readings(mar, orders)
     groups: list[OrderGroup] = []
     for row in mar.rows:
         parameters = row.order.hold_parameters.all()
@@ -172,7 +236,36 @@ def _section(mar: resident_mar.MonthMar, readings) -> Section:
         }.get(resident.allergy_status, "allergy-warn"),
         days=[(d.day, d.strftime("%a")[:2], d.isoweekday() > 5) for d in mar.days],
         groups=groups,
+        prn_rows=_prn_rows(mar, prn_orders),
     )
+
+
+def _prn_rows(mar: resident_mar.MonthMar, orders: list[Prescription]) -> list[PrnRow]:
+    """One grid row per PRN order of the month, given or not: the day cells hold the initials
+    of each dose given that day (struck when entered in error), blank on the other days."""
+    by_order_day: dict[tuple[int, datetime.date], list[str]] = {}
+    for record in mar.prns:
+        text = escape(record.corrected_text or record.cell_text)
+        by_order_day.setdefault((record.order_id, record.day), []).append(
+            f"<s>{text}</s>" if record.voided else text
+        )
+    rows = []
+    for order in orders:
+        cells = []
+        for day in mar.days:
+            entries = by_order_day.get((order.pk, day), [])
+            css = ' class="we"' if day.isoweekday() > 5 else ""
+            cells.append(f"<td{css}>{'<br>'.join(entries)}</td>")
+        rows.append(
+            PrnRow(
+                order=order,
+                medication=str(order.medication),
+                dose_text=order.dose_text,
+                schedule_text=order.schedule_text,
+                cells_html=mark_safe("".join(cells)),  # noqa: S308 (escaped above)
+            )
+        )
+    return rows
 
 
 def _cell(cell: resident_mar.Cell) -> str:

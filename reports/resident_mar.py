@@ -85,6 +85,7 @@ class Record:
     """One administration, as the MAR shows it."""
 
     pk: int
+    order_id: int
     status: str
     status_label: str
     cell_text: str  # initials when given, else the status code
@@ -356,6 +357,7 @@ def _record(administration: Administration, tz, initials: dict[int, str], number
     followup = getattr(administration, "followup", None)
     record = Record(
         pk=administration.pk,
+        order_id=administration.prescription_id,
         status=administration.status,
         status_label=administration.get_status_display(),
         cell_text=_cell_text(administration.status, who),

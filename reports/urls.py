@@ -11,6 +11,13 @@ urlpatterns = [
     ),
     path("residents/<int:pk>/mar/month.pdf", pdf.resident_mar_pdf, name="resident_mar_pdf"),
     path("units/<int:pk>/mar/month.pdf", pdf.unit_mar_pdf, name="unit_mar_pdf"),
+    path("reports/mar-pdfs/", pdf.mar_pdf_jobs, name="mar_pdf_jobs"),
+    path("reports/mar-pdfs/<int:pk>/", pdf.mar_pdf_job, name="mar_pdf_job"),
+    path(
+        "reports/mar-pdfs/<int:pk>/download/",
+        pdf.mar_pdf_job_download,
+        name="mar_pdf_job_download",
+    ),
     path("residents/<int:pk>/fhir/", fhir.resident_fhir, name="resident_fhir"),
     path("reports/", supervisor.report_index, name="report_index"),
     path("reports/exceptions/", supervisor.report_exceptions, name="report_exceptions"),

@@ -85,3 +85,13 @@ def queued_generations():
     seams.GENERATIONS_QUEUED.clear()
     yield seams.GENERATIONS_QUEUED
     seams.GENERATIONS_QUEUED.clear()
+
+
+@pytest.fixture
+def queued_pdf_jobs():
+    """The MAR PDF jobs sent to a worker after a commit (tests/seams.py)."""
+    from tests import seams
+
+    seams.PDF_JOBS_QUEUED.clear()
+    yield seams.PDF_JOBS_QUEUED
+    seams.PDF_JOBS_QUEUED.clear()

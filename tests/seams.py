@@ -6,3 +6,11 @@ GENERATIONS_QUEUED: list[int] = []
 def remember_generation(facility_id: int) -> None:
     """Instead of sending "generate this facility's doses" to a worker, remember the request."""
     GENERATIONS_QUEUED.append(facility_id)
+
+
+PDF_JOBS_QUEUED: list[int] = []
+
+
+def remember_pdf_job(job_id: int) -> None:
+    """Instead of sending "build this unit's MAR PDF" to a worker, remember the request."""
+    PDF_JOBS_QUEUED.append(job_id)

@@ -404,3 +404,34 @@ def test_stock_list_queries_do_not_grow_with_items(nurse_client, facility, nurse
     large = _queries(nurse_client, url)
 
     _assert_constant(small, large, f"stock list {query or '(all)'}")
+
+
+def _add_pdf_jobs(facility, units, count, start):
+    from reports.models import JobState, MarPdfJob
+
+    now = timezone.now()
+    for i in range(start, start + count):
+        requester = member(facility, Role.NURSE, username=f"asker{i}")
+        MarPdfJob.objects.create(
+            facility=facility,
+            unit=units[i % len(units)],
+            year=2000 + i,
+            month=1 + i % 12,
+            state=[JobState.DONE, JobState.QUEUED, JobState.FAILED][i % 3],
+            requested_by=requester,
+            requested_at=now - timedelta(minutes=i),
+            updated_at=now,
+            pdf=b"%PDF-1.7" if i % 3 == 0 else None,
+            pdf_bytes=8 if i % 3 == 0 else 0,
+        )
+
+
+def test_unit_mar_pdf_list_queries_do_not_grow_with_jobs(nurse_client, facility, unit, second_unit):
+    url = reverse("mar_pdf_jobs")
+
+    _add_pdf_jobs(facility, [unit, second_unit], N, 0)
+    small = _queries(nurse_client, url)
+    _add_pdf_jobs(facility, [unit, second_unit], 4 * N, N)
+    large = _queries(nurse_client, url)
+
+    _assert_constant(small, large, "unit MAR PDF list")

@@ -25,6 +25,7 @@ from core.shifts import shift_at
 from inventory import services as stock_services
 from mar import services as mar_services
 from mar.models import Alert, AlertKind, OtherCode, ScheduledDose
+from reports.models import JobState, MarPdfJob
 from residents.models import AllergyStatus, Cart
 from tests.factories import (
     PASSWORD,
@@ -213,7 +214,17 @@ EXPECTED: dict[str, dict[str, int]] = {
     # Django's admin: only its login page is walked; it answers everyone (non-staff included).
     "admin:login": {"anon": 200, "med_tech": 200, "nurse": 200, "admin": 200, "outsider": 200},
     "resident_mar_pdf": {"anon": 302, "med_tech": 200, "nurse": 200, "admin": 200, "outsider": 404},
-    "unit_mar_pdf": {"anon": 302, "med_tech": 200, "nurse": 200, "admin": 200, "outsider": 404},
+    # The unit's PDF is built by a worker: its old address opens the form that asks for it.
+    "unit_mar_pdf": {"anon": 302, "med_tech": 302, "nurse": 302, "admin": 302, "outsider": 404},
+    "mar_pdf_jobs": {"anon": 302, "med_tech": 200, "nurse": 200, "admin": 200, "outsider": 200},
+    "mar_pdf_job": {"anon": 302, "med_tech": 200, "nurse": 200, "admin": 200, "outsider": 404},
+    "mar_pdf_job_download": {
+        "anon": 302,
+        "med_tech": 200,
+        "nurse": 200,
+        "admin": 200,
+        "outsider": 404,
+    },
     # Reports: nurses and administrators; the outsider sees their own facility's reports, and
     # this facility's resident or staff member is a 404 to them.
     "report_index": {"anon": 302, "med_tech": 403, "nurse": 200, "admin": 200, "outsider": 200},
@@ -293,6 +304,7 @@ PARAMETERS: dict[str, dict[str, str]] = {
         "orders/": "prescription",
         "alerts/": "alert",
         "units/": "unit",
+        "reports/mar-pdfs/": "pdf_job",
         "reports/audit/resident/": "resident",
         "reports/audit/staff/": "staff_user",
         "medications/": "medication",
@@ -452,6 +464,7 @@ POST_DATA: dict[str, dict] = {
     "other_code_list": {"code": "dialysis", "label": "At dialysis"},
     "other_code_edit": {"code": "asleep", "label": "Sound asleep"},
     "other_code_delete": {},
+    "mar_pdf_jobs": {"unit": "<unit>", "month": "2026-01"},
     "count_unit": lambda objects: {
         f"item_{objects.stock_item.pk}": "20",
         "incoming_username": "nurse1",
@@ -483,6 +496,7 @@ OPEN_TO_ALL_WRITES = {
     "stock_waste",
     "count_unit",
     "shift_assignments",  # a med tech takes their own residents
+    "mar_pdf_jobs",
 }
 # Pages that only read.
 READ_ONLY = {
@@ -503,6 +517,8 @@ READ_ONLY = {
     "resident_mar_month",
     "resident_mar_pdf",
     "unit_mar_pdf",
+    "mar_pdf_job",
+    "mar_pdf_job_download",
     "board",
     "resident_pass",
     "stock_list",
@@ -527,7 +543,7 @@ WRITE_KINDS = {
 }
 
 # Every row of the project's own apps (their audit event tables included) is compared.
-PROJECT_APPS = ["accounts", "residents", "meds", "inventory", "mar"]
+PROJECT_APPS = ["accounts", "residents", "meds", "inventory", "mar", "reports"]
 
 
 def _walk(patterns, prefix: str = "", namespace: str = "", params: tuple = ()):
@@ -639,6 +655,18 @@ def objects(
     return SimpleNamespace(
         facility=facility,
         unit=unit,
+        pdf_job=MarPdfJob.objects.create(
+            facility=facility,
+            unit=unit,
+            year=2026,
+            month=1,
+            state=JobState.DONE,
+            requested_by=nurse_user,
+            requested_at=now,
+            updated_at=now,
+            pdf=b"%PDF-1.7 built by a worker",
+            pdf_bytes=26,
+        ),
         dose=dose,
         administration=administration,
         prn_order=prn_order,

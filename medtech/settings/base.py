@@ -76,6 +76,7 @@ TEMPLATES = [
                 "accounts.context_processors.current_facility",
                 "mar.context_processors.open_alerts",
                 "meds.context_processors.orders_to_verify",
+                "demo.context_processors.demo_logins",
             ],
             "builtins": ["core.templatetags.facility_time"],
         },
@@ -207,3 +208,6 @@ DEMO_PASSWORD = env("DEMO_PASSWORD", default="medtech-demo") if DEMO_MODE else N
 # Verifying, resuming or bringing back an order or a resident asks a worker to fill in the doses
 # at once instead of at the next beat (best effort: the beat is the guarantee).
 DOSE_GENERATION_QUEUE = "mar.tasks.generation_send"
+
+# A unit's monthly MAR PDF is built by a worker; this function sends the job (reports.tasks).
+MAR_PDF_QUEUE = "reports.tasks.mar_pdf_send"

@@ -7,6 +7,9 @@ from .base import *  # noqa: F403
 from .base import MIDDLEWARE, STORAGES, env
 
 DEBUG = False
+# Demo logins (and their password on the login page) never exist in production.
+DEMO_MODE = False
+DEMO_PASSWORD = None
 
 try:
     SECRET_KEY = env("SECRET_KEY")

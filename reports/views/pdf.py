@@ -1,19 +1,28 @@
-"""The monthly MAR as a PDF: one resident, or every resident of a unit."""
+"""The monthly MAR as a PDF: one resident at once; a unit's month built by a worker (a job)."""
 
 import re
 import unicodedata
 
-from django.db.models import Exists, OuterRef, Q
-from django.http import HttpResponse
+from django.contrib import messages
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.views.decorators.http import require_http_methods
 
 from accounts.models import Unit
 from accounts.permissions import EVERYONE, facility_view, scoped_get
-from core.time import local_month_bounds
-from mar.models import Administration, ScheduledDose
-from residents.models import Resident, ResidentStatus
+from core.views import paginate, run_service
+from residents.models import Resident
 
 from .. import params
+from ..forms import MarPdfJobForm
+from ..models import JobState, MarPdfJob
 from ..pdf import mar_pdf
+from ..pdf_jobs import job_list, job_row
+from ..services import mar_pdf_job_request
+
+ACTION = "read the MAR"
 
 
 def _filename_part(text: str) -> str:
@@ -28,36 +37,76 @@ def _pdf_response(content: bytes, name: str, year: int, month: int) -> HttpRespo
     return response
 
 
-def _residents():
-    return Resident.objects.select_related("facility", "unit").prefetch_related("allergies")
-
-
-@facility_view(EVERYONE, action="read the MAR")
+@facility_view(EVERYONE, action=ACTION)
 def resident_mar_pdf(request, pk: int):
-    resident = scoped_get(_residents(), request, pk=pk)
+    residents = Resident.objects.select_related("facility", "unit").prefetch_related("allergies")
+    resident = scoped_get(residents, request, pk=pk)
     year, month = params.month_param(request, warn=False)
     content = mar_pdf(residents=[resident], year=year, month=month)
     name = f"{resident.last_name} {resident.first_name}"
     return _pdf_response(content, name, year, month)
 
 
-@facility_view(EVERYONE, action="read the MAR")
+@facility_view(EVERYONE, action=ACTION)
 def unit_mar_pdf(request, pk: int):
+    """The unit's PDF used to be built in the request: its address now opens the form that
+    asks a worker for it, filled in (a GET starts nothing)."""
     unit = scoped_get(Unit, request, pk=pk)
     year, month = params.month_param(request, warn=False)
-    start, end = local_month_bounds(year, month, request.facility.tz)
-    had_doses = Exists(
-        ScheduledDose.objects.filter(resident=OuterRef("pk"), due_at__gte=start, due_at__lt=end)
-    ) | Exists(
-        Administration.objects.filter(
-            resident=OuterRef("pk"), administered_at__gte=start, administered_at__lt=end
-        )
-    )
-    residents = (
-        _residents()
-        .filter(facility=request.facility, unit=unit)
-        .filter(Q(status=ResidentStatus.ACTIVE) | had_doses)
-        .order_by("last_name", "first_name", "pk")
-    )
-    content = mar_pdf(residents=residents, year=year, month=month)
-    return _pdf_response(content, unit.name, year, month)
+    query = urlencode({"unit": unit.pk, "month": f"{year:04d}-{month:02d}"})
+    return redirect(f"{reverse('mar_pdf_jobs')}?{query}")
+
+
+@facility_view(EVERYONE, action=ACTION)
+@require_http_methods(["GET", "POST"])
+def mar_pdf_jobs(request):
+    """The unit MAR PDFs of the facility, newest first, and the form that asks for one."""
+    facility = request.facility
+    if request.method == "POST":
+        form = MarPdfJobForm(request.POST, facility=facility)
+        if form.is_valid():
+            year, month = form.cleaned_data["month"]
+            result = run_service(
+                form,
+                lambda: mar_pdf_job_request(
+                    actor=request.user,
+                    facility=facility,
+                    unit=form.cleaned_data["unit"],
+                    year=year,
+                    month=month,
+                ),
+            )
+            if result is not None:
+                job, created = result
+                if not created:
+                    messages.info(request, "This PDF is already being built: here it is.")
+                return redirect("mar_pdf_job", pk=job.pk)
+    else:
+        year, month = params.month_param(request, warn=False)
+        initial = {"month": f"{year:04d}-{month:02d}"}
+        unit_id = params.id_param(request, "unit", "unit")
+        if unit_id is not None:
+            initial["unit"] = unit_id
+        form = MarPdfJobForm(initial=initial, facility=facility)
+    page = paginate(request, job_list(facility=facility), per_page=20)
+    rows = [job_row(job) for job in page]
+    return render(request, "reports/mar_pdf_jobs.html", {"form": form, "page": page, "rows": rows})
+
+
+@facility_view(EVERYONE, action=ACTION)
+def mar_pdf_job(request, pk: int):
+    """One job: its state and progress (htmx asks again every 2 s while it is open; without
+    JavaScript the page reloads itself), then the link to the PDF."""
+    job = scoped_get(job_list(facility=request.facility), request, pk=pk)
+    template = "reports/_mar_pdf_job.html" if request.htmx else "reports/mar_pdf_job.html"
+    response = render(request, template, {"job": job_row(job)})
+    response["Vary"] = "HX-Request"
+    return response
+
+
+@facility_view(EVERYONE, action=ACTION)
+def mar_pdf_job_download(request, pk: int):
+    job = scoped_get(MarPdfJob.objects.select_related("unit"), request, pk=pk)
+    if job.state != JobState.DONE or job.pdf is None:
+        raise Http404("This PDF is not ready.")
+    return _pdf_response(bytes(job.pdf), job.unit.name, job.year, job.month)

@@ -18,13 +18,12 @@ from mar import services
 from mar.models import AmendmentKind, DoseState
 from meds.models import HoldParameter
 from reports.pdf import mar_pdf
-from residents.models import AllergyStatus, ResidentStatus
+from residents.models import AllergyStatus
 from tests.factories import (
     AllergyFactory,
     MedicationFactory,
     PrescriptionFactory,
     ResidentFactory,
-    UnitFactory,
     member,
 )
 from tests.factories import record_dose as _record
@@ -139,7 +138,7 @@ def test_resident_pdf_reads_like_the_paper_mar(nurse_client, resident, mary, nur
 
     assert "Byron, Ada" in text
     assert "January 2026" in text
-    assert "05/17/1940" in text  # date of birth
+    assert "1940-05-17" in text  # date of birth, in the one date style
     assert "Sulfa" in text
     assert "Dr. Rebecca Hayes" in text
     assert "Main Street Pharmacy" in text
@@ -155,8 +154,8 @@ def test_resident_pdf_reads_like_the_paper_mar(nurse_client, resident, mary, nur
     assert "Knee pain" in text  # the PRN section
     assert "Legend: codes" in text
     assert "Refused: not given" in text
-    assert "Legend: initials" in text
-    assert "Mary Poppins, RN" in text
+    assert "Legend: initials and signatures" in text
+    assert re.search(r"MP\s+Mary Poppins\s+RN", text)
     assert "Page 1 of" in text
 
 
@@ -166,6 +165,66 @@ def test_allergies_not_recorded_and_no_photo_print_a_warning_and_initials(nurse_
 
     assert "NOT RECORDED" in text
     assert "AB" in text  # the photo placeholder: Ada Byron's initials
+
+
+@needs_pdftotext
+def test_every_prn_order_of_the_month_has_its_row_given_or_not(nurse_client, resident, mary):
+    given = _order(
+        resident, "Acetaminophen", is_prn=True, times=[], prn_min_hours=4, prn_max_per_24h=4
+    )
+    _order(
+        resident,
+        "Ondansetron",
+        is_prn=True,
+        times=[],
+        prn_min_hours=8,
+        prn_max_per_24h=3,
+        indication="Nausea",
+    )
+    _order(
+        resident,
+        "Loperamide",
+        is_prn=True,
+        times=[],
+        prn_min_hours=4,
+        prn_max_per_24h=4,
+        start_date=datetime(2026, 2, 1).date(),
+    )
+    services.prn_give(
+        actor=mary,
+        prescription=given,
+        idempotency_key=uuid.uuid4(),
+        prn_reason="Knee pain",
+        now=datetime(2026, 1, 9, 15, tzinfo=UTC),
+    )
+
+    text = _text(_get(nurse_client, "resident_mar_pdf", resident.pk).content)
+
+    assert "PRN (as needed) orders" in text
+    assert re.search(r"Acetaminophen[^\n]*\n[^\n]*PRN\s+MP", text)  # initials on the 9th
+    assert "Ondansetron" in text  # never given this month: its row is there, its cells empty
+    assert "For: Nausea" in text
+    assert "Loperamide" not in text  # starts next month
+
+
+@needs_pdftotext
+def test_the_signature_block_lists_everyone_whose_initials_appear(
+    nurse_client, facility, resident, mary
+):
+    tom = member(
+        facility, Role.NURSE, username="tthumb", first_name="Tom", last_name="Thumb", title="LPN"
+    )
+    member(facility, Role.NURSE, username="idle", first_name="Ida", last_name="Idle", title="RN")
+    order = _order(resident)
+    _record(mary, _dose(order, datetime(2026, 1, 3, 8)))
+    _record(tom, _dose(order, datetime(2026, 1, 3, 20)))
+
+    text = _text(_get(nurse_client, "resident_mar_pdf", resident.pk).content)
+
+    assert re.search(r"Initials\s+Name\s+Title\s+Signature", text)
+    assert re.search(r"MP\s+Mary Poppins\s+RN", text)
+    assert re.search(r"TT\s+Tom Thumb\s+LPN", text)
+    assert "Ida Idle" not in text  # recorded nothing on this MAR
 
 
 def test_the_photo_is_embedded(nurse_client, resident):
@@ -196,32 +255,8 @@ def test_one_resident_per_section_each_on_new_pages(facility, unit, resident):
     assert _page_count(three) == 3
 
 
-@needs_pdftotext
-def test_unit_pdf_has_present_residents_and_those_who_had_doses_that_month(
-    nurse_client, facility, unit, resident, mary
-):
-    away = ResidentFactory(facility=facility, unit=unit, last_name="Leftearly")
-    _chart(away, mary, 1)
-    away.status = ResidentStatus.DISCHARGED
-    away.save()
-    ResidentFactory(facility=facility, unit=unit, last_name="Longgone", status="discharged")
-    ResidentFactory(facility=facility, unit=UnitFactory(facility=facility), last_name="Elsewhere")
-
-    response = _get(nurse_client, "unit_mar_pdf", unit.pk)
-
-    assert response.status_code == 200
-    assert response["Content-Disposition"] == 'inline; filename="MAR-North-Wing-2026-01.pdf"'
-    text = _text(response.content)
-    assert "Byron, Ada" in text
-    assert "Leftearly" in text
-    assert "Longgone" not in text
-    assert "Elsewhere" not in text
-    assert _page_count(response.content) == 2
-
-
-def test_another_facilitys_resident_and_unit_are_404(outsider_client, resident, unit):
+def test_another_facilitys_resident_is_404(outsider_client, resident):
     assert _get(outsider_client, "resident_mar_pdf", resident.pk).status_code == 404
-    assert _get(outsider_client, "unit_mar_pdf", unit.pk).status_code == 404
 
 
 @pytest.mark.parametrize("month", ["", "2026-13", "January", "99999-01", "1999-12", "2026-1x"])

@@ -9,6 +9,7 @@ from django.db import transaction
 
 from demo import build
 from demo.history import record_history
+from demo.people import login_lines
 from mar.models import DoseState, ScheduledDose
 from mar.services import alerts_raise_followups, doses_generate, doses_mark_overdue
 
@@ -27,6 +28,7 @@ class Command(BaseCommand):
         password = settings.DEMO_PASSWORD or os.environ.get("DEMO_PASSWORD")
         if not password:
             raise CommandError("Set DEMO_PASSWORD to seed demo logins outside demo mode.")
+        self.say("demo: facilities, staff, residents and their orders")
         with transaction.atomic(), pghistory.context(command="seed_demo"):
             facilities = build.ensure_facilities()
             staff = build.ensure_staff(facilities, password)
@@ -35,11 +37,12 @@ class Command(BaseCommand):
             orders = build.write_orders(facilities, staff)
         # The weeks before today first, then today's deliveries and count: the ledgers then read
         # in time order, as a paper count book would.
-        history = record_history(facilities, staff, password)
+        history = record_history(facilities, staff, password, report=self.say)
         if history:
             for message, times in history.failures.most_common(5):
                 self.stderr.write(f"History: {times} × {message}")
             self.stdout.write(self.style.SUCCESS(history.message()))
+        self.say("demo: today's deliveries, doses and alerts")
         with transaction.atomic(), pghistory.context(command="seed_demo"):
             stocked = build.deliver_todays_stock(facilities, staff, password)
             build.ensure_carts(facilities, staff)
@@ -56,3 +59,10 @@ class Command(BaseCommand):
                 f"{overdue} doses overdue now."
             )
         )
+        for line in login_lines(password):
+            self.stdout.write(line)
+
+    def say(self, line: str) -> None:
+        """A progress line, out at once (`make run` shows them while the demo is built)."""
+        self.stdout.write(line)
+        self.stdout.flush()
