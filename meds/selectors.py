@@ -104,7 +104,7 @@ def order_review(*, facility: Facility, pk: int, now: datetime.datetime) -> Orde
     if order.instructions:
         facts.append(("Instructions", order.instructions))
     holds = [str(hold) for hold in order.hold_parameters.all()]
-    facts.append(("Hold parameters", "; ".join(holds) if holds else "None"))
+    facts.append(("Hold parameters", "; ".join(holds) if holds else "No hold parameters"))
     if not order.is_prn:
         facts.append(
             ("Time window", f"{order.window_minutes} minutes before and after each dose time")

@@ -103,7 +103,7 @@ def _overdue(facility: Facility) -> Section:
     return Section(
         title="Doses overdue now",
         total=total,
-        total_words=counted(total, "dose overdue", "doses overdue") if total else "None overdue",
+        total_words=counted(total, "dose overdue", "doses overdue") if total else "No dose overdue",
         url=_alerts_url(kind=AlertKind.OVERDUE_DOSE),
         link_label="See the overdue doses",
         lines=[
@@ -192,7 +192,7 @@ def _certifications(facility: Facility, today: datetime.date) -> Section:
         total_words=counted(total, "certification", "certifications")
         + " expired or expiring within 30 days"
         if total
-        else "None expiring within 30 days",
+        else "No certification expiring within 30 days",
         url=reverse("certification_expiring"),
         link_label="See the certifications",
         listed=True,

@@ -22,7 +22,8 @@ from mar import services as mar_services
 from mar.models import OtherCode
 from meds.models import OrderStatus
 from reports.models import JobState, MarPdfJob
-from residents.models import Resident, ResidentStatus
+from residents import services as resident_services
+from residents.models import Cart, Resident, ResidentStatus
 from tests.e2e.conftest import CHROMIUM, DEMO_PASSWORD, login
 from tests.test_url_access import EXPECTED, URLS, _url
 
@@ -98,6 +99,11 @@ def _demo_objects(demo) -> SimpleNamespace:
         unit=north,
         other_code=OtherCode.objects.filter(facility=facility).order_by("pk").first(),
         medication=dose.prescription.medication,
+        allergy=resident.allergies.order_by("pk").first()
+        or resident_services.allergy_add(
+            actor=User.objects.get(username="admin"), resident=resident, substance="Latex"
+        ),
+        cart=Cart.objects.filter(facility=facility).order_by("pk").first(),
         pdf_job=MarPdfJob.objects.create(
             facility=facility,
             unit=north,

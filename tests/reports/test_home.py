@@ -106,7 +106,7 @@ def test_a_med_tech_lands_on_the_med_pass(medtech_client):
 def test_a_quiet_shift_says_so(nurse_client, facility):
     UnitFactory(facility=facility, name="Empty Wing")
     page = nurse_client.get(reverse("home")).content.decode()
-    assert "No open alert" in page and "None overdue" in page and "Nothing waits" in page
+    assert "No open alert" in page and "No dose overdue" in page and "Nothing waits" in page
     assert "Every unit counted in the last 12 hours" in page
 
 
