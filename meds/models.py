@@ -11,6 +11,7 @@ from django.db import models
 from accounts.models import Facility
 from core.audit import track
 from core.schedule import DoseSchedule, describe
+from core.words import count_of
 from residents.models import Resident
 
 
@@ -234,8 +235,7 @@ class Prescription(models.Model):
 
     @property
     def dose_text(self) -> str:
-        amount = Decimal(str(self.dose_amount)).normalize()
-        return f"{amount:f} {self.dose_unit} {self.get_route_display().lower()}"
+        return f"{count_of(self.dose_amount, self.dose_unit)} {self.get_route_display().lower()}"
 
     def dose_schedule(self) -> DoseSchedule | None:
         """The order's schedule for `core.schedule.occurrences`; None for a PRN order."""

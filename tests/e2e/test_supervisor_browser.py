@@ -159,7 +159,7 @@ def test_the_verify_step_shows_the_order_with_allergies_and_next_doses(
         start_date=timezone.now().date(),
     )
     login(page, live_server, "nurse")
-    assert page.locator("header nav").get_by_role("link", name="Verify orders").is_visible()
+    assert page.locator("header nav").get_by_role("link", name="Verify").is_visible()
     page.goto(f"{live_server.url}/orders/verify/")
     page.locator("tr", has_text=resident.display_name).get_by_role(
         "link", name="Review and verify"
