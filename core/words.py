@@ -12,3 +12,8 @@ def count_of(quantity, unit: str) -> str:
         return text
     plural = number != 1 and unit.isalpha() and unit.islower() and not unit.endswith("s")
     return f"{text} {unit}{'s' if plural else ''}"
+
+
+def counted(n: int, one: str, several: str) -> str:
+    """ "1 order waits", "3 orders wait": a count with the words it takes (irregular forms)."""
+    return f"{n} {one if n == 1 else several}"

@@ -10,11 +10,12 @@ from accounts.models import Unit
 from accounts.permissions import WRITERS_CLINICAL, facility_view, scoped_get
 from core.validators import parse_id
 from core.views import run_service
+from core.words import counted
 
 from . import services
 from .alert_forms import AlertBulkAcknowledgeForm
 from .forms import AlertResolveForm
-from .inbox import GROUPINGS, AlertFilters, alert_inbox, counted
+from .inbox import GROUPINGS, AlertFilters, alert_inbox
 from .models import Alert, AlertKind, AlertSeverity
 
 

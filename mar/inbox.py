@@ -14,6 +14,7 @@ from django.urls import reverse
 
 from accounts.models import Facility
 from core.time import local_stamp
+from core.words import counted
 
 from .models import Alert, AlertKind, AlertSeverity, AlertState
 from .selectors import alert_list
@@ -34,10 +35,6 @@ KIND_WORDS = {
     AlertKind.CERTIFICATION: ("certification alert", "certification alerts"),
 }
 SEVERITY_CLASS = {AlertSeverity.URGENT: "bad", AlertSeverity.WARNING: "warn"}
-
-
-def counted(n: int, one: str, several: str) -> str:
-    return f"{n} {one if n == 1 else several}"
 
 
 @dataclass(frozen=True)

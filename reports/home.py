@@ -12,8 +12,9 @@ from django.urls import reverse
 
 from accounts.models import Facility
 from accounts.selectors import certification_expiring_list
+from core.words import counted
 from inventory.selectors import count_overview
-from mar.inbox import SEVERITY_CLASS, counted, open_alerts_by_severity
+from mar.inbox import SEVERITY_CLASS, open_alerts_by_severity
 from mar.models import AlertKind, AlertSeverity, DoseState, ScheduledDose
 from meds.models import OrderStatus, Prescription
 from meds.selectors import orders_waiting_count

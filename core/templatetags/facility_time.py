@@ -39,31 +39,28 @@ def instant(value) -> str:
     return _local(value).strftime(facility_time.STAMP_FORMAT)
 
 
+def _formatted(value, fmt: str, kinds) -> str:
+    """`value` (an instant read locally, or a date/time of `kinds`) in `fmt`; '' for None."""
+    if isinstance(value, datetime.datetime):
+        value = _local(value)
+    if isinstance(value, kinds):
+        return value.strftime(fmt)
+    return "" if value is None else str(value)
+
+
 @register.filter
 def clock(value) -> str:
     """The local clock time of an instant (or a time of day)."""
-    if isinstance(value, datetime.datetime):
-        value = _local(value)
-    if isinstance(value, datetime.datetime | datetime.time):
-        return value.strftime(facility_time.CLOCK_FORMAT)
-    return "" if value is None else str(value)
+    return _formatted(value, facility_time.CLOCK_FORMAT, (datetime.datetime, datetime.time))
 
 
 @register.filter
 def day(value) -> str:
     """A calendar date, or the local date of an instant."""
-    if isinstance(value, datetime.datetime):
-        value = _local(value)
-    if isinstance(value, datetime.date):
-        return value.strftime(facility_time.DATE_FORMAT)
-    return "" if value is None else str(value)
+    return _formatted(value, facility_time.DATE_FORMAT, datetime.date)
 
 
 @register.filter
 def weekday(value) -> str:
     """A date with its weekday, for day headings: 'Wed 2026-12-02'."""
-    if isinstance(value, datetime.datetime):
-        value = _local(value)
-    if isinstance(value, datetime.date):
-        return value.strftime(facility_time.WEEKDAY_FORMAT)
-    return "" if value is None else str(value)
+    return _formatted(value, facility_time.WEEKDAY_FORMAT, datetime.date)
