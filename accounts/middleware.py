@@ -5,9 +5,11 @@ import time
 from axes.helpers import get_client_ip_address
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import logout
+from django.contrib.auth import SESSION_KEY, logout
 from django.utils import timezone
 
+from .backends import preloaded
+from .models import Membership
 from .selectors import membership_current
 
 SESSION_FACILITY_KEY = "facility_id"
@@ -42,6 +44,19 @@ def note_login(sender, request, user, **kwargs) -> None:
         request.session[SESSION_FACILITY_KEY] = membership.facility_id
 
 
+def _chosen_membership(session) -> Membership | None:
+    """The signed-in user's active membership of the facility chosen in the session, with the
+    user and the facility, in one query; None before a facility is chosen (or when anonymous)."""
+    user_id, facility_id = session.get(SESSION_KEY), session.get(SESSION_FACILITY_KEY)
+    if user_id is None or facility_id is None:
+        return None
+    return (
+        Membership.objects.select_related("user", "facility")
+        .filter(user_id=user_id, facility_id=facility_id, is_active=True)
+        .first()
+    )
+
+
 class CurrentFacilityMiddleware:
     """Sets `request.membership` (or None), `request.facility` (or None), `request.role` and
     `request.client_address` (the workstation's address, as the login lockout sees it).
@@ -60,12 +75,18 @@ class CurrentFacilityMiddleware:
 
     def __call__(self, request):
         request.client_address = get_client_ip_address(request)
+        session = request.session
+        chosen = _chosen_membership(session)
+        # Django decides whether the session is signed in (its checks, our one query).
+        with preloaded(chosen.user if chosen else None):
+            authenticated = request.user.is_authenticated
         membership = None
-        if request.user.is_authenticated:
-            session = request.session
-            membership = membership_current(
-                user=request.user, facility_id=session.get(SESSION_FACILITY_KEY)
-            )
+        if authenticated:
+            membership = chosen
+            if membership is None or membership.user_id != request.user.pk:
+                membership = membership_current(
+                    user=request.user, facility_id=session.get(SESSION_FACILITY_KEY)
+                )
             now = time.time()
             last = session.get(SESSION_ACTIVITY_KEY)
             limit = idle_limit_seconds(membership)

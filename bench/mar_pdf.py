@@ -388,7 +388,7 @@ def main() -> None:
         f"built in {time.perf_counter() - start:.1f} s"
     )
     client = Client(HTTP_HOST="localhost")  # DEBUG's ALLOWED_HOSTS has no "testserver"
-    client.force_login(staff[0], backend="django.contrib.auth.backends.ModelBackend")
+    client.force_login(staff[0], backend="accounts.backends.StaffBackend")
     month = f"{YEAR}-{MONTH:02d}"
 
     def one_resident() -> bytes:

@@ -206,7 +206,7 @@ def main() -> None:
             f"{Prescription.objects.filter(resident=twelve).count()} orders"
         )
         client = Client(HTTP_HOST="localhost")  # DEBUG's ALLOWED_HOSTS has no "testserver"
-        client.force_login(medtech, backend="django.contrib.auth.backends.ModelBackend")
+        client.force_login(medtech, backend="accounts.backends.StaffBackend")
         pages = [
             ("trivial logged-in page (facility picker)", reverse("facility_select"), {}),
             ("med pass board", reverse("board"), {}),

@@ -57,6 +57,18 @@ class ScheduledDose(models.Model):
             ),
             models.Index(fields=["facility", "due_at"], name="dose_facility_due_idx"),
             models.Index(fields=["resident", "due_at"], name="dose_resident_due_idx"),
+            # The med pass board (a facility's open doses whose window opens by now + 2 h) and
+            # the resident's page: the open rows only, by when their window opens.
+            models.Index(
+                fields=["facility", "window_opens_at"],
+                name="dose_open_facility_idx",
+                condition=models.Q(state__in=["due", "overdue"]),
+            ),
+            models.Index(
+                fields=["resident", "window_opens_at"],
+                name="dose_open_resident_idx",
+                condition=models.Q(state__in=["due", "overdue"]),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -331,6 +343,8 @@ class Administration(models.Model):
         indexes = [
             models.Index(fields=["prescription", "administered_at"], name="admin_order_time_idx"),
             models.Index(fields=["resident", "administered_at"], name="admin_resident_time_idx"),
+            # The resident's page lists what was recorded in the last 12 hours.
+            models.Index(fields=["resident", "recorded_at"], name="admin_resident_recorded_idx"),
             models.Index(fields=["facility", "administered_at"], name="admin_facility_time_idx"),
         ]
         triggers = [

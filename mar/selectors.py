@@ -174,9 +174,12 @@ def med_pass_board(
     Read as plain values, not model instances: every cart fetches the board every 30 seconds.
     """
     rows = (
-        ScheduledDose.objects.filter(facility=facility, resident__status=ResidentStatus.ACTIVE)
-        .filter(
-            Q(state=DoseState.OVERDUE) | Q(state=DoseState.DUE, window_opens_at__lte=now + UPCOMING)
+        # Overdue doses' windows opened before now: one range on the open rows' index.
+        ScheduledDose.objects.filter(
+            facility=facility,
+            resident__status=ResidentStatus.ACTIVE,
+            state__in=[DoseState.DUE, DoseState.OVERDUE],
+            window_opens_at__lte=now + UPCOMING,
         )
         .filter(passing.residents_q("resident__") if passing else Q())
         .order_by("resident__unit__name", "resident__last_name", "resident_id", "due_at")

@@ -47,7 +47,7 @@ def outsider_user(other_facility):
 
 def _client_for(user) -> Client:
     client = Client()
-    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    client.force_login(user, backend="accounts.backends.StaffBackend")
     return client
 
 

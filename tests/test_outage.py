@@ -190,7 +190,7 @@ def test_verifying_an_order_with_the_broker_down_still_verifies(
     )
     verifier = member(facility, Role.NURSE)
     client = Client()
-    client.force_login(verifier, backend="django.contrib.auth.backends.ModelBackend")
+    client.force_login(verifier, backend="accounts.backends.StaffBackend")
     assert client.get(reverse("verification_queue")).status_code == 200
     with (
         caplog.at_level(logging.WARNING, logger="mar.services.dose_engine"),

@@ -270,7 +270,7 @@ def test_member_of_no_facility_gets_a_plain_403(db):
 
     user = UserFactory()
     client = Client()
-    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    client.force_login(user, backend="accounts.backends.StaffBackend")
     response = client.get(reverse("resident_list"))
     assert response.status_code == 403
     assert b"not a member of any facility" in response.content
@@ -280,7 +280,7 @@ def test_inactive_membership_loses_access(facility):
     user = member(facility, Role.NURSE)
     user.memberships.update(is_active=False)
     client = Client()
-    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    client.force_login(user, backend="accounts.backends.StaffBackend")
     assert client.get(reverse("resident_list")).status_code == 403
 
 

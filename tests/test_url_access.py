@@ -851,7 +851,7 @@ OBJECT_WRITE_NAMES = sorted(
 
 def _logged_in(user) -> Client:
     client = Client()
-    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    client.force_login(user, backend="accounts.backends.StaffBackend")
     return client
 
 

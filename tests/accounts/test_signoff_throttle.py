@@ -102,8 +102,8 @@ def test_five_wrong_witness_pins_at_the_cart_pause_the_typist_only(facility, cap
     doses = _controlled_doses(facility, 3)
     cart, elsewhere = "10.2.2.2", "10.3.3.3"
     typist_client, colleague_client = Client(), Client()
-    typist_client.force_login(typist, backend="django.contrib.auth.backends.ModelBackend")
-    colleague_client.force_login(colleague, backend="django.contrib.auth.backends.ModelBackend")
+    typist_client.force_login(typist, backend="accounts.backends.StaffBackend")
+    colleague_client.force_login(colleague, backend="accounts.backends.StaffBackend")
     with time_machine.travel(NOW, tick=False):
         for _ in range(5):
             page = _give(typist_client, doses[0], nurse, "0000", cart).content.decode()

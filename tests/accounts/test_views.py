@@ -401,7 +401,7 @@ def two_facility_user(facility, other_facility):
     user = member(facility, Role.NURSE, username="floater")
     MembershipFactory(user=user, facility=other_facility, role=Role.MED_TECH)
     client = Client()
-    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    client.force_login(user, backend="accounts.backends.StaffBackend")
     return client
 
 

@@ -156,7 +156,7 @@ def test_every_demo_page_reads_in_words_and_local_time(monkeypatch, settings):
     for username in USERS:
         user = User.objects.get(username=username)
         client = Client(raise_request_exception=False)
-        client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+        client.force_login(user, backend="accounts.backends.StaffBackend")
         membership = Membership.objects.filter(user=user).select_related("facility").first()
         # The audit trails are reached through the reports' pickers (forms, not links).
         resident = Resident.objects.filter(facility=membership.facility).order_by("pk").first()

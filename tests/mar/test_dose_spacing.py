@@ -130,7 +130,7 @@ def test_an_order_sets_its_own_spacing(aide, resident):
 
 def _client(user) -> Client:
     client = Client()
-    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    client.force_login(user, backend="accounts.backends.StaffBackend")
     return client
 
 

@@ -249,7 +249,7 @@ def test_expired_certification_is_told_why(facility, dose):
 
     tech = member(facility, Role.MED_TECH)
     client = Client()
-    client.force_login(tech, backend="django.contrib.auth.backends.ModelBackend")
+    client.force_login(tech, backend="accounts.backends.StaffBackend")
     response = _post_record(client, dose)
     assert "medication aide certification is expired or missing" in response.content.decode()
     assert not Administration.objects.exists()
@@ -259,7 +259,7 @@ def _client_of(user):
     from django.test import Client
 
     client = Client()
-    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    client.force_login(user, backend="accounts.backends.StaffBackend")
     return client
 
 

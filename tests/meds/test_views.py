@@ -17,7 +17,7 @@ from tests.factories import MedicationFactory, PrescriptionFactory, member
 
 def _client(user):
     client = Client()
-    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    client.force_login(user, backend="accounts.backends.StaffBackend")
     return client
 
 

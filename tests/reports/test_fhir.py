@@ -459,7 +459,7 @@ def test_a_med_tech_may_not_export(medtech_client, resident):
 def test_another_facilitys_resident_is_404(other_facility, resident):
     nurse = member(other_facility, Role.NURSE)
     client = Client()
-    client.force_login(nurse, backend="django.contrib.auth.backends.ModelBackend")
+    client.force_login(nurse, backend="accounts.backends.StaffBackend")
     ResidentFactory(facility=other_facility)
 
     response = client.get(reverse("resident_fhir", args=[resident.pk]))
