@@ -29,11 +29,14 @@ def current_facility(request):
     """The facility, role and open-alert count every page's header shows."""
     facility = getattr(request, "facility", None)
     user = getattr(request, "user", None)
-    facility_count = (
-        user.memberships.filter(is_active=True).count()
-        if user is not None and user.is_authenticated
-        else 0
-    )
+    membership = getattr(request, "membership", None)
+    facility_count = getattr(membership, "facility_count", None)
+    if facility_count is None:
+        facility_count = (
+            user.memberships.filter(is_active=True).count()
+            if user is not None and user.is_authenticated
+            else 0
+        )
     return {
         "aide_notice": _aide_notice(request),
         "facility_count": facility_count,

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from .backends import preloaded
 from .models import Membership
-from .selectors import membership_current
+from .selectors import membership_current, membership_for_request
 
 SESSION_FACILITY_KEY = "facility_id"
 # When the person at the screen last did something (seconds since the epoch).
@@ -50,11 +50,7 @@ def _chosen_membership(session) -> Membership | None:
     user_id, facility_id = session.get(SESSION_KEY), session.get(SESSION_FACILITY_KEY)
     if user_id is None or facility_id is None:
         return None
-    return (
-        Membership.objects.select_related("user", "facility")
-        .filter(user_id=user_id, facility_id=facility_id, is_active=True)
-        .first()
-    )
+    return membership_for_request(user_id=user_id, facility_id=facility_id)
 
 
 class CurrentFacilityMiddleware:

@@ -16,7 +16,7 @@ from django.utils.http import urlencode
 from django_htmx.http import HttpResponseClientRedirect
 
 from .models import Role
-from .selectors import AideCertification, medication_aide_certification
+from .selectors import AideCertification, medication_aide_certification, medication_aide_on
 
 WRITERS_ADMIN = (Role.ADMIN,)
 WRITERS_CLINICAL = (Role.NURSE, Role.ADMIN)
@@ -88,7 +88,11 @@ def aide_certification(request) -> AideCertification | None:
     if getattr(request, "role", None) != Role.MED_TECH:
         return None
     if not hasattr(request, "_aide_certification"):
-        request._aide_certification = medication_aide_certification(
-            user=request.user, today=request.facility.local_today()
+        today = request.facility.local_today()
+        terms = getattr(request.membership, "aide_terms", False)
+        request._aide_certification = (
+            medication_aide_on(terms, today)
+            if terms is not False
+            else medication_aide_certification(user=request.user, today=today)
         )
     return request._aide_certification

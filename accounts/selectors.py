@@ -1,8 +1,11 @@
 """Reads about facilities and staff that pages and reports share."""
 
+import functools
+import json
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from django.db import connection
 from django.db.models import Prefetch, Q, QuerySet
 
 from .models import Certification, Facility, Membership, User
@@ -14,6 +17,56 @@ def membership_list_for_user(*, user: User) -> QuerySet[Membership]:
         .select_related("facility")
         .order_by("facility__name")
     )
+
+
+def _columns(model, alias: str) -> list[str]:
+    return [f'{alias}."{field.column}"' for field in model._meta.concrete_fields]
+
+
+@functools.cache
+def _membership_for_request_sql() -> str:
+    """Built once from the models' own columns: one statement, no ORM compilation per request."""
+    certifications = Certification._meta.db_table
+    memberships = Membership._meta.db_table
+    columns = [*_columns(Membership, "m"), *_columns(User, "u"), *_columns(Facility, "f")]
+    return f"""
+        SELECT {", ".join(columns)},
+            (SELECT count(*) FROM {memberships} a WHERE a.user_id = m.user_id AND a.is_active),
+            (SELECT jsonb_agg(jsonb_build_object('issued', c.issued, 'expires', c.expires))
+             FROM {certifications} c WHERE c.user_id = m.user_id AND c.kind = %s)
+        FROM {memberships} m
+        JOIN {User._meta.db_table} u ON u.id = m.user_id
+        JOIN {Facility._meta.db_table} f ON f.id = m.facility_id
+        WHERE m.user_id = %s AND m.facility_id = %s AND m.is_active
+    """
+
+
+def membership_for_request(*, user_id, facility_id) -> Membership | None:
+    """The user's active membership of the facility with its user and facility, and what every
+    page's header shows (`facility_count`: how many facilities they work in; `aide_terms`: their
+    medication aide certifications' dates) — one query, read on every signed-in request.
+
+    The models' columns hold plain values (tests/accounts/test_request_membership.py keeps
+    them so): rows become instances without the ORM's per-query work."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _membership_for_request_sql(), ["medication_aide", int(user_id), int(facility_id)]
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    instances = []
+    at = 0
+    for model in (Membership, User, Facility):
+        fields = model._meta.concrete_fields
+        values = row[at : at + len(fields)]
+        instances.append(model.from_db(connection.alias, [f.attname for f in fields], values))
+        at += len(fields)
+    membership, user, facility = instances
+    membership.user, membership.facility = user, facility
+    membership.facility_count, terms = row[at], row[at + 1]
+    membership.aide_terms = json.loads(terms) if isinstance(terms, str) else terms
+    return membership
 
 
 def membership_current(*, user: User, facility_id: int | None) -> Membership | None:
@@ -93,6 +146,17 @@ def medication_aide_certification(*, user: User, today: date) -> AideCertificati
         .first()
     )
     return AideCertification(expires)
+
+
+def medication_aide_on(terms: list[dict] | None, today: date) -> AideCertification:
+    """The certification current on `today` among (issued, expires) pairs as JSON (the same
+    answer as `medication_aide_certification`)."""
+    current = [
+        date.fromisoformat(t["expires"])
+        for t in terms or []
+        if date.fromisoformat(t["issued"]) <= today <= date.fromisoformat(t["expires"])
+    ]
+    return AideCertification(max(current) if current else None)
 
 
 def medication_aide_current(*, user: User, today: date) -> bool:

@@ -610,16 +610,18 @@ def resident_med_pass(
             Q(state__in=[DoseState.DUE, DoseState.OVERDUE], window_opens_at__lte=now + UPCOMING)
             | Q(state=DoseState.MISSED, due_at__gte=now - datetime.timedelta(hours=24))
         )
-        .select_related("prescription__medication", "prescription__facility")
+        .select_related("prescription__medication")
         .order_by("due_at", "pk")
     )
     prn_orders = list(
         Prescription.objects.filter(resident=resident, is_prn=True, status=OrderStatus.ACTIVE)
-        .select_related("medication", "facility")
+        .select_related("medication")
         .order_by("medication__name")
     )
     orders = {dose.prescription_id: dose.prescription for dose in doses}
     orders.update({order.pk: order for order in prn_orders})
+    for order in orders.values():
+        order.facility = resident.facility  # the resident's own: no join, no query
     hold_rules: dict[int, list[HoldParameter]] = {pk: [] for pk in orders}
     for rule in HoldParameter.objects.filter(prescription_id__in=list(orders)):
         hold_rules[rule.prescription_id].append(rule)

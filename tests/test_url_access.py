@@ -14,6 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from django.apps import apps
 from django.core.files.base import ContentFile
+from django.db import connection
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 from django.utils import timezone
@@ -745,6 +746,16 @@ def _finish(response) -> None:
         b"".join(response.streaming_content)
 
 
+def _audited_writes() -> int:
+    """Rows written to the audit's event tables so far in this transaction."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT coalesce(sum(n_tup_ins + n_tup_upd + n_tup_del), 0) "
+            "FROM pg_stat_xact_user_tables WHERE relname LIKE '%%event'"
+        )
+        return cursor.fetchone()[0]
+
+
 def _snapshot() -> dict:
     return {
         model._meta.label: list(model._default_manager.order_by("pk").values())
@@ -814,10 +825,14 @@ def test_get_answers_each_persona_as_expected(request, objects, persona, name):
     if name not in EXPECTED:
         pytest.fail(f"URL {name!r} has no row in EXPECTED in tests/test_url_access.py; add one.")
     url = _url(name, objects)
-    response = _client(request, persona).get(url)
+    client = _client(request, persona)
+    audited_before = _audited_writes()
+    response = client.get(url)
     _finish(response)
 
     assert response.status_code < 500, f"{persona} GET {url} crashed"
+    # A GET writes nothing audited (the audit context is attached to the writing methods only).
+    assert _audited_writes() == audited_before, f"{persona} GET {url} wrote audited rows"
     expected = EXPECTED[name][persona]
     assert response.status_code == expected, (
         f"{persona} GET {url} ({name}): {response.status_code}, expected {expected}"
@@ -898,3 +913,10 @@ def test_the_same_post_by_a_permitted_user_is_saved(request, objects, name):
 
     assert response.status_code == 302, response.content.decode()[:3000]
     assert _snapshot() != before
+
+
+def test_the_audited_write_count_sees_a_write(objects):
+    """The GET check above would see a write: an audited change moves the count."""
+    before = _audited_writes()
+    OtherCode.objects.create(facility=objects.facility, code="zz", label="Counted")
+    assert _audited_writes() == before + 1

@@ -115,6 +115,7 @@ LOGOUT_REDIRECT_URL = "login"
 # (a facility allows at most 480 minutes); the cookie ends with the browser.
 IDLE_LOGOUT_MINUTES = env.int("IDLE_LOGOUT_MINUTES", default=15)
 SESSION_COOKIE_AGE = max(IDLE_LOGOUT_MINUTES, 480) * 60
+SESSION_ENGINE = "core.sessions"
 SESSION_SAVE_EVERY_REQUEST = False
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
@@ -194,6 +195,10 @@ X_FRAME_OPTIONS = "DENY"
 
 # Audit events cannot be updated or deleted once written.
 PGHISTORY_APPEND_ONLY = True
+# The acting person and the page are attached to the writes of the requests that write. A GET
+# writes nothing audited (tests/test_url_access.py holds every page to it), so its queries go
+# out as they are, without the context prepended to each.
+PGHISTORY_MIDDLEWARE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 
 LOGGING = {
     "version": 1,

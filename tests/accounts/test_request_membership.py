@@ -1,0 +1,71 @@
+"""The signed-in request's membership, read in one plain statement, is the ORM's own."""
+
+import pytest
+from django.db.models import DateTimeField
+
+from accounts.models import Facility, Membership, Role, User
+from accounts.selectors import (
+    medication_aide_certification,
+    medication_aide_on,
+    membership_for_request,
+)
+from tests.factories import CertificationFactory, FacilityFactory, MembershipFactory, member
+
+PLAIN = {
+    "AutoField",
+    "BigAutoField",
+    "BooleanField",
+    "CharField",
+    "DateTimeField",
+    "DateField",
+    "ForeignKey",
+    "IntegerField",
+    "PositiveSmallIntegerField",
+    "SmallIntegerField",
+    "EmailField",
+    "TextField",
+}
+
+
+@pytest.mark.parametrize("model", [Membership, User, Facility])
+def test_the_models_read_this_way_hold_only_plain_values(model):
+    """Rows become instances without the fields' converters: a field that needs one (JSON,
+    a custom type) must be read another way, and this test says so."""
+    kinds = {field.get_internal_type() for field in model._meta.concrete_fields}
+    assert kinds <= PLAIN, f"{model.__name__} has {kinds - PLAIN}: adapt membership_for_request"
+
+
+@pytest.mark.django_db
+def test_it_is_the_same_membership_user_and_facility_as_the_orm_reads(django_assert_num_queries):
+    facility = FacilityFactory()
+    other = FacilityFactory(name="Elsewhere")
+    user = member(facility, Role.MED_TECH)
+    MembershipFactory(user=user, facility=other, role=Role.MED_TECH)
+    CertificationFactory(user=user)
+    membership = Membership.objects.get(user=user, facility=facility)
+
+    with django_assert_num_queries(1):
+        read = membership_for_request(user_id=membership.user_id, facility_id=facility.pk)
+
+    orm = Membership.objects.select_related("user", "facility").get(pk=membership.pk)
+    for model_name in ("", "user", "facility"):
+        ours = getattr(read, model_name) if model_name else read
+        theirs = getattr(orm, model_name) if model_name else orm
+        for field in type(theirs)._meta.concrete_fields:
+            assert getattr(ours, field.attname) == getattr(theirs, field.attname), field.name
+            if isinstance(field, DateTimeField) and getattr(ours, field.attname):
+                assert getattr(ours, field.attname).utcoffset() is not None
+    assert read.facility_count == 2
+    today = facility.local_today()
+    assert medication_aide_on(read.aide_terms, today) == medication_aide_certification(
+        user=membership.user, today=today
+    )
+
+
+@pytest.mark.django_db
+def test_an_inactive_membership_or_another_facility_is_none():
+    facility = FacilityFactory()
+    membership = Membership.objects.get(user=member(facility, Role.NURSE))
+    assert membership_for_request(user_id=membership.user_id, facility_id=facility.pk + 99) is None
+    Membership.objects.filter(pk=membership.pk).update(is_active=False)
+    assert membership_for_request(user_id=membership.user_id, facility_id=facility.pk) is None
