@@ -92,16 +92,14 @@ def merged(parts: Iterable[TrailPart]) -> list[TrailPart]:
 
 def by_user(user_pk, *, until: datetime.datetime | None = None) -> tuple[str, tuple]:
     """The condition of the events written in the person's name (the audit context's user):
-    an index lookup of their contexts (migration reports 0002), then each table's index of
-    contexts."""
-    sql = (
-        f"{ALIAS}.pgh_context_id IN (SELECT id FROM pghistory_context WHERE metadata->>'user' = %s"
-    )
+    their contexts found by the index of the context's user (migration reports 0002), then
+    each table's events by its index of contexts."""
+    contexts = "SELECT id FROM pghistory_context WHERE metadata->>'user' = %s"
     params = [str(user_pk)]
     if until is not None:  # a context is written before the first of its events
-        sql += " AND created_at < %s"
+        contexts += " AND created_at < %s"
         params.append(until)
-    return sql + ")", tuple(params)
+    return f"{ALIAS}.pgh_context_id = ANY(ARRAY({contexts}))", tuple(params)
 
 
 class Trail:

@@ -22,7 +22,7 @@ def _kind(kind: str) -> str:
 
 def _subquery(queryset, field: str = "pk") -> tuple[str, tuple]:
     """The SQL of the queryset's `field` values, to stand in `IN (...)`."""
-    sql, params = queryset.values(field).query.sql_with_params()
+    sql, params = queryset.order_by().values(field).query.sql_with_params()
     return sql, tuple(params)
 
 
@@ -73,26 +73,38 @@ def _in_facility(event_model, facility: Facility) -> tuple[str, tuple]:
     """The condition of the events of `event_model` that are this facility's business: rows with
     a facility of their own, in it; a user account, of one of its members; other rows through
     the first row they point at (`_FACILITY_OF`), else through the member they belong to; the
-    shared catalog (medications) always."""
+    shared catalog (medications) always. Each row pointed at is looked up by its key, so the
+    condition costs the same whatever the size of the facility."""
     columns = {f.column for f in event_model._meta.concrete_fields}
-    members = _subquery(Membership.objects.filter(facility=facility), "user_id")
     if "facility_id" in columns:
         return f"{ALIAS}.facility_id = %s", (facility.pk,)
     if event_model.pgh_tracked_model is User:
-        return f"{ALIAS}.id IN ({members[0]})", members[1]
+        return _member(f"{ALIAS}.id"), (facility.pk,)
     cases, params = [], []
     for key, model in _FACILITY_OF.items():
         if key in columns:
-            sql, values = _subquery(model.objects.filter(facility=facility))
-            cases.append(f"WHEN {ALIAS}.{key} IS NOT NULL THEN {ALIAS}.{key} IN ({sql})")
-            params += values
+            table = model._meta.db_table
+            facility_column = model._meta.get_field("facility").column
+            cases.append(
+                f"WHEN {ALIAS}.{key} IS NOT NULL THEN EXISTS (SELECT 1 FROM {table} x "
+                f"WHERE x.{model._meta.pk.column} = {ALIAS}.{key} AND x.{facility_column} = %s)"
+            )
+            params.append(facility.pk)
     otherwise = "TRUE"
     if "user_id" in columns:
-        otherwise = f"({ALIAS}.user_id IS NULL OR {ALIAS}.user_id IN ({members[0]}))"
-        params += members[1]
+        otherwise = f"({ALIAS}.user_id IS NULL OR {_member(f'{ALIAS}.user_id')})"
+        params.append(facility.pk)
     if not cases:
         return otherwise, tuple(params)
     return f"(CASE {' '.join(cases)} ELSE {otherwise} END)", tuple(params)
+
+
+def _member(user_column: str) -> str:
+    """The condition that the user (the column) is a member of the facility (a %s)."""
+    table = Membership._meta.db_table
+    return (
+        f"EXISTS (SELECT 1 FROM {table} m WHERE m.user_id = {user_column} AND m.facility_id = %s)"
+    )
 
 
 def staff_audit_events(
