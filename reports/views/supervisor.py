@@ -269,6 +269,7 @@ def report_error_rate(request):
         filters,
         {
             "report": report,
+            "page": paginate(request, report.errors),
             "month": month_param,
             "previous_month": params.shift_month(year, month, -1),
             "next_month": params.shift_month(year, month, 1),
