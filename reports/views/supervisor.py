@@ -169,7 +169,8 @@ def report_exceptions(request):
             ),
             filters=filters,
         )
-    page = paginate(request, report.rows)
+    page = paginate(request, report.entries)
+    page.object_list = report.rows_for(page.object_list)
     return _render(request, "reports/exceptions.html", filters, {"report": report, "page": page})
 
 
@@ -219,7 +220,9 @@ def report_prn(request):
             ),
             filters=filters,
         )
-    return _render(request, "reports/prn.html", filters, {"report": report})
+    page = paginate(request, report.orders)
+    page.object_list = report.rows_for(list(page.object_list))
+    return _render(request, "reports/prn.html", filters, {"report": report, "page": page})
 
 
 # Error rate -----------------------------------------------------------------------------------
@@ -286,7 +289,7 @@ def report_controlled(request):
     item_id = params.id_param(request, "item", "stock item")
     if item_id:
         filters.extra = {"item": item_id}
-    logs = controlled.controlled_log_report(
+    report = controlled.controlled_log_report(
         facility=request.facility,
         start=filters.start,
         end=filters.end,
@@ -296,7 +299,7 @@ def report_controlled(request):
     )
     if wants_csv(request):
         rows = []
-        for log in logs:
+        for log in report.logs:
             owner = log.item.resident.display_name if log.item.resident_id else "house stock"
             item = str(log.item.medication)
             rows.append(
@@ -347,7 +350,8 @@ def report_controlled(request):
             filters=filters,
         )
     # A page holds whole items' logs (each with its movements and counts).
-    page = paginate(request, logs, per_page=CONTROLLED_ITEMS_PER_PAGE)
+    page = paginate(request, report.items, per_page=CONTROLLED_ITEMS_PER_PAGE)
+    page.object_list = report.logs_for(list(page.object_list))
     return _render(request, "reports/controlled.html", filters, {"page": page, "item_id": item_id})
 
 
