@@ -105,8 +105,14 @@ def audit_kinds() -> list[tuple[str, str]]:
     )
 
 
+@functools.cache
 def _fields(model) -> dict[str, models.Field]:
     return {f.attname: f for f in model._meta.concrete_fields}
+
+
+@functools.cache
+def _choices(f: models.Field) -> dict:
+    return dict(f.flatchoices)
 
 
 def _fetch(wanted: dict) -> dict:
@@ -192,23 +198,56 @@ def _foreign_keys(model) -> list:
 
 
 def _instance(model, data: dict):
+    attnames, converters = _converters(model)
+    values = [
+        None if (value := data.get(column)) is None else convert(value)
+        for column, convert in converters
+    ]
+    return model.from_db(connection.alias, attnames, values)
+
+
+@functools.cache
+def _converters(model) -> tuple[list[str], list[tuple]]:
+    """The model's fields' names, and per column how its JSON value becomes the field's."""
     fields = model._meta.concrete_fields
-    values = [_python(f, data.get(f.column)) for f in fields]
-    return model.from_db(connection.alias, [f.attname for f in fields], values)
+    return [f.attname for f in fields], [(f.column, _converter(f)) for f in fields]
 
 
 def _python(f: models.Field, value):
     """A column's JSON value as the field holds it."""
-    if value is None:
-        return None
+    return None if value is None else _converter(f)(value)
+
+
+@functools.cache
+def _converter(f: models.Field):
+    """How a column's JSON value (not null) becomes the field's value."""
     if isinstance(f, models.JSONField):
-        return _floats(value)
+        return _floats
     if isinstance(f, models.BinaryField):
-        return bytes.fromhex(value[2:]) if isinstance(value, str) else value
+        return lambda value: bytes.fromhex(value[2:]) if isinstance(value, str) else value
     base = getattr(f, "base_field", None)
-    if base is not None and isinstance(value, list):
-        return [_python(base, item) for item in value]
-    return f.to_python(value)
+    if base is not None:
+        inner = _converter(base)
+        return lambda value: (
+            [None if item is None else inner(item) for item in value]
+            if isinstance(value, list)
+            else f.to_python(value)
+        )
+    for kind, parse in (
+        (models.DateTimeField, datetime.datetime.fromisoformat),
+        (models.DateField, datetime.date.fromisoformat),
+        (models.TimeField, datetime.time.fromisoformat),
+    ):
+        if isinstance(f, kind):
+            return functools.partial(_iso, parse, f)
+    return f.to_python
+
+
+def _iso(parse, f: models.Field, value):
+    try:
+        return parse(value)
+    except (TypeError, ValueError):
+        return f.to_python(value)
 
 
 def _floats(value):
@@ -259,6 +298,7 @@ class _Reader:
         user_model = get_user_model()
         wanted[user_model] |= {str(pk) for pk in self.users}
         self.rows = _fetch(wanted)
+        self.names: dict = {}
 
     @staticmethod
     def _want(wanted, f, value):
@@ -268,8 +308,8 @@ class _Reader:
     def who(self, context: dict | None) -> str:
         context = context or {}
         if context.get("user") is not None:
-            user = self.rows[get_user_model()].get(str(context["user"]))
-            return str(user) if user is not None else "a removed account"
+            user = self.rows.get(get_user_model(), {}).get(str(context["user"]))
+            return self.name(user) if user is not None else "a removed account"
         # A command's context holds the automatic work it ran: the command is what was done.
         if context.get("command"):
             return f"the “{_words(context['command']).lower()}” command"
@@ -285,10 +325,12 @@ class _Reader:
         if f.is_relation:
             row = self.rows.get(f.related_model, {}).get(str(value))
             return (
-                str(row) if row is not None else f"a removed {f.related_model._meta.verbose_name}"
+                self.name(row)
+                if row is not None
+                else f"a removed {f.related_model._meta.verbose_name}"
             )
         if f.choices:
-            return str(dict(f.flatchoices).get(value, value))
+            return str(_choices(f).get(value, value))
         if isinstance(f, models.BooleanField):
             return "yes" if value else "no"
         if isinstance(f, models.DateTimeField):
@@ -330,7 +372,14 @@ class _Reader:
 
     def subject(self, event, model) -> str:
         row = self.rows.get(model, {}).get(str(event.pgh_obj_id))
-        return str(row) if row is not None else ""
+        return self.name(row) if row is not None else ""
+
+    def name(self, row) -> str:
+        """The row's name, read once (a page names the same people and orders many times)."""
+        key = (type(row), row.pk)
+        if key not in self.names:
+            self.names[key] = str(row)
+        return self.names[key]
 
 
 def _parse(parse, value):
@@ -340,6 +389,7 @@ def _parse(parse, value):
         return None
 
 
+@functools.cache
 def _label(f: models.Field) -> str:
     return _words(f.verbose_name)
 
