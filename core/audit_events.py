@@ -105,7 +105,7 @@ def by_user(user_pk, *, until: datetime.datetime | None = None) -> tuple[str, tu
 class Trail:
     """The events of `parts` from `since` (included) to `until` (excluded), newest first: a
     sequence Django's Paginator pages with one query to count and one to read the page;
-    iterating reads all of it in one query."""
+    iterating reads all of it in one query, `chunks` a part at a time."""
 
     def __init__(self, parts: Iterable[TrailPart], *, since=None, until=None):
         self.parts = list(parts)
@@ -156,12 +156,40 @@ class Trail:
             raise IndexError(key)
         return found[0]
 
+    def chunks(self, size: int) -> Iterator[list[TrailEvent]]:
+        """The whole trail, `size` events at a time (an export that streams): one query for
+        which events, in order, then one for each chunk."""
+        if not self.parts:
+            return
+        picked, params = self._picked()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT part, pgh_id FROM ({picked}) AS picked "
+                "ORDER BY pgh_created_at DESC, pgh_id DESC, part DESC",
+                params,
+            )
+            keys = cursor.fetchall()
+        for start in range(0, len(keys), size):
+            chunk = keys[start : start + size]
+            yield self._events(
+                "SELECT * FROM unnest(%s::int[], %s::bigint[]) AS keys(part, pgh_id)",
+                [[part for part, _ in chunk], [pgh_id for _, pgh_id in chunk]],
+            )
+
     def _read(self, *, offset: int = 0, limit: int | None = None) -> list[TrailEvent]:
         if not self.parts or limit == 0:
             return []
         picked, params = self._picked()
         page = f"LIMIT {int(limit)} " if limit is not None else ""
         page += f"OFFSET {int(offset)}" if offset else ""
+        return self._events(
+            f"SELECT part, pgh_id FROM ({picked}) AS picked "
+            f"ORDER BY pgh_created_at DESC, pgh_id DESC, part DESC {page}",
+            params,
+        )
+
+    def _events(self, page: str, params: list) -> list[TrailEvent]:
+        """The events `page` selects (SQL of (part, pgh_id) rows), newest first."""
         # Each event's previous one (of the same row, in the same table) gives its diff, as
         # pghistory's Events computes it; the JSON goes through jsonb for the same key order.
         reads = []
@@ -183,16 +211,12 @@ class Trail:
                     f"WHERE id = {ALIAS}.pgh_context_id)"
                 )
             reads.append(
-                f"SELECT page.part, page.pgh_id, page.pgh_created_at, to_jsonb({ALIAS})::text, "
-                f"{previous}, {context} "
+                f"SELECT page.part, page.pgh_id, {ALIAS}.pgh_created_at, "
+                f"to_jsonb({ALIAS})::text, {previous}, {context} "
                 f"FROM page JOIN {table} {ALIAS} ON {ALIAS}.pgh_id = page.pgh_id "
                 f"WHERE page.part = {index}"
             )
-        sql = (
-            f"WITH page AS MATERIALIZED (SELECT * FROM ({picked}) AS picked "
-            f"ORDER BY pgh_created_at DESC, pgh_id DESC, part DESC {page})\n"
-            + "\nUNION ALL\n".join(reads)
-        )
+        sql = f"WITH page AS MATERIALIZED ({page})\n" + "\nUNION ALL\n".join(reads)
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             found = cursor.fetchall()

@@ -25,6 +25,7 @@ from ..csv_export import csv_response, wants_csv
 
 ACTION = "read reports"
 CONTROLLED_ITEMS_PER_PAGE = 10
+AUDIT_CSV_CHUNK = 1000  # events an audit trail's CSV reads at a time
 
 
 @dataclass
@@ -360,18 +361,22 @@ def report_controlled(request):
 _AUDIT_HEADER = ["When", "Who", "What", "Record", "Action", "Field", "Before", "After", "Page"]
 
 
+def _audit_csv_rows(events, tz):
+    """The whole trail's CSV rows, read AUDIT_CSV_CHUNK events at a time (2 queries each)."""
+    for chunk in events.chunks(AUDIT_CSV_CHUNK):
+        for e in audit_rows(chunk, tz):
+            head = [e.stamp, e.who, e.what, e.subject, e.action]
+            for c in e.changes or [AuditChange("", "", "")]:
+                yield [*head, c.label, c.before, c.after, e.url]
+
+
 def _audit(request, events, filters: Filters, kind: str, name: str, context: dict):
     """The trail's page (or its complete CSV) with the period and kind kept in its links."""
     if kind:
         filters.extra = {"kind": kind}
     if wants_csv(request):
-        rows = []
-        for e in audit_rows(events, request.facility.tz):
-            for c in e.changes or [AuditChange("", "", "")]:
-                rows.append(
-                    [e.stamp, e.who, e.what, e.subject, e.action, c.label, c.before, c.after, e.url]
-                )
-        return csv_response(name, _AUDIT_HEADER, rows, filters=filters)
+        rows = _audit_csv_rows(events, request.facility.tz)
+        return csv_response(name, _AUDIT_HEADER, rows, filters=filters, stream=True)
     return render(
         request,
         "reports/audit.html",

@@ -107,7 +107,10 @@ def test_the_csv_is_complete_and_reads_the_same_words(nurse_client, resident, nu
     _given(resident, nurse_user)
     url = reverse("report_audit_resident", args=[resident.pk])
 
-    text = nurse_client.get(url, {"format": "csv"}).content.decode()
+    response = nurse_client.get(url, {"format": "csv"})
+
+    assert response.streaming  # a trail of any length starts at once
+    text = response.getvalue().decode()
 
     assert "Administered at,,2026-06-10 08:05" in text
     assert str(nurse_user) in text and not ISO.search(text)
@@ -258,3 +261,34 @@ def test_the_rows_an_event_names_read_as_the_orm_reads_them(
     with django_assert_num_queries(0):
         names = [str(row) for rows in reader.rows.values() for row in rows.values()]
     assert any("Lisinopril" in name and resident.display_name in name for name in names)
+
+
+def test_a_long_trails_csv_is_read_a_part_at_a_time_and_reads_the_same(
+    nurse_client, resident, nurse_user, monkeypatch
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from reports.views import supervisor
+
+    _history(resident, nurse_user)
+    url = reverse("report_audit_resident", args=[resident.pk])
+    whole = nurse_client.get(url, {"format": "csv"}).getvalue()
+
+    monkeypatch.setattr(supervisor, "AUDIT_CSV_CHUNK", 3)
+    with CaptureQueriesContext(connection) as by_threes:
+        parts = nurse_client.get(url, {"format": "csv"}).getvalue()
+    monkeypatch.setattr(supervisor, "AUDIT_CSV_CHUNK", 1000)
+    with CaptureQueriesContext(connection) as at_once:
+        nurse_client.get(url, {"format": "csv"}).getvalue()
+
+    assert parts == whole and whole.count(b"\n") > 10
+    events = len(
+        list(
+            supervisor.audit.resident_audit_events(
+                resident=resident, start=DUE.date(), end=timezone.now().date()
+            )
+        )
+    )
+    chunks = -(-events // 3)
+    assert len(by_threes) - len(at_once) == 2 * (chunks - 1)
