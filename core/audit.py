@@ -186,6 +186,7 @@ def _keys(model, pks) -> list:
     return keys
 
 
+@functools.cache
 def _foreign_keys(model) -> list:
     """The model's foreign keys (and one-to-ones) to another row's primary key."""
     return [
@@ -211,11 +212,6 @@ def _converters(model) -> tuple[list[str], list[tuple]]:
     """The model's fields' names, and per column how its JSON value becomes the field's."""
     fields = model._meta.concrete_fields
     return [f.attname for f in fields], [(f.column, _converter(f)) for f in fields]
-
-
-def _python(f: models.Field, value):
-    """A column's JSON value as the field holds it."""
-    return None if value is None else _converter(f)(value)
 
 
 @functools.cache

@@ -159,7 +159,7 @@ def error_rate_report(
     resident_id: int | None = None,
 ) -> ErrorRateReport:
     """Errors / (doses given + doses ordered but not given) x 100 for a facility-local month
-    (CMS F759 style; 12 queries, whatever the size of the month).
+    (CMS F759 style; 15 queries, whatever the size of the month).
 
     Opportunities: scheduled doses of the month that were documented or missed, plus PRN doses
     given. Errors: missed doses; given outside the window; given while a hold parameter of the
