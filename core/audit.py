@@ -14,6 +14,7 @@ metadata; a model whose JSON field holds another model's values says so in `audi
 import datetime
 import decimal
 import functools
+import json
 from collections import defaultdict
 from collections.abc import Iterable
 from contextlib import AbstractContextManager
@@ -23,7 +24,8 @@ from zoneinfo import ZoneInfo
 import pghistory
 from django.apps import apps
 from django.contrib.auth import get_user_model
-from django.db import models
+from django.core.exceptions import ValidationError
+from django.db import connection, models
 from django.utils import timezone
 
 from . import time as facility_time
@@ -103,38 +105,156 @@ def audit_kinds() -> list[tuple[str, str]]:
     )
 
 
-def audit_filter(events, *, since=None, until=None, kind: str = ""):
-    """Narrow an events queryset (pghistory `Events`) to a period and a kind (an app label)."""
-    if since is not None:
-        events = events.filter(pgh_created_at__gte=since)
-    if until is not None:
-        events = events.filter(pgh_created_at__lt=until)
-    if kind:
-        events = events.filter(pgh_obj_model__startswith=f"{kind}.")
-    return events.order_by("-pgh_created_at", "-pgh_id")
-
-
+@functools.cache
 def _fields(model) -> dict[str, models.Field]:
     return {f.attname: f for f in model._meta.concrete_fields}
 
 
-def _related_paths(model, depth: int = _PATH_DEPTH, prefix: str = "") -> list[str]:
-    paths = []
-    for f in model._meta.concrete_fields:
-        if f.is_relation and (f.many_to_one or f.one_to_one):
-            path = prefix + f.name
-            paths.append(path)
-            if depth > 1:
-                paths += _related_paths(f.related_model, depth - 1, path + "__")
-    return paths
+@functools.cache
+def _choices(f: models.Field) -> dict:
+    return dict(f.flatchoices)
 
 
-def _fetch(model, pks: set) -> dict:
-    """Rows by primary key with what their names read (one query per model)."""
-    if not pks:
+def _fetch(wanted: dict) -> dict:
+    """Rows by model and primary key (as text), with the rows their names read: the rows
+    `wanted` ({model: {pk, ...}}), the rows they point at, and the rows those point at
+    (`_PATH_DEPTH`), in one query whatever the kinds of rows (each row is read as JSON and made
+    back into a model instance; each one's foreign keys are then answered from what was read).
+    """
+    quote = connection.ops.quote_name
+    ctes, params, read = [], [], []  # read: the model of each CTE, by position
+    level: dict = {}  # model -> its CTE at the current depth
+    for model, pks in wanted.items():
+        keys = _keys(model, pks)
+        if model is None or not keys:
+            continue
+        pk = model._meta.pk
+        name = f"_rows{len(read)}"
+        ctes.append(
+            f"{name} AS (SELECT * FROM {quote(model._meta.db_table)} "
+            f"WHERE {quote(pk.column)} = ANY(%s::{pk.db_type(connection)}[]))"
+        )
+        params.append(keys)
+        read.append(model)
+        level[model] = name
+    if not ctes:
         return {}
-    rows = model._default_manager.select_related(*_related_paths(model)).filter(pk__in=pks)
-    return {str(row.pk): row for row in rows}
+    for _depth in range(_PATH_DEPTH):
+        pointed: dict = defaultdict(list)
+        for model, name in level.items():
+            for f in _foreign_keys(model):
+                pointed[f.related_model].append(f"SELECT {quote(f.column)} FROM {name}")
+        level = {}
+        for model, sources in pointed.items():
+            name = f"_rows{len(read)}"
+            ctes.append(
+                f"{name} AS (SELECT * FROM {quote(model._meta.db_table)} "
+                f"WHERE {quote(model._meta.pk.column)} IN ({' UNION '.join(sources)}))"
+            )
+            read.append(model)
+            level[model] = name
+    selects = [f"SELECT {i}, to_jsonb(_rows{i})::text FROM _rows{i}" for i in range(len(read))]
+    rows: dict = defaultdict(dict)
+    with connection.cursor() as cursor:
+        cursor.execute(f"WITH {', '.join(ctes)}\n" + "\nUNION ALL\n".join(selects), params)
+        for index, text in cursor.fetchall():
+            model = read[index]
+            data = json.loads(text, parse_float=decimal.Decimal)
+            key = str(data[model._meta.pk.column])
+            if key not in rows[model]:
+                rows[model][key] = _instance(model, data)
+    for model, by_pk in rows.items():
+        for f in _foreign_keys(model):
+            targets = rows.get(f.related_model, {})
+            for row in by_pk.values():
+                value = getattr(row, f.attname)
+                if value is not None and str(value) in targets:
+                    f.set_cached_value(row, targets[str(value)])
+    return rows
+
+
+def _keys(model, pks) -> list:
+    """The values that can be keys of the model (another value reads as "a removed ...")."""
+    if model is None:
+        return []
+    pk, keys = model._meta.pk, []
+    for value in pks:
+        try:
+            keys.append(pk.get_db_prep_value(pk.to_python(value), connection))
+        except (ValidationError, TypeError, ValueError):
+            continue
+    return keys
+
+
+@functools.cache
+def _foreign_keys(model) -> list:
+    """The model's foreign keys (and one-to-ones) to another row's primary key."""
+    return [
+        f
+        for f in model._meta.concrete_fields
+        if f.is_relation
+        and (f.many_to_one or f.one_to_one)
+        and f.target_field == f.related_model._meta.pk
+    ]
+
+
+def _instance(model, data: dict):
+    attnames, converters = _converters(model)
+    values = [
+        None if (value := data.get(column)) is None else convert(value)
+        for column, convert in converters
+    ]
+    return model.from_db(connection.alias, attnames, values)
+
+
+@functools.cache
+def _converters(model) -> tuple[list[str], list[tuple]]:
+    """The model's fields' names, and per column how its JSON value becomes the field's."""
+    fields = model._meta.concrete_fields
+    return [f.attname for f in fields], [(f.column, _converter(f)) for f in fields]
+
+
+@functools.cache
+def _converter(f: models.Field):
+    """How a column's JSON value (not null) becomes the field's value."""
+    if isinstance(f, models.JSONField):
+        return _floats
+    if isinstance(f, models.BinaryField):
+        return lambda value: bytes.fromhex(value[2:]) if isinstance(value, str) else value
+    base = getattr(f, "base_field", None)
+    if base is not None:
+        inner = _converter(base)
+        return lambda value: (
+            [None if item is None else inner(item) for item in value]
+            if isinstance(value, list)
+            else f.to_python(value)
+        )
+    for kind, parse in (
+        (models.DateTimeField, datetime.datetime.fromisoformat),
+        (models.DateField, datetime.date.fromisoformat),
+        (models.TimeField, datetime.time.fromisoformat),
+    ):
+        if isinstance(f, kind):
+            return functools.partial(_iso, parse, f)
+    return f.to_python
+
+
+def _iso(parse, f: models.Field, value):
+    try:
+        return parse(value)
+    except (TypeError, ValueError):
+        return f.to_python(value)
+
+
+def _floats(value):
+    """JSON read with exact decimals holds them as floats again (as a JSON field reads)."""
+    if isinstance(value, decimal.Decimal):
+        return float(value)
+    if isinstance(value, list):
+        return [_floats(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _floats(item) for key, item in value.items()}
+    return value
 
 
 def _model(label: str):
@@ -164,7 +284,7 @@ class _Reader:
             if model is None:
                 continue
             if event.pgh_obj_id:
-                wanted[model].add(event.pgh_obj_id)
+                wanted[model].add(str(event.pgh_obj_id))
             fields = _fields(model)
             for key, (before, after) in (event.pgh_diff or {}).items():
                 self._want(wanted, fields.get(key), before)
@@ -173,7 +293,8 @@ class _Reader:
                 self._want(wanted, fields.get(key), value)
         user_model = get_user_model()
         wanted[user_model] |= {str(pk) for pk in self.users}
-        self.rows = {model: _fetch(model, pks) for model, pks in wanted.items()}
+        self.rows = _fetch(wanted)
+        self.names: dict = {}
 
     @staticmethod
     def _want(wanted, f, value):
@@ -183,8 +304,8 @@ class _Reader:
     def who(self, context: dict | None) -> str:
         context = context or {}
         if context.get("user") is not None:
-            user = self.rows[get_user_model()].get(str(context["user"]))
-            return str(user) if user is not None else "a removed account"
+            user = self.rows.get(get_user_model(), {}).get(str(context["user"]))
+            return self.name(user) if user is not None else "a removed account"
         # A command's context holds the automatic work it ran: the command is what was done.
         if context.get("command"):
             return f"the “{_words(context['command']).lower()}” command"
@@ -200,10 +321,12 @@ class _Reader:
         if f.is_relation:
             row = self.rows.get(f.related_model, {}).get(str(value))
             return (
-                str(row) if row is not None else f"a removed {f.related_model._meta.verbose_name}"
+                self.name(row)
+                if row is not None
+                else f"a removed {f.related_model._meta.verbose_name}"
             )
         if f.choices:
-            return str(dict(f.flatchoices).get(value, value))
+            return str(_choices(f).get(value, value))
         if isinstance(f, models.BooleanField):
             return "yes" if value else "no"
         if isinstance(f, models.DateTimeField):
@@ -245,7 +368,14 @@ class _Reader:
 
     def subject(self, event, model) -> str:
         row = self.rows.get(model, {}).get(str(event.pgh_obj_id))
-        return str(row) if row is not None else ""
+        return self.name(row) if row is not None else ""
+
+    def name(self, row) -> str:
+        """The row's name, read once (a page names the same people and orders many times)."""
+        key = (type(row), row.pk)
+        if key not in self.names:
+            self.names[key] = str(row)
+        return self.names[key]
 
 
 def _parse(parse, value):
@@ -255,6 +385,7 @@ def _parse(parse, value):
         return None
 
 
+@functools.cache
 def _label(f: models.Field) -> str:
     return _words(f.verbose_name)
 
@@ -266,10 +397,11 @@ def _shown(f: models.Field | None, key: str) -> bool:
 
 
 def audit_rows(events: Iterable, tz: ZoneInfo) -> list[AuditRow]:
-    """A page of recorded events (pghistory `Events` rows) as a surveyor reads them.
+    """A page of recorded events (pghistory `Events` rows, or `audit_events.TrailEvent`s) as a
+    surveyor reads them.
 
-    Queries: one for the people, one per kind of row named (the records themselves and the
-    rows their fields point at), whatever the number of events.
+    Queries: one (the people, the records and the rows their fields name, with the rows those
+    point at), whatever the number of events and the kinds of rows they name.
     """
     with timezone.override(tz):  # names that hold a time read it in the facility's zone
         return _rows(list(events), tz)

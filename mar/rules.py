@@ -6,6 +6,7 @@ right when it was given?"; both get their answer here, so a rule is written once
 """
 
 import datetime
+import operator
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -127,16 +128,13 @@ class HoldRule(Protocol):
     threshold: Decimal
 
 
-_COMPARE = {
-    "lt": lambda reading, threshold: reading < threshold,
-    "le": lambda reading, threshold: reading <= threshold,
-    "gt": lambda reading, threshold: reading > threshold,
-    "ge": lambda reading, threshold: reading >= threshold,
-}
+# How each comparator compares the reading with the threshold (the reports build their SQL
+# from this table, so that the rule is written once).
+HOLD_COMPARISONS = {"lt": operator.lt, "le": operator.le, "gt": operator.gt, "ge": operator.ge}
 
 
 def hold_triggers(rule: HoldRule, reading: Decimal) -> bool:
-    return _COMPARE[str(rule.comparator)](reading, rule.threshold)
+    return HOLD_COMPARISONS[str(rule.comparator)](reading, rule.threshold)
 
 
 def missing_vitals(rules: Sequence[HoldRule], readings: Mapping[str, object]) -> list[str]:
@@ -160,6 +158,8 @@ def triggered_hold(rules: Sequence[HoldRule], readings: Mapping[str, object]) ->
         try:
             reading = Decimal(str(raw))
         except InvalidOperation:
+            continue
+        if reading.is_nan():  # "NaN" reads as a Decimal, but compares with nothing
             continue
         if hold_triggers(rule, reading):
             return HoldTrigger(rule, reading)

@@ -1,15 +1,15 @@
 """Audit trails from the database triggers: every change of a resident's rows, or every change a
-staff member made, within a period and of one kind (an app: orders, stock, ...). The events are
-read as a surveyor reads them by `core.audit.audit_rows`, a page at a time."""
+staff member made, within a period and of one kind (an app: orders, stock, ...). Each trail is a
+`core.audit_events.Trail`: one query counts it, one reads a page (or all of it, for the CSV),
+whatever kinds of rows it holds; `core.audit.audit_rows` reads the events as a surveyor does."""
 
 import datetime
 
 from accounts.models import Facility, Membership, User
-from core.audit import audit_filter, audit_kinds
+from core.audit import audit_kinds
+from core.audit_events import ALIAS, Trail, TrailPart, by_user, event_models, merged, pointing_at
 from inventory.models import ControlledCount, StockItem
-from mar.models import (
-    Administration,
-)
+from mar.models import Administration
 from meds.models import Prescription
 from residents.models import Resident
 
@@ -18,6 +18,12 @@ from .common import local_bounds
 
 def _kind(kind: str) -> str:
     return kind if kind in dict(audit_kinds()) else ""
+
+
+def _subquery(queryset, field: str = "pk") -> tuple[str, tuple]:
+    """The SQL of the queryset's `field` values, to stand in `IN (...)`."""
+    sql, params = queryset.order_by().values(field).query.sql_with_params()
+    return sql, tuple(params)
 
 
 # Rows that belong to a resident through another of their rows: (that row's model, the events of
@@ -31,25 +37,18 @@ _THROUGH = [
 
 def resident_audit_events(
     *, resident: Resident, start: datetime.date, end: datetime.date, kind: str = ""
-) -> list:
+) -> Trail:
     """Every recorded change of the resident, of the rows pointing at them and of the rows
-    pointing at those (`_THROUGH`) within the period, newest first. Queries: 1, then 2 for each
-    kind of row in `_THROUGH` the resident has."""
-    from pghistory.models import Events
-
-    from residents.selectors import resident_audit_events as events
-
+    pointing at those (`_THROUGH`) within the period, newest first (1 query to count, 1 for a
+    page or for all)."""
     since, until = local_bounds(resident.facility, start, end)
-    kind = _kind(kind)
-    found = list(audit_filter(events(resident=resident), since=since, until=until, kind=kind))
-    for model, event_models in _THROUGH:
-        wanted = [m for m in event_models if not kind or m.startswith(f"{kind}.")]
-        rows = list(model.objects.filter(resident=resident).only("pk")) if wanted else []
-        if rows:
-            through = Events.objects.references(rows).across(*wanted)
-            found += audit_filter(through, since=since, until=until)
-    found.sort(key=lambda event: (event.pgh_created_at, event.pgh_slug), reverse=True)
-    return found
+    tables = event_models(_kind(kind))
+    parts = pointing_at(Resident, "%s", [resident.pk], tables)
+    for model, event_labels in _THROUGH:
+        through = [m for m in tables if m._meta.label in event_labels]
+        sql, params = _subquery(model.objects.filter(resident=resident))
+        parts += pointing_at(model, sql, params, through)
+    return Trail(merged(parts), since=since, until=until)
 
 
 def staff_member(*, facility: Facility, pk: int) -> User | None:
@@ -70,6 +69,44 @@ _FACILITY_OF = {
 }
 
 
+def _in_facility(event_model, facility: Facility) -> tuple[str, tuple]:
+    """The condition of the events of `event_model` that are this facility's business: rows with
+    a facility of their own, in it; a user account, of one of its members; other rows through
+    the first row they point at (`_FACILITY_OF`), else through the member they belong to; the
+    shared catalog (medications) always. Each row pointed at is looked up by its key, so the
+    condition costs the same whatever the size of the facility."""
+    columns = {f.column for f in event_model._meta.concrete_fields}
+    if "facility_id" in columns:
+        return f"{ALIAS}.facility_id = %s", (facility.pk,)
+    if event_model.pgh_tracked_model is User:
+        return _member(f"{ALIAS}.id"), (facility.pk,)
+    cases, params = [], []
+    for key, model in _FACILITY_OF.items():
+        if key in columns:
+            table = model._meta.db_table
+            facility_column = model._meta.get_field("facility").column
+            cases.append(
+                f"WHEN {ALIAS}.{key} IS NOT NULL THEN EXISTS (SELECT 1 FROM {table} x "
+                f"WHERE x.{model._meta.pk.column} = {ALIAS}.{key} AND x.{facility_column} = %s)"
+            )
+            params.append(facility.pk)
+    otherwise = "TRUE"
+    if "user_id" in columns:
+        otherwise = f"({ALIAS}.user_id IS NULL OR {_member(f'{ALIAS}.user_id')})"
+        params.append(facility.pk)
+    if not cases:
+        return otherwise, tuple(params)
+    return f"(CASE {' '.join(cases)} ELSE {otherwise} END)", tuple(params)
+
+
+def _member(user_column: str) -> str:
+    """The condition that the user (the column) is a member of the facility (a %s)."""
+    table = Membership._meta.db_table
+    return (
+        f"EXISTS (SELECT 1 FROM {table} m WHERE m.user_id = {user_column} AND m.facility_id = %s)"
+    )
+
+
 def staff_audit_events(
     *,
     facility: Facility,
@@ -77,55 +114,17 @@ def staff_audit_events(
     start: datetime.date,
     end: datetime.date,
     kind: str = "",
-) -> list:
+) -> Trail:
     """Every change the staff member made (the pghistory context's user) within the period,
     newest first, limited to this facility's rows, the accounts of its staff and the shared
-    catalog (medications). 1 query for the events, then 1 per kind of row they point at and 1
-    for the facility's members."""
-    from pghistory.models import MiddlewareEvents
-
+    catalog (medications): 1 query to count, 1 for a page or for all. Their contexts are found
+    by the index of the context's user (migration reports 0002)."""
     since, until = local_bounds(facility, start, end)
-    events = list(
-        audit_filter(
-            MiddlewareEvents.objects.filter(pgh_context__user=user.pk),
-            since=since,
-            until=until,
-            kind=_kind(kind),
-        )
-    )
-    wanted: dict[str, set] = {key: set() for key in _FACILITY_OF}
-    for event in events:
-        data = event.pgh_data or {}
-        if "facility_id" in data:
+    mine, mine_params = by_user(user.pk, until=until)
+    parts = []
+    for event_model in event_models(_kind(kind)):
+        if "pgh_context_id" not in {f.column for f in event_model._meta.concrete_fields}:
             continue
-        for key in _FACILITY_OF:
-            if data.get(key) is not None:
-                wanted[key].add(data[key])
-                break
-    ours = {
-        key: set(
-            model.objects.filter(pk__in=wanted[key] or [0], facility=facility).values_list(
-                "pk", flat=True
-            )
-        )
-        for key, model in _FACILITY_OF.items()
-    }
-    # A user account (or a certification) belongs to the facilities the person works in.
-    members = set(Membership.objects.filter(facility=facility).values_list("user_id", flat=True))
-    entries = []
-    for event in events:
-        data = event.pgh_data or {}
-        if "facility_id" in data:
-            if data["facility_id"] != facility.pk:
-                continue
-        elif event.pgh_obj_model == User._meta.label:
-            if data.get("id") not in members:
-                continue
-        else:
-            key = next((k for k in _FACILITY_OF if data.get(k) is not None), None)
-            if key is not None and data[key] not in ours[key]:
-                continue
-            if key is None and data.get("user_id") is not None and data["user_id"] not in members:
-                continue
-        entries.append(event)
-    return entries
+        ours, ours_params = _in_facility(event_model, facility)
+        parts.append(TrailPart(event_model, f"{mine} AND {ours}", (*mine_params, *ours_params)))
+    return Trail(parts, since=since, until=until)

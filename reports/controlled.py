@@ -5,6 +5,9 @@ import datetime
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cached_property
+
+from django.db.models import QuerySet
 
 from accounts.models import Facility, User
 from inventory.models import ControlledCount, ControlledCountLine, StockItem, StockMovement
@@ -45,6 +48,23 @@ class ControlledItemLog:
         return self.item.quantity_text(self.closing)
 
 
+@dataclass
+class ControlledLogReport:
+    facility: Facility
+    start: datetime.date
+    end: datetime.date
+    items: QuerySet  # the controlled stock items, in the report's order: a page is a slice
+
+    @cached_property
+    def logs(self) -> list[ControlledItemLog]:
+        """Every item's log (the CSV)."""
+        return self.logs_for(list(self.items))
+
+    def logs_for(self, items: list[StockItem]) -> list[ControlledItemLog]:
+        """The logs of these items (a page), in their order (3 queries)."""
+        return _logs(self, items)
+
+
 def controlled_log_report(
     *,
     facility: Facility,
@@ -53,24 +73,26 @@ def controlled_log_report(
     unit_id: int | None = None,
     resident_id: int | None = None,
     item_id: int | None = None,
-) -> list[ControlledItemLog]:
+) -> ControlledLogReport:
     """Per controlled stock item: the opening balance, the ledger lines of the period (as
     `inventory.selectors.item_ledger` reads them, for every item at once) and the shift counts
-    with both signatures (4 queries)."""
-    tz = facility.tz
-    since, until = local_bounds(facility, start, end)
-    items_qs = StockItem.objects.filter(
+    with both signatures. The items are a queryset to page; `logs_for` reads a page of them."""
+    items = StockItem.objects.filter(
         resident_filter(unit_id, resident_id),
         facility=facility,
         medication__controlled_schedule__in=CONTROLLED_SCHEDULES,
     )
     if item_id:
-        items_qs = items_qs.filter(pk=item_id)
-    items = list(
-        items_qs.select_related("medication", "resident__unit").order_by(
-            "medication__name", "resident__last_name", "pk"
-        )
+        items = items.filter(pk=item_id)
+    items = items.select_related("medication", "resident__unit").order_by(
+        "medication__name", "resident__last_name", "pk"
     )
+    return ControlledLogReport(facility, start, end, items)
+
+
+def _logs(report: ControlledLogReport, items: list[StockItem]) -> list[ControlledItemLog]:
+    tz = report.facility.tz
+    since, until = local_bounds(report.facility, report.start, report.end)
     ids = [item.pk for item in items] or [0]
     opening = dict(
         StockMovement.objects.filter(item_id__in=ids, at__lt=since)

@@ -2,9 +2,10 @@
 
 import csv
 import datetime
+import io
 import re
 
-from django.http import HttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.utils import timezone
 
 from core.time import DATE_FORMAT, STAMP_FORMAT, current_stamp
@@ -32,18 +33,41 @@ def _csv_cell(value) -> str:
 _NUMBER = re.compile(r"^[-+]?\d+(\.\d+)?$")
 
 
-def csv_response(name: str, header: list[str], rows, *, filters=None, preamble=()):
+def csv_response(
+    name: str, header: list[str], rows, *, filters=None, preamble=(), stream: bool = False
+):
     """A CSV attachment of `rows` under `header` (after any `preamble` rows, e.g. a summary),
-    named after the report and its period."""
+    named after the report and its period. `stream`: the rows (an iterator that reads the
+    database a part at a time) are written as they come, so an export of any length starts at
+    once and holds little in memory."""
     stem = name
     if filters is not None:
         stem = f"{name}-{filters.start.isoformat()}-to-{filters.end.isoformat()}"
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    lines = _lines(header, rows, preamble, timezone.get_current_timezone())
+    if stream:
+        response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
+    else:
+        response = HttpResponse("".join(lines), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{stem}.csv"'
-    writer = csv.writer(response)
-    for row in preamble:
-        writer.writerow([_csv_cell(value) for value in row])
-    writer.writerow(header)
-    for row in rows:
-        writer.writerow([_csv_cell(value) for value in row])
     return response
+
+
+_FLUSH_AT = 64 * 1024  # characters written before a streamed export sends them
+
+
+def _lines(header, rows, preamble, tz):
+    """The CSV text, a block at a time, its times read in the zone of the request (a streamed
+    export is written after the view has returned)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    with timezone.override(tz):
+        for row in preamble:
+            writer.writerow([_csv_cell(value) for value in row])
+        writer.writerow(header)
+        for row in rows:
+            writer.writerow([_csv_cell(value) for value in row])
+            if buffer.tell() >= _FLUSH_AT:
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+    yield buffer.getvalue()

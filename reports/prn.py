@@ -4,8 +4,9 @@ with the "consider a scheduled order" and "needs prescriber review" flags."""
 import datetime
 from collections import Counter, defaultdict
 from dataclasses import dataclass
+from functools import cached_property
 
-from django.db.models import Q
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from accounts.models import Facility, User
 from mar.models import (
@@ -55,15 +56,19 @@ class PrnReport:
     facility: Facility
     start: datetime.date
     end: datetime.date
-    rows: list[PrnRow]
+    orders: QuerySet  # the rows' orders, in the report's order: a page is a slice of it
+    dose_count: int
+    missing_count: int
+    today: datetime.date
 
-    @property
-    def dose_count(self) -> int:
-        return sum(len(r.doses) for r in self.rows)
+    @cached_property
+    def rows(self) -> list[PrnRow]:
+        """Every row (the CSV)."""
+        return self.rows_for(list(self.orders))
 
-    @property
-    def missing_count(self) -> int:
-        return sum(len(r.missing) for r in self.rows)
+    def rows_for(self, orders: list[Prescription]) -> list[PrnRow]:
+        """The rows of these orders (a page), in their order (1 query)."""
+        return _rows(self, orders)
 
 
 def prn_report(
@@ -77,17 +82,45 @@ def prn_report(
 ) -> PrnReport:
     """Per resident and PRN order: doses of the period, reasons, follow-up results and the
     follow-ups missing; flags a PRN used twice a day on 10 of the last 14 days (ending `end`)
-    and a psychotropic PRN order older than 14 days (2 queries)."""
+    and a psychotropic PRN order older than 14 days. The orders are a queryset to page; the
+    totals are counted in SQL (1 query); `rows_for` reads a page of orders' doses (1 query)."""
     tz = facility.tz
     today = today or datetime.datetime.now(datetime.UTC).astimezone(tz).date()
     since, until = local_bounds(facility, start, end)
-    pattern_first = end - datetime.timedelta(days=PRN_PATTERN_DAYS - 1)
-    lookback = local_bounds(facility, pattern_first, end)[0]
     who = resident_filter(unit_id, resident_id)
-    given = list(
+    given = Administration.objects.filter(
+        who,
+        facility=facility,
+        dose__isnull=True,
+        status=AdminStatus.GIVEN,
+        voided=False,
+        administered_at__gte=since,
+        administered_at__lt=until,
+    )
+    used = given.filter(prescription=OuterRef("pk"))
+    orders = (
+        Prescription.objects.filter(who, facility=facility, is_prn=True)
+        .filter(Q(status__in=[OrderStatus.ACTIVE, OrderStatus.ON_HOLD]) | Exists(used))
+        .select_related("resident__unit", "medication")
+        .order_by(
+            "resident__last_name", "resident__first_name", "resident_id", "medication__name", "pk"
+        )
+    )
+    totals = given.filter(prescription__is_prn=True).aggregate(
+        doses=Count("pk"), missing=Count("pk", filter=Q(followup__isnull=True))
+    )
+    return PrnReport(facility, start, end, orders, totals["doses"], totals["missing"], today)
+
+
+def _rows(report: PrnReport, orders: list[Prescription]) -> list[PrnRow]:
+    tz = report.facility.tz
+    since, until = local_bounds(report.facility, report.start, report.end)
+    pattern_first = report.end - datetime.timedelta(days=PRN_PATTERN_DAYS - 1)
+    lookback = local_bounds(report.facility, pattern_first, report.end)[0]
+    given = (
         Administration.objects.filter(
-            who,
-            facility=facility,
+            prescription_id__in=[order.pk for order in orders] or [0],
+            facility=report.facility,
             dose__isnull=True,
             status=AdminStatus.GIVEN,
             voided=False,
@@ -97,20 +130,13 @@ def prn_report(
         .select_related("recorded_by", "followup")
         .order_by("administered_at", "pk")
     )
-    used = {a.prescription_id for a in given if a.administered_at >= since}
-    orders = list(
-        Prescription.objects.filter(who, facility=facility, is_prn=True)
-        .filter(Q(status__in=[OrderStatus.ACTIVE, OrderStatus.ON_HOLD]) | Q(pk__in=used or [0]))
-        .select_related("resident__unit", "medication")
-        .order_by("resident__last_name", "resident__first_name", "resident_id", "medication__name")
-    )
     in_period: dict[int, list[Administration]] = defaultdict(list)
     per_day: dict[int, Counter] = defaultdict(Counter)
     for administration in given:
         local = administration.administered_at.astimezone(tz)
         if administration.administered_at >= since:
             in_period[administration.prescription_id].append(administration)
-        if pattern_first <= local.date() <= end:
+        if pattern_first <= local.date() <= report.end:
             per_day[administration.prescription_id][local.date()] += 1
 
     rows = []
@@ -120,7 +146,7 @@ def prn_report(
         flags = []
         if busy >= PRN_PATTERN_MIN_DAYS:
             flags.append(CONSIDER_SCHEDULED)
-        if _needs_review(order, min(end, today), tz):
+        if _needs_review(order, min(report.end, report.today), tz):
             flags.append(NEEDS_REVIEW)
         rows.append(
             PrnRow(
@@ -135,7 +161,7 @@ def prn_report(
                 busy_days=busy,
             )
         )
-    return PrnReport(facility, start, end, rows)
+    return rows
 
 
 def _prn_dose(administration: Administration, tz) -> PrnDose:

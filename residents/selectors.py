@@ -45,14 +45,6 @@ def resident_profile(*, facility: Facility, pk: int) -> Resident:
     )
 
 
-def resident_audit_events(*, resident: Resident):
-    """Every recorded change of the resident and of the rows that point at them (a queryset of
-    pghistory events; `core.audit` filters, orders and reads them)."""
-    from pghistory.models import Events
-
-    return Events.objects.references(resident)
-
-
 def resident_status_counts(*, facility) -> dict[str, int]:
     """How many residents are present, on leave and in hospital (one query)."""
     counts = dict(

@@ -124,7 +124,7 @@ def _crawl(client: Client, start_urls: list[str]) -> tuple[list[str], int]:
             continue
         kind = response.get("Content-Type", "")
         if "text/csv" in kind:
-            text = response.content.decode()
+            text = response.getvalue().decode()  # an audit trail's CSV streams
         elif "text/html" in kind:
             page = _Page()
             page.feed(response.content.decode())

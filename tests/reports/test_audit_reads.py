@@ -107,7 +107,10 @@ def test_the_csv_is_complete_and_reads_the_same_words(nurse_client, resident, nu
     _given(resident, nurse_user)
     url = reverse("report_audit_resident", args=[resident.pk])
 
-    text = nurse_client.get(url, {"format": "csv"}).content.decode()
+    response = nurse_client.get(url, {"format": "csv"})
+
+    assert response.streaming  # a trail of any length starts at once
+    text = response.getvalue().decode()
 
     assert "Administered at,,2026-06-10 08:05" in text
     assert str(nurse_user) in text and not ISO.search(text)
@@ -132,3 +135,160 @@ def test_an_uuid_key_is_never_shown(nurse_client, resident, nurse_user):
     assert isinstance(record.idempotency_key, uuid.UUID)
     body = _body(nurse_client.get(reverse("report_audit_resident", args=[resident.pk])).text)
     assert str(record.idempotency_key) not in body
+
+
+# How the trail is read: the same events as pghistory's, the same rows as the ORM's --------------
+
+
+def _history(resident, nurse):
+    """Events of many kinds about the resident: an update with a diff, an administration and
+    its amendment and follow-up, a hold parameter, an order's status change, stock received."""
+    from decimal import Decimal
+
+    from inventory import services as stock_services
+    from meds import services as order_services
+    from meds.models import HoldParameter
+
+    with pghistory.context(user=nurse.pk, url="/history/"):
+        record = _given(resident, nurse)
+        resident_services.resident_update(actor=nurse, resident=resident, notes="Likes tea")
+        resident_services.resident_update(actor=nurse, resident=resident, notes="Likes coffee")
+        AllergyFactory(resident=resident, recorded_by=nurse, substance="Penicillin")
+        HoldParameter.objects.create(
+            prescription=record.prescription, vital="pulse", comparator="lt", threshold=60
+        )
+        mar_services.amendment_create(
+            actor=nurse,
+            administration=record,
+            kind="correction",
+            reason="Wrong time typed",
+            changes={"administered_at": (DUE + timedelta(hours=1)).isoformat()},
+        )
+        order_services.prescription_discontinue(
+            actor=nurse, prescription=record.prescription, reason="Finished"
+        )
+        stock_services.stock_receive(
+            actor=nurse,
+            facility=resident.facility,
+            resident=resident,
+            medication=MedicationFactory(name="Lorazepam", controlled_schedule="IV"),
+            quantity=Decimal("20.50"),
+            lot="LZ1",
+        )
+    return record
+
+
+def _as_pghistory_reads(event) -> tuple:
+    return (
+        event.pgh_slug,
+        event.pgh_created_at,
+        event.pgh_label,
+        event.pgh_obj_model,
+        event.pgh_obj_id,
+        list((event.pgh_data or {}).items()),
+        list((event.pgh_diff or {}).items()),
+        event.pgh_context,
+    )
+
+
+def test_a_trail_reads_each_event_as_pghistory_does(resident, nurse_user):
+    from pghistory.models import Events
+
+    from core.audit_events import Trail, event_models, pointing_at
+
+    _history(resident, nurse_user)
+    trail = Trail(pointing_at(type(resident), "%s", [resident.pk], event_models()))
+    theirs = Events.objects.references(resident).order_by("-pgh_created_at", "-pgh_id")
+
+    ours = sorted(map(_as_pghistory_reads, trail), key=lambda e: e[0])
+    expected = sorted(map(_as_pghistory_reads, theirs), key=lambda e: e[0])
+    assert ours == expected
+    assert any(e[6] for e in ours), "some event has a diff"
+    assert trail.count() == len(expected) > 5
+    assert [e.pgh_slug for e in trail[2:4]] == [e.pgh_slug for e in list(trail)[2:4]]
+
+
+def test_the_resident_trail_holds_the_rows_pointing_at_theirs(resident, nurse_user):
+    from pghistory.models import Events
+
+    from inventory.models import StockItem
+    from mar.models import Administration
+    from meds.models import Prescription
+    from reports.audit import _THROUGH, resident_audit_events
+
+    _history(resident, nurse_user)
+    today = timezone.now().astimezone(resident.facility.tz).date()
+    expected = {e.pgh_slug for e in Events.objects.references(resident)}
+    for model, event_labels in _THROUGH:
+        rows = list(model.objects.filter(resident=resident))
+        expected |= {e.pgh_slug for e in Events.objects.references(rows).across(*event_labels)}
+    assert {Prescription, Administration, StockItem} == {m for m, _ in _THROUGH}
+
+    trail = resident_audit_events(resident=resident, start=today, end=today)
+
+    assert {e.pgh_slug for e in trail} == expected
+    assert {e.pgh_obj_model for e in trail} >= {
+        "mar.Amendment",
+        "meds.HoldParameter",
+        "meds.PrescriptionStatusChange",
+        "inventory.StockMovement",
+    }
+
+
+def test_the_rows_an_event_names_read_as_the_orm_reads_them(
+    resident, nurse_user, django_assert_num_queries
+):
+    from django.forms.models import model_to_dict
+
+    from core import audit
+
+    _history(resident, nurse_user)
+    today = timezone.now().astimezone(resident.facility.tz).date()
+    from reports.audit import resident_audit_events
+
+    events = list(resident_audit_events(resident=resident, start=today, end=today))
+    with django_assert_num_queries(1):
+        reader = audit._Reader(events, resident.facility.tz)
+    assert len(reader.rows) >= 8
+    for model, rows in reader.rows.items():
+        for pk, row in rows.items():
+            fresh = model._default_manager.get(pk=pk)
+            assert model_to_dict(row) == model_to_dict(fresh), model
+            assert {f.attname: getattr(row, f.attname) for f in model._meta.concrete_fields} == {
+                f.attname: getattr(fresh, f.attname) for f in model._meta.concrete_fields
+            }, model
+    # Names that read two rows deep come from what was read, without asking again.
+    with django_assert_num_queries(0):
+        names = [str(row) for rows in reader.rows.values() for row in rows.values()]
+    assert any("Lisinopril" in name and resident.display_name in name for name in names)
+
+
+def test_a_long_trails_csv_is_read_a_part_at_a_time_and_reads_the_same(
+    nurse_client, resident, nurse_user, monkeypatch
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from reports.views import supervisor
+
+    _history(resident, nurse_user)
+    url = reverse("report_audit_resident", args=[resident.pk])
+    whole = nurse_client.get(url, {"format": "csv"}).getvalue()
+
+    monkeypatch.setattr(supervisor, "AUDIT_CSV_CHUNK", 3)
+    with CaptureQueriesContext(connection) as by_threes:
+        parts = nurse_client.get(url, {"format": "csv"}).getvalue()
+    monkeypatch.setattr(supervisor, "AUDIT_CSV_CHUNK", 1000)
+    with CaptureQueriesContext(connection) as at_once:
+        nurse_client.get(url, {"format": "csv"}).getvalue()
+
+    assert parts == whole and whole.count(b"\n") > 10
+    events = len(
+        list(
+            supervisor.audit.resident_audit_events(
+                resident=resident, start=DUE.date(), end=timezone.now().date()
+            )
+        )
+    )
+    chunks = -(-events // 3)
+    assert len(by_threes) - len(at_once) == 2 * (chunks - 1)
