@@ -1,12 +1,12 @@
 """The monthly MAR as a PDF: the paper grid surveyors read, one resident per section.
 
-The grid data comes from `resident_mar.mar_month` (a fixed number of queries per resident);
-this module adds the resident's PRN orders of the month (one query for the whole document), the
-orders' hold parameters and the vital signs taken with those doses (one query each per
-resident), then lays each resident's pages out with WeasyPrint (tables and @page rules only)
-and joins them: a unit's build can say how far it got ("12 of 20 residents"), and each
-resident's pages are numbered "Page 1 of 2" as a paper MAR's are. Nothing here queries per row
-or per cell.
+The grid data comes from `resident_mar.mar_months`, which reads each table once for all the
+residents; this module adds the PRN orders of the month, the orders' hold parameters and the
+vital signs taken with those doses (one query each for the whole document: a unit's PDF reads
+the same number of queries for 2 residents or 40), then lays each resident's pages out with
+WeasyPrint (tables and @page rules only) and joins them: a unit's build can say how far it got
+("12 of 20 residents"), and each resident's pages are numbered "Page 1 of 2" as a paper MAR's
+are. Nothing here queries per resident, per row or per cell.
 """
 
 import base64
@@ -117,7 +117,12 @@ def mar_pdf(
     residents = list(residents)
     # Cached relations are kept: one query each only when the caller did not fetch them.
     prefetch_related_objects(residents, "facility", "unit", "allergies")
+    mars = resident_mar.mar_months(residents=residents, year=year, month=month)
     prn_orders = _prn_orders(residents, year, month)
+    # Every order's hold parameters, and the readings taken with their doses, in one query each.
+    orders = {row.order.pk: row.order for mar in mars for row in mar.rows}
+    prefetch_related_objects(list(orders.values()), "hold_parameters")
+    readings = _hold_readings(mars, orders.values())
     facility = residents[0].facility if residents else None
     context = {
         "month_label": f"{calendar.month_name[month]} {year}",
@@ -126,9 +131,8 @@ def mar_pdf(
     }
     documents = []
     with timezone.override(facility.tz if facility else datetime.UTC):
-        for done, resident in enumerate(residents, 1):
-            mar = resident_mar.mar_month(resident=resident, year=year, month=month)
-            section = _section(mar, prn_orders.get(resident.pk, []))
+        for done, mar in enumerate(mars, 1):
+            section = _section(mar, prn_orders.get(mar.resident.pk, []), readings)
             html = render_to_string(
                 "reports/pdf/mar_month.html", {**context, "sections": [section]}
             )
@@ -173,11 +177,13 @@ def _prn_orders(residents, year: int, month: int) -> dict[int, list[Prescription
     return result
 
 
-def _hold_readings(mar, orders) -> dict[int, dict[str, list[str]]]:
-    """{administration id: {vital kind: [values]}} of the doses of orders with hold parameters."""
+def _hold_readings(mars, orders) -> dict[int, dict[str, list[str]]]:
+    """{administration id: {vital kind: [values]}} of the month's doses of the orders with hold
+    parameters (the readings printed under their dose rows), for every resident at once."""
     held = {order.pk for order in orders if order.hold_parameters.all()}
     if not held:
         return {}
+    mar = mars[0]
     start = local_day_bounds(mar.days[0], mar.tz)[0]
     end = local_day_bounds(mar.days[-1], mar.tz)[1]
     result: dict[int, dict[str, list[str]]] = {}
@@ -193,11 +199,8 @@ def _hold_readings(mar, orders) -> dict[int, dict[str, list[str]]]:
     return result
 
 
-def _section(mar: resident_mar.MonthMar, prn_orders: list[Prescription]) -> Section:
+def _section(mar: resident_mar.MonthMar, prn_orders: list[Prescription], readings) -> Section:
     resident = mar.resident
-    orders = [row.order for row in mar.rows]
-    prefetch_related_objects(orders, "hold_parameters")
-    readings = _hold_readings(mar, orders)
     groups: list[OrderGroup] = []
     for row in mar.rows:
         parameters = row.order.hold_parameters.all()
