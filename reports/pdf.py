@@ -257,8 +257,7 @@ def _prn_rows(mar: resident_mar.MonthMar, orders: list[Prescription]) -> list[Pr
         cells = []
         for day in mar.days:
             entries = by_order_day.get((order.pk, day), [])
-            css = ' class="we"' if day.isoweekday() > 5 else ""
-            cells.append(f"<td{css}>{'<br>'.join(entries)}</td>")
+            cells.append(f"<td>{'<br>'.join(entries)}</td>")
         rows.append(
             PrnRow(
                 order=order,
@@ -293,8 +292,7 @@ def _cell(cell: resident_mar.Cell) -> str:
             lines.extend(f'<i class="amd">amended {a.number}</i>' for a in record.amendments)
         if dose.mark:
             lines.append(f'<i class="k-{dose.mark}">{escape(dose.mark_text)}</i>')
-    css = "missed" if "missed" in cell.marks else ("we" if cell.day.isoweekday() > 5 else "")
-    attributes = f' class="{css}"' if css else ""
+    attributes = ' class="missed"' if "missed" in cell.marks else ""  # weekends: the <col>
     return f"<td{attributes}>{'<br>'.join(lines)}</td>"
 
 
