@@ -1,5 +1,6 @@
 """The monthly MAR as a PDF: one resident or a unit, the paper grid a surveyor reads."""
 
+import gc
 import re
 import shutil
 import subprocess
@@ -255,6 +256,15 @@ def test_one_resident_per_section_each_on_new_pages(facility, unit, resident):
 
     assert _page_count(one) == 1
     assert _page_count(three) == 3
+
+
+def test_a_units_build_leaves_the_garbage_collector_as_it_found_it(facility, unit, resident):
+    others = [ResidentFactory(facility=facility, unit=unit) for _ in range(2)]
+    before = (gc.get_threshold(), gc.get_freeze_count(), gc.isenabled())
+
+    mar_pdf(residents=[resident, *others], year=2026, month=1)
+
+    assert (gc.get_threshold(), gc.get_freeze_count(), gc.isenabled()) == before
 
 
 def test_another_facilitys_resident_is_404(outsider_client, resident):
