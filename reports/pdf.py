@@ -117,51 +117,53 @@ def mar_pdf(
     from weasyprint import HTML
 
     residents = list(residents)
-    # Cached relations are kept: one query each only when the caller did not fetch them.
-    prefetch_related_objects(residents, "facility", "unit", "allergies")
-    mars = resident_mar.mar_months(residents=residents, year=year, month=month)
-    prn_orders = _prn_orders(residents, year, month)
-    # Every order's hold parameters, and the readings taken with their doses, in one query each.
-    orders = {row.order.pk: row.order for mar in mars for row in mar.rows}
-    prefetch_related_objects(list(orders.values()), "hold_parameters")
-    readings = _hold_readings(mars, orders.values())
-    facility = residents[0].facility if residents else None
-    context = {
-        "month_label": f"{calendar.month_name[month]} {year}",
-        "facility": facility,
-        "printed": timezone.now(),
-    }
-    documents = []
-    with timezone.override(facility.tz if facility else datetime.UTC), _kept_pages() as keep:
-        for done, mar in enumerate(mars, 1):
-            section = _section(mar, prn_orders.get(mar.resident.pk, []), readings)
-            html = render_to_string(
-                "reports/pdf/mar_month.html", {**context, "sections": [section]}
-            )
-            documents.append(HTML(string=html).render())
-            if done < len(mars):
-                keep()
-            if progress is not None:
-                progress(done, len(residents))
-        if not documents:
-            html = render_to_string("reports/pdf/mar_month.html", {**context, "sections": []})
-            return HTML(string=html).write_pdf()
-        pages = [page for document in documents for page in document.pages]
-        return documents[0].copy(pages).write_pdf()
+    with _kept_pages() as keep:
+        # Cached relations are kept: one query each only when the caller did not fetch them.
+        prefetch_related_objects(residents, "facility", "unit", "allergies")
+        mars = resident_mar.mar_months(residents=residents, year=year, month=month)
+        prn_orders = _prn_orders(residents, year, month)
+        # Every order's hold parameters and the readings taken with their doses: one query each.
+        orders = {row.order.pk: row.order for mar in mars for row in mar.rows}
+        prefetch_related_objects(list(orders.values()), "hold_parameters")
+        readings = _hold_readings(mars, orders.values())
+        facility = residents[0].facility if residents else None
+        context = {
+            "month_label": f"{calendar.month_name[month]} {year}",
+            "facility": facility,
+            "printed": timezone.now(),
+        }
+        documents = []
+        with timezone.override(facility.tz if facility else datetime.UTC):
+            for done, mar in enumerate(mars, 1):
+                section = _section(mar, prn_orders.get(mar.resident.pk, []), readings)
+                html = render_to_string(
+                    "reports/pdf/mar_month.html", {**context, "sections": [section]}
+                )
+                documents.append(HTML(string=html).render())
+                if done < len(mars):
+                    keep()
+                if progress is not None:
+                    progress(done, len(residents))
+            if not documents:
+                html = render_to_string("reports/pdf/mar_month.html", {**context, "sections": []})
+                return HTML(string=html).write_pdf()
+            pages = [page for document in documents for page in document.pages]
+            return documents[0].copy(pages).write_pdf()
 
 
 @contextlib.contextmanager
 def _kept_pages():
-    """Lay out with fewer garbage collections; `keep()` sets the pages laid out so far aside.
+    """Lay out without the automatic garbage collector; `keep()` sets the pages so far aside.
 
     WeasyPrint makes millions of small objects, and a unit's pages are all kept until the PDF is
-    written: Python's cyclic collector would walk every kept page again at each collection, a
-    quarter of a unit's build. Here it runs less often, and `keep()` collects once what the last
-    resident's layout left over and freezes the rest (the pages) so later collections skip it;
-    all is unfrozen at the end, for the collector to free with the document.
+    written: Python's cyclic collector would walk every kept page again at each of its frequent
+    runs, a quarter of a unit's build. Here it does not run by itself; `keep()` (after each
+    resident but the last) collects what that resident's layout left over and freezes the rest
+    (the pages), so the next collection skips them and memory stays that of the pages. All is
+    unfrozen, and the collector as it was, at the end.
     """
-    threshold = gc.get_threshold()
-    gc.set_threshold(max(threshold[0], 20_000), *threshold[1:])
+    enabled = gc.isenabled()
+    gc.disable()
 
     def keep() -> None:
         gc.collect()
@@ -171,7 +173,8 @@ def _kept_pages():
         yield keep
     finally:
         gc.unfreeze()
-        gc.set_threshold(*threshold)
+        if enabled:
+            gc.enable()
 
 
 def _prn_orders(residents, year: int, month: int) -> dict[int, list[Prescription]]:
