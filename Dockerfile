@@ -13,10 +13,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
-# WeasyPrint (the MAR PDFs) needs Pango and fonts to embed.
+# WeasyPrint (the MAR PDFs) needs Pango and fonts to embed; HarfBuzz's subsetter cuts the fonts
+# to the glyphs used several times faster than WeasyPrint's fallback (fontTools).
 RUN apt-get update \
     && apt-get install -y --no-install-recommends \
-        libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core fonts-liberation \
+        libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core fonts-liberation \
     && rm -rf /var/lib/apt/lists/*
 
 RUN groupadd --system app \

@@ -1,6 +1,6 @@
 """The one thing `reports` stores: a unit's monthly MAR PDF, built by a worker.
 
-A unit's month is 20 or more residents' grids: about 20 seconds of layout, too long for a page
+A unit's month is 20 or more residents' grids, about a second of layout each: too long for a page
 request. The request leaves a `MarPdfJob` row (queued); a Celery worker builds the PDF and keeps
 its progress and then its bytes on the row. The bytes live in PostgreSQL, not under MEDIA: web
 and worker processes share the database wherever they run (no shared disk is assumed), the

@@ -1,17 +1,19 @@
 """The monthly MAR as a PDF: the paper grid surveyors read, one resident per section.
 
-The grid data comes from `resident_mar.mar_month` (a fixed number of queries per resident);
-this module adds the resident's PRN orders of the month (one query for the whole document), the
-orders' hold parameters and the vital signs taken with those doses (one query each per
-resident), then lays each resident's pages out with WeasyPrint (tables and @page rules only)
-and joins them: a unit's build can say how far it got ("12 of 20 residents"), and each
-resident's pages are numbered "Page 1 of 2" as a paper MAR's are. Nothing here queries per row
-or per cell.
+The grid data comes from `resident_mar.mar_months`, which reads each table once for all the
+residents; this module adds the PRN orders of the month, the orders' hold parameters and the
+vital signs taken with those doses (one query each for the whole document: a unit's PDF reads
+the same number of queries for 2 residents or 40), then lays each resident's pages out with
+WeasyPrint (tables and @page rules only) and joins them: a unit's build can say how far it got
+("12 of 20 residents"), and each resident's pages are numbered "Page 1 of 2" as a paper MAR's
+are. Nothing here queries per resident, per row or per cell.
 """
 
 import base64
 import calendar
+import contextlib
 import datetime
+import gc
 import io
 import logging
 from collections.abc import Callable
@@ -115,31 +117,64 @@ def mar_pdf(
     from weasyprint import HTML
 
     residents = list(residents)
-    # Cached relations are kept: one query each only when the caller did not fetch them.
-    prefetch_related_objects(residents, "facility", "unit", "allergies")
-    prn_orders = _prn_orders(residents, year, month)
-    facility = residents[0].facility if residents else None
-    context = {
-        "month_label": f"{calendar.month_name[month]} {year}",
-        "facility": facility,
-        "printed": timezone.now(),
-    }
-    documents = []
-    with timezone.override(facility.tz if facility else datetime.UTC):
-        for done, resident in enumerate(residents, 1):
-            mar = resident_mar.mar_month(resident=resident, year=year, month=month)
-            section = _section(mar, prn_orders.get(resident.pk, []))
-            html = render_to_string(
-                "reports/pdf/mar_month.html", {**context, "sections": [section]}
-            )
-            documents.append(HTML(string=html).render())
-            if progress is not None:
-                progress(done, len(residents))
-        if not documents:
-            html = render_to_string("reports/pdf/mar_month.html", {**context, "sections": []})
-            return HTML(string=html).write_pdf()
-    pages = [page for document in documents for page in document.pages]
-    return documents[0].copy(pages).write_pdf()
+    with _kept_pages() as keep:
+        # Cached relations are kept: one query each only when the caller did not fetch them.
+        prefetch_related_objects(residents, "facility", "unit", "allergies")
+        mars = resident_mar.mar_months(residents=residents, year=year, month=month)
+        prn_orders = _prn_orders(residents, year, month)
+        # Every order's hold parameters and the readings taken with their doses: one query each.
+        orders = {row.order.pk: row.order for mar in mars for row in mar.rows}
+        prefetch_related_objects(list(orders.values()), "hold_parameters")
+        readings = _hold_readings(mars, orders.values())
+        facility = residents[0].facility if residents else None
+        context = {
+            "month_label": f"{calendar.month_name[month]} {year}",
+            "facility": facility,
+            "printed": timezone.now(),
+        }
+        documents = []
+        with timezone.override(facility.tz if facility else datetime.UTC):
+            for done, mar in enumerate(mars, 1):
+                section = _section(mar, prn_orders.get(mar.resident.pk, []), readings)
+                html = render_to_string(
+                    "reports/pdf/mar_month.html", {**context, "sections": [section]}
+                )
+                documents.append(HTML(string=html).render())
+                if done < len(mars):
+                    keep()
+                if progress is not None:
+                    progress(done, len(residents))
+            if not documents:
+                html = render_to_string("reports/pdf/mar_month.html", {**context, "sections": []})
+                return HTML(string=html).write_pdf()
+            pages = [page for document in documents for page in document.pages]
+            return documents[0].copy(pages).write_pdf()
+
+
+@contextlib.contextmanager
+def _kept_pages():
+    """Lay out without the automatic garbage collector; `keep()` sets the pages so far aside.
+
+    WeasyPrint makes millions of small objects, and a unit's pages are all kept until the PDF is
+    written: Python's cyclic collector would walk every kept page again at each of its frequent
+    runs, a quarter of a unit's build. Here it does not run by itself; `keep()` (after each
+    resident but the last) collects what that resident's layout left over and freezes the rest
+    (the pages), so the next collection skips them and memory stays that of the pages. All is
+    unfrozen, and the collector as it was, at the end.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+
+    def keep() -> None:
+        gc.collect()
+        gc.freeze()
+
+    try:
+        yield keep
+    finally:
+        gc.unfreeze()
+        if enabled:
+            gc.enable()
 
 
 def _prn_orders(residents, year: int, month: int) -> dict[int, list[Prescription]]:
@@ -173,11 +208,13 @@ def _prn_orders(residents, year: int, month: int) -> dict[int, list[Prescription
     return result
 
 
-def _hold_readings(mar, orders) -> dict[int, dict[str, list[str]]]:
-    """{administration id: {vital kind: [values]}} of the doses of orders with hold parameters."""
+def _hold_readings(mars, orders) -> dict[int, dict[str, list[str]]]:
+    """{administration id: {vital kind: [values]}} of the month's doses of the orders with hold
+    parameters (the readings printed under their dose rows), for every resident at once."""
     held = {order.pk for order in orders if order.hold_parameters.all()}
     if not held:
         return {}
+    mar = mars[0]
     start = local_day_bounds(mar.days[0], mar.tz)[0]
     end = local_day_bounds(mar.days[-1], mar.tz)[1]
     result: dict[int, dict[str, list[str]]] = {}
@@ -193,11 +230,8 @@ def _hold_readings(mar, orders) -> dict[int, dict[str, list[str]]]:
     return result
 
 
-def _section(mar: resident_mar.MonthMar, prn_orders: list[Prescription]) -> Section:
+def _section(mar: resident_mar.MonthMar, prn_orders: list[Prescription], readings) -> Section:
     resident = mar.resident
-    orders = [row.order for row in mar.rows]
-    prefetch_related_objects(orders, "hold_parameters")
-    readings = _hold_readings(mar, orders)
     groups: list[OrderGroup] = []
     for row in mar.rows:
         parameters = row.order.hold_parameters.all()
@@ -254,8 +288,7 @@ def _prn_rows(mar: resident_mar.MonthMar, orders: list[Prescription]) -> list[Pr
         cells = []
         for day in mar.days:
             entries = by_order_day.get((order.pk, day), [])
-            css = ' class="we"' if day.isoweekday() > 5 else ""
-            cells.append(f"<td{css}>{'<br>'.join(entries)}</td>")
+            cells.append(f"<td>{'<br>'.join(entries)}</td>")
         rows.append(
             PrnRow(
                 order=order,
@@ -290,8 +323,7 @@ def _cell(cell: resident_mar.Cell) -> str:
             lines.extend(f'<i class="amd">amended {a.number}</i>' for a in record.amendments)
         if dose.mark:
             lines.append(f'<i class="k-{dose.mark}">{escape(dose.mark_text)}</i>')
-    css = "missed" if "missed" in cell.marks else ("we" if cell.day.isoweekday() > 5 else "")
-    attributes = f' class="{css}"' if css else ""
+    attributes = ' class="missed"' if "missed" in cell.marks else ""  # weekends: the <col>
     return f"<td{attributes}>{'<br>'.join(lines)}</td>"
 
 

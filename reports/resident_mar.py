@@ -1,8 +1,9 @@
 """The resident's MAR: one facility-local day, or the month as the classic paper grid.
 
-Both read a fixed number of queries whatever the number of orders, doses and days: the doses
-of the period (with their order and medication), every administration of the period (scheduled
-and PRN, with who recorded it and its follow-up) and their amendments.
+Both read a fixed number of queries whatever the number of orders, doses, days and residents
+(`mar_months` builds a whole unit's grids at once): the doses of the period, every administration
+of the period (scheduled and PRN, with its follow-up), their amendments, the orders with their
+medications and the people who recorded; each table once for all the residents.
 """
 
 import calendar
@@ -10,7 +11,7 @@ import datetime
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from django.db.models import Prefetch, Q
+from django.db.models import Q
 
 from accounts.models import User
 from core.time import local_day_bounds, local_stamp
@@ -224,21 +225,38 @@ def mar_day(*, resident: Resident, day: datetime.date) -> DayMar:
     """Every dose due on the facility-local `day` and every PRN given that day."""
     tz = resident.facility.tz
     start, end = local_day_bounds(day, tz)
-    doses, prns, staff, amendments = _load(resident=resident, tz=tz, start=start, end=end)
-    return DayMar(resident, day, tz, doses, prns, staff, amendments)
+    loaded = _load(residents=[resident], tz=tz, start=start, end=end)[resident.pk]
+    return DayMar(resident, day, tz, loaded.doses, loaded.prns, loaded.staff, loaded.amendments)
 
 
 def mar_month(*, resident: Resident, year: int, month: int) -> MonthMar:
     """The month grid: a row per (order, local dose time), a column per local day."""
-    tz = resident.facility.tz
+    return mar_months(residents=[resident], year=year, month=month)[0]
+
+
+def mar_months(*, residents, year: int, month: int) -> list[MonthMar]:
+    """Each resident's month grid, in the order given, reading each table once for them all.
+
+    The residents are of one facility (its clock decides the month's bounds).
+    """
+    residents = list(residents)
+    if not residents:
+        return []
+    facilities = {resident.facility_id for resident in residents}
+    if len(facilities) > 1:
+        raise ValueError("mar_months reads the residents of one facility at a time")
+    tz = residents[0].facility.tz
     days = [
         datetime.date(year, month, d) for d in range(1, calendar.monthrange(year, month)[1] + 1)
     ]
     start, end = local_day_bounds(days[0], tz)[0], local_day_bounds(days[-1], tz)[1]
-    doses, prns, staff, amendments = _load(resident=resident, tz=tz, start=start, end=end)
+    loaded = _load(residents=residents, tz=tz, start=start, end=end)
+    return [_month(resident, year, month, tz, days, loaded[resident.pk]) for resident in residents]
 
+
+def _month(resident, year, month, tz, days, loaded: "_Loaded") -> MonthMar:
     rows: dict[tuple[int, datetime.time], Row] = {}
-    for dose in doses:
+    for dose in loaded.doses:
         order = dose.order
         nominal = _nominal_time(order, dose.due_at, tz)
         key = (order.pk, nominal)
@@ -253,7 +271,18 @@ def mar_month(*, resident: Resident, year: int, month: int) -> MonthMar:
             )
         rows[key].cells[dose.day.day - 1].doses.append(dose)
     ordered = sorted(rows.values(), key=lambda r: (r.medication.lower(), r.order.pk, r.time))
-    return MonthMar(resident, year, month, tz, days, ordered, prns, staff, amendments, CODE_LEGEND)
+    return MonthMar(
+        resident,
+        year,
+        month,
+        tz,
+        days,
+        ordered,
+        loaded.prns,
+        loaded.staff,
+        loaded.amendments,
+        CODE_LEGEND,
+    )
 
 
 def _nominal_time(order: Prescription, due_local: datetime.datetime, tz) -> datetime.time:
@@ -269,66 +298,113 @@ def _nominal_time(order: Prescription, due_local: datetime.datetime, tz) -> date
     return local_time
 
 
-def _load(*, resident: Resident, tz, start: datetime.datetime, end: datetime.datetime):
-    """(doses, PRN records, staff legend, numbered amendments) of [start, end)."""
+@dataclass
+class _Loaded:
+    """One resident's part of the period: doses, PRN records, staff legend, amendments."""
+
+    doses: list[DoseEntry] = field(default_factory=list)
+    prns: list[Record] = field(default_factory=list)
+    staff: list[StaffEntry] = field(default_factory=list)
+    amendments: list[AmendmentRow] = field(default_factory=list)
+
+
+@dataclass
+class _Order:
+    """What the MAR shows of an order, worked out once per order rather than once per dose."""
+
+    order: Prescription
+    medication: str
+    dose_text: str
+
+
+def _load(*, residents, tz, start: datetime.datetime, end: datetime.datetime):
+    """{resident id: _Loaded} of [start, end): five queries whatever the number of residents.
+
+    Orders, medications and people are read once and shared by every row that names them
+    (a month of doses names the same dozen orders thousands of times).
+    """
+    ids = [resident.pk for resident in residents]
     dose_rows = list(
-        ScheduledDose.objects.filter(resident=resident, due_at__gte=start, due_at__lt=end)
-        .select_related("prescription__medication")
+        ScheduledDose.objects.filter(resident_id__in=ids, due_at__gte=start, due_at__lt=end)
+        .only("pk", "prescription_id", "resident_id", "due_at", "state", "cancel_reason")
         .order_by("due_at", "pk")
     )
-    administrations = list(
-        Administration.objects.filter(resident=resident)
-        .filter(
-            Q(dose__due_at__gte=start, dose__due_at__lt=end)
-            | Q(dose__isnull=True, administered_at__gte=start, administered_at__lt=end)
-        )
-        .select_related(
-            "recorded_by",
-            "witness",
-            "approved_by",
-            "followup__recorded_by",
-            "prescription__medication",
-        )
-        .prefetch_related(
-            Prefetch(
-                "amendments",
-                queryset=Amendment.objects.select_related("amended_by").order_by(
-                    "amended_at", "pk"
-                ),
-            )
-        )
-        .order_by("administered_at", "pk")
+    in_period = Administration.objects.filter(resident_id__in=ids).filter(
+        Q(dose__due_at__gte=start, dose__due_at__lt=end)
+        | Q(dose__isnull=True, administered_at__gte=start, administered_at__lt=end)
     )
+    administrations = list(in_period.select_related("followup").order_by("administered_at", "pk"))
+    amendments_of: dict[int, list[Amendment]] = {}
+    for amendment in Amendment.objects.filter(administration__in=in_period.values("pk")).order_by(
+        "amended_at", "pk"
+    ):
+        amendments_of.setdefault(amendment.administration_id, []).append(amendment)
+    order_ids = {dose.prescription_id for dose in dose_rows}
+    order_ids.update(administration.prescription_id for administration in administrations)
+    orders = {
+        pk: _Order(order, str(order.medication), order.dose_text)
+        for pk, order in Prescription.objects.select_related("medication")
+        .in_bulk(order_ids)
+        .items()
+    }
 
-    # Everyone whose initials the page shows: recorders, follow-up recorders, amending nurses.
-    people = {a.recorded_by_id: a.recorded_by for a in administrations}
+    # Everyone whose initials the pages show: recorders, follow-up recorders, amending nurses,
+    # and the witnesses and approvers the day view names.
+    user_ids: set[int] = set()
     for administration in administrations:
+        user_ids.add(administration.recorded_by_id)
+        user_ids.update(
+            pk for pk in (administration.witness_id, administration.approved_by_id) if pk
+        )
         followup = getattr(administration, "followup", None)
         if followup is not None:
-            people.setdefault(followup.recorded_by_id, followup.recorded_by)
-        for amendment in administration.amendments.all():
-            people.setdefault(amendment.amended_by_id, amendment.amended_by)
-    initials = _unique_initials(people.values())
-    staff = sorted(
-        (
-            StaffEntry(initials[user.pk], user.get_full_name() or user.username, user.title)
-            for user in people.values()
-        ),
-        key=lambda s: s.initials,
-    )
+            user_ids.add(followup.recorded_by_id)
+    user_ids.update(a.amended_by_id for found in amendments_of.values() for a in found)
+    users = User.objects.in_bulk(user_ids)
 
-    amendments: list[AmendmentRow] = []
-    by_dose: dict[int, list[Record]] = {}
-    prns: list[Record] = []
+    by_resident: dict[int, list[Administration]] = {pk: [] for pk in ids}
     for administration in administrations:
-        record = _record(administration, tz, initials, amendments)
-        if administration.dose_id is None:
-            prns.append(record)
-        else:
-            by_dose.setdefault(administration.dose_id, []).append(record)
+        by_resident[administration.resident_id].append(administration)
+    loaded = {pk: _Loaded() for pk in ids}
+    by_dose: dict[int, list[Record]] = {}
+    for resident_id, own in by_resident.items():
+        part = loaded[resident_id]
+        people = {a.recorded_by_id for a in own}
+        for administration in own:
+            followup = getattr(administration, "followup", None)
+            if followup is not None:
+                people.add(followup.recorded_by_id)
+            people.update(a.amended_by_id for a in amendments_of.get(administration.pk, ()))
+        initials = _unique_initials(users[pk] for pk in people)
+        part.staff = sorted(
+            (
+                StaffEntry(
+                    initials[pk], users[pk].get_full_name() or users[pk].username, users[pk].title
+                )
+                for pk in people
+            ),
+            key=lambda s: s.initials,
+        )
+        for administration in own:
+            record = _record(
+                administration,
+                tz,
+                initials,
+                part.amendments,
+                users=users,
+                order=orders[administration.prescription_id],
+                amendments=amendments_of.get(administration.pk, ()),
+            )
+            if administration.dose_id is None:
+                part.prns.append(record)
+            else:
+                by_dose.setdefault(administration.dose_id, []).append(record)
 
-    doses = [_dose_entry(dose, tz, by_dose.get(dose.pk, [])) for dose in dose_rows]
-    return doses, prns, staff, amendments
+    for dose in dose_rows:
+        loaded[dose.resident_id].doses.append(
+            _dose_entry(dose, tz, orders[dose.prescription_id], by_dose.get(dose.pk, []))
+        )
+    return loaded
 
 
 def _unique_initials(users) -> dict[int, str]:
@@ -351,7 +427,22 @@ def _cell_text(status: str, initials: str) -> str:
     return code or initials
 
 
-def _record(administration: Administration, tz, initials: dict[int, str], numbered) -> Record:
+# Labels looked up once, not through get_FOO_display() on each of thousands of rows.
+_STATUS_LABELS = dict(AdminStatus.choices)
+_STATE_LABELS = dict(DoseState.choices)
+_KIND_LABELS = dict(AmendmentKind.choices)
+
+
+def _record(
+    administration: Administration,
+    tz,
+    initials: dict[int, str],
+    numbered,
+    *,
+    users: dict[int, User],
+    order: _Order,
+    amendments,
+) -> Record:
     local = administration.administered_at.astimezone(tz)
     who = initials[administration.recorded_by_id]
     followup = getattr(administration, "followup", None)
@@ -359,11 +450,11 @@ def _record(administration: Administration, tz, initials: dict[int, str], number
         pk=administration.pk,
         order_id=administration.prescription_id,
         status=administration.status,
-        status_label=administration.get_status_display(),
+        status_label=_STATUS_LABELS.get(administration.status, administration.status),
         cell_text=_cell_text(administration.status, who),
-        recorded_by=administration.recorded_by,
+        recorded_by=users[administration.recorded_by_id],
         initials=who,
-        medication=str(administration.prescription.medication),
+        medication=order.medication,
         administered_at=local,
         time=local.strftime("%H:%M"),
         day=local.date(),
@@ -379,8 +470,8 @@ def _record(administration: Administration, tz, initials: dict[int, str], number
         prn_reason=administration.prn_reason,
         lot=administration.lot,
         vitals=[_vital_text(kind, value) for kind, value in administration.vitals.items()],
-        witness=administration.witness,
-        approved_by=administration.approved_by,
+        witness=users.get(administration.witness_id),
+        approved_by=users.get(administration.approved_by_id),
         voided=administration.voided,
         followup=(
             f"{followup.get_result_display()}"
@@ -391,14 +482,14 @@ def _record(administration: Administration, tz, initials: dict[int, str], number
             else ""
         ),
     )
-    for amendment in administration.amendments.all():
+    for amendment in amendments:
         row = AmendmentRow(
             number=len(numbered) + 1,
             kind=amendment.kind,
-            kind_label=amendment.get_kind_display(),
+            kind_label=_KIND_LABELS.get(amendment.kind, amendment.kind),
             reason=amendment.reason,
             changes=amendment_changes(administration, amendment.changes, tz),
-            by=amendment.amended_by,
+            by=users[amendment.amended_by_id],
             by_initials=initials[amendment.amended_by_id],
             at=_local_text(amendment.amended_at, tz),
             record=record,
@@ -417,19 +508,18 @@ def _vital_text(kind: str, value) -> str:
     return f"{kind} {value}"
 
 
-def _dose_entry(dose: ScheduledDose, tz, records: list[Record]) -> DoseEntry:
-    order = dose.prescription
+def _dose_entry(dose: ScheduledDose, tz, order: _Order, records: list[Record]) -> DoseEntry:
     local = dose.due_at.astimezone(tz)
     entry = DoseEntry(
         pk=dose.pk,
-        order=order,
-        medication=str(order.medication),
+        order=order.order,
+        medication=order.medication,
         dose_text=order.dose_text,
         due_at=local,
         time=local.strftime("%H:%M"),
         day=local.date(),
         state=dose.state,
-        state_label=dose.get_state_display(),
+        state_label=_STATE_LABELS.get(dose.state, dose.state),
         records=records,
     )
     if entry.standing is None:

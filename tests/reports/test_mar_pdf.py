@@ -1,5 +1,6 @@
 """The monthly MAR as a PDF: one resident or a unit, the paper grid a surveyor reads."""
 
+import gc
 import re
 import shutil
 import subprocess
@@ -18,12 +19,14 @@ from mar import services
 from mar.models import AmendmentKind, DoseState
 from meds.models import HoldParameter
 from reports.pdf import mar_pdf
+from reports.services import unit_mar_residents
 from residents.models import AllergyStatus
 from tests.factories import (
     AllergyFactory,
     MedicationFactory,
     PrescriptionFactory,
     ResidentFactory,
+    UnitFactory,
     member,
 )
 from tests.factories import record_dose as _record
@@ -255,6 +258,15 @@ def test_one_resident_per_section_each_on_new_pages(facility, unit, resident):
     assert _page_count(three) == 3
 
 
+def test_a_units_build_leaves_the_garbage_collector_as_it_found_it(facility, unit, resident):
+    others = [ResidentFactory(facility=facility, unit=unit) for _ in range(2)]
+    before = (gc.get_threshold(), gc.get_freeze_count(), gc.isenabled())
+
+    mar_pdf(residents=[resident, *others], year=2026, month=1)
+
+    assert (gc.get_threshold(), gc.get_freeze_count(), gc.isenabled()) == before
+
+
 def test_another_facilitys_resident_is_404(outsider_client, resident):
     assert _get(outsider_client, "resident_mar_pdf", resident.pk).status_code == 404
 
@@ -301,3 +313,70 @@ def test_the_pdf_reads_the_same_number_of_queries_for_few_or_many_doses(
         counts.append(len(captured))
 
     assert counts[0] == counts[1], counts
+
+
+def _a_charted_month(facility, unit, actor, catalog):
+    """A resident with every kind of row the PDF reads: allergy, orders and doses, a hold
+    parameter and its readings, an amendment, a PRN dose and its follow-up."""
+    someone = ResidentFactory(facility=facility, unit=unit, allergy_status=AllergyStatus.RECORDED)
+    AllergyFactory(resident=someone, recorded_by=actor, substance="Sulfa")
+    daily = PrescriptionFactory(resident=someone, medication=catalog["Lisinopril"])
+    for day in (1, 2):
+        for hour in (8, 20):
+            _record(actor, _dose(daily, datetime(2026, 1, day, hour)))
+    held = PrescriptionFactory(resident=someone, medication=catalog["Metoprolol"])
+    HoldParameter.objects.create(prescription=held, vital="pulse", comparator="lt", threshold=60)
+    _record(actor, _dose(held, datetime(2026, 1, 3, 8)), vitals={"pulse": "72"})
+    wrong = _record(actor, _dose(held, datetime(2026, 1, 4, 8)), vitals={"pulse": "70"})
+    services.amendment_create(
+        actor=actor,
+        administration=wrong,
+        kind=AmendmentKind.ENTERED_IN_ERROR,
+        reason="Wrong resident",
+        changes={},
+    )
+    _dose(held, datetime(2026, 1, 5, 8), state=DoseState.MISSED)
+    prn = PrescriptionFactory(
+        resident=someone,
+        medication=catalog["Acetaminophen"],
+        is_prn=True,
+        times=[],
+        prn_min_hours=4,
+        prn_max_per_24h=4,
+    )
+    given = services.prn_give(
+        actor=actor,
+        prescription=prn,
+        idempotency_key=uuid.uuid4(),
+        prn_reason="Knee pain",
+        now=datetime(2026, 1, 9, 15, tzinfo=UTC),
+    ).administration
+    services.prn_followup_record(
+        actor=actor,
+        administration=given,
+        result="effective",
+        now=given.administered_at + timedelta(hours=1),
+    )
+    return someone
+
+
+def test_a_units_pdf_reads_the_same_number_of_queries_for_2_or_5_residents(facility, unit, mary):
+    names = ("Lisinopril", "Metoprolol", "Acetaminophen")
+    catalog = {name: MedicationFactory(name=name) for name in names}
+    small, large = unit, UnitFactory(facility=facility, name="South Wing")
+    for _ in range(2):
+        _a_charted_month(facility, small, mary, catalog)
+    for _ in range(5):
+        _a_charted_month(facility, large, mary, catalog)
+
+    counts, pages = [], []
+    for chosen in (small, large):
+        with CaptureQueriesContext(connection) as captured:
+            # What the worker's job builds (reports.services.mar_pdf_job_run), without its row.
+            residents = unit_mar_residents(facility=facility, unit=chosen, year=2026, month=1)
+            content = mar_pdf(residents=residents, year=2026, month=1)
+        counts.append(len(captured))
+        pages.append(_page_count(content))
+
+    assert counts[0] == counts[1], counts
+    assert pages[0] >= 2 and pages[1] >= 5  # each resident's section on pages of its own
