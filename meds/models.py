@@ -263,18 +263,6 @@ class Prescription(models.Model):
         return self.medication.is_controlled
 
 
-# The columns `build_dose_schedule` reads, for callers that fetch orders as plain values.
-SCHEDULE_FIELDS = (
-    "times",
-    "start_date",
-    "stop_date",
-    "recurrence",
-    "weekdays",
-    "every_n_days",
-    "month_days",
-)
-
-
 def build_dose_schedule(
     *,
     times: list[datetime.time],

@@ -6,17 +6,19 @@ running two at once, or running after hours of downtime all end in the same plac
 
 import datetime
 import logging
+import zoneinfo
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import BigIntegerField, Func, Q, Value
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from accounts.models import Facility
 from core.audit import automatic_work
-from core.schedule import occurrences
-from meds.models import SCHEDULE_FIELDS, OrderStatus, Prescription, build_dose_schedule
+from core.schedule import first_day_read, occurrences, shared_start
+from meds.models import OrderStatus, Prescription, build_dose_schedule
 from residents.models import ResidentStatus
 
 from ..models import (
@@ -41,7 +43,6 @@ LOOKBACK = datetime.timedelta(hours=6)
 # the next run starts there, up to 7 days back, so the gap's doses exist and go missed (with
 # one alert each) instead of leaving a silent hole.
 CATCH_UP = datetime.timedelta(days=7)
-BATCH = 5000
 # Who the audit trail names for these writes when no person made them.
 DOSE_ENGINE = "dose engine"
 
@@ -55,77 +56,194 @@ def doses_generate(
     For every active, verified, scheduled order of every present resident. Relies on the unique
     constraint (prescription, due_at): two runs at once add no duplicate and raise no error.
     Doses cancelled by a hold or an absence that has since ended come back (revived) when they
-    are still in the future. Orders are read as plain values and only missing rows become model
-    instances: a run with nothing to add stays cheap at thousands of orders.
+    are still in the future.
+
+    Set-based, so that thousands of orders cost little: the orders are read as plain values,
+    orders whose schedules read alike share one expansion, the rows already made are compared
+    as integers, and the missing ones go in as one INSERT ... SELECT of arrays (no model
+    instance per row). A run with nothing to add writes nothing.
     """
     now = now or timezone.now()
     horizon_end = now + HORIZON
-    orders = Prescription.objects.filter(
-        status=OrderStatus.ACTIVE,
-        is_prn=False,
-        verified_at__isnull=False,
-        resident__status=ResidentStatus.ACTIVE,
-    ).filter(Q(stop_date__isnull=True) | Q(stop_date__gte=(now - CATCH_UP).date()))
+    orders = _eligible_orders(now)
     facilities = Facility.objects.only("id", "timezone")
     if facility is not None:
         orders = orders.filter(facility=facility)
         facilities = facilities.filter(pk=facility.pk)
     zones = {f.pk: f.tz for f in facilities}
     starts = _generation_starts(list(zones), now)
-    columns = ("id", "resident_id", "facility_id", "window_minutes", "active_since")
-    rows = orders.values_list(*columns, "resident__present_since", *SCHEDULE_FIELDS)
+    eligible, wanted, earliest = _wanted_doses(
+        orders, zones, starts, now=now, horizon_end=horizon_end
+    )
+    if not wanted:
+        return 0
+    existing = _existing_doses(list(zones), earliest, horizon_end)
+    missing_orders: list[int] = []
+    missing_dues: list[int] = []
+    for order_id, dues in wanted.items():
+        have = existing.get(order_id)
+        for due in dues - have if have else dues:
+            missing_orders.append(order_id)
+            missing_dues.append(due)
+    with transaction.atomic():
+        added = _insert_doses(missing_orders, missing_dues) if missing_orders else 0
+        _revive_doses(list(zones), eligible, now=now, horizon_end=horizon_end)
+    return added
 
-    wanted: list[tuple[int, int, int, int, datetime.datetime]] = []
-    eligible_ids: list[int] = []
+
+def _eligible_orders(now: datetime.datetime):
+    """The orders that make doses: active, verified, scheduled, of a present resident."""
+    return Prescription.objects.filter(
+        status=OrderStatus.ACTIVE,
+        is_prn=False,
+        verified_at__isnull=False,
+        resident__status=ResidentStatus.ACTIVE,
+    ).filter(Q(stop_date__isnull=True) | Q(stop_date__gte=(now - CATCH_UP).date()))
+
+
+_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+_MICROSECOND = datetime.timedelta(microseconds=1)
+
+
+def _micros(instant: datetime.datetime) -> int:
+    """An instant as whole microseconds since the epoch: exact, and cheap to hash and compare."""
+    return (instant - _EPOCH) // _MICROSECOND
+
+
+class _Micros(Func):
+    """SQL: a timestamptz as whole microseconds since the epoch (the same integer as _micros)."""
+
+    template = "(EXTRACT(EPOCH FROM %(expressions)s) * 1000000)::bigint"
+    output_field = BigIntegerField()
+
+
+def _wanted_doses(
+    orders,
+    zones: dict[int, zoneinfo.ZoneInfo],
+    starts: dict[int, datetime.datetime],
+    *,
+    now: datetime.datetime,
+    horizon_end: datetime.datetime,
+) -> tuple[list[int], dict[int, frozenset[int]], datetime.datetime]:
+    """The orders' ids; each order's dose instants from where its run starts to the horizon
+    (as _micros, orders with none left out); and the earliest instant any order starts from.
+
+    An order starts at the latest of its facility's start, the moment it became active (now,
+    if it has no such moment) and the moment its resident became present. Orders whose
+    schedules read alike from that point (same facility, times and recurrence; a start day
+    that no longer matters: core.schedule.shared_start) share one expansion, so a facility
+    of a thousand residents expands a few dozen schedules, not ten thousand.
+    """
+    rows = (
+        orders.order_by()
+        .annotate(
+            since=_Micros(Greatest(Coalesce("active_since", Value(now)), "resident__present_since"))
+        )
+        .values_list(
+            "id",
+            "facility_id",
+            "since",
+            "times",
+            "start_date",
+            "stop_date",
+            "recurrence",
+            "weekdays",
+            "every_n_days",
+            "month_days",
+        )
+    )
+    start_micros = {facility_id: _micros(start) for facility_id, start in starts.items()}
+    first_days: dict[tuple[int, int], datetime.date] = {}
+    expansions: dict[tuple, frozenset[int]] = {}
+    eligible: list[int] = []
+    wanted: dict[int, frozenset[int]] = {}
     earliest = now - LOOKBACK
     for (
         order_id,
-        resident_id,
         facility_id,
-        minutes,
-        active_since,
-        present_since,
-        *sched,
-    ) in rows.iterator(chunk_size=5000):
-        eligible_ids.append(order_id)
-        start = starts[facility_id]
-        since = max(start, active_since or now, present_since or start)
-        earliest = min(earliest, since)
-        schedule = build_dose_schedule(**dict(zip(SCHEDULE_FIELDS, sched, strict=True)))
-        for due_at in occurrences(schedule, zones[facility_id], since, horizon_end):
-            wanted.append((order_id, resident_id, facility_id, minutes, due_at))
-    if not wanted:
-        return 0
-    existing = _existing_keys(list(zones), earliest, horizon_end)
-    missing = [
-        ScheduledDose(
-            facility_id=facility_id,
-            prescription_id=order_id,
-            resident_id=resident_id,
-            due_at=due_at,
-            window_opens_at=due_at - datetime.timedelta(minutes=minutes),
-            window_closes_at=due_at + datetime.timedelta(minutes=minutes),
-        )
-        for order_id, resident_id, facility_id, minutes, due_at in wanted
-        if (order_id, int(due_at.timestamp())) not in existing
-    ]
-    added = 0
-    with transaction.atomic():
-        if missing:
-            created = ScheduledDose.objects.bulk_create(
-                missing, batch_size=BATCH, ignore_conflicts=True
+        since,
+        times,
+        start_date,
+        stop_date,
+        recurrence,
+        weekdays,
+        every_n_days,
+        month_days,
+    ) in rows:
+        eligible.append(order_id)
+        since = max(start_micros[facility_id], since)
+        first_day = first_days.get((facility_id, since))
+        if first_day is None:
+            since_at = _EPOCH + since * _MICROSECOND
+            earliest = min(earliest, since_at)
+            first_day = first_days[facility_id, since] = first_day_read(
+                zones[facility_id], since_at
             )
-            added = len(created)
-        # Doses cancelled by a hold or an absence that has ended come back while still ahead.
-        ScheduledDose.objects.filter(
-            prescription_id__in=eligible_ids,
-            state=DoseState.CANCELLED,
-            due_at__gt=now,
-            due_at__lt=horizon_end,
-        ).exclude(cancel_reason="discontinued").update(
-            state=DoseState.DUE, cancel_reason="", state_changed_at=now
+        key = (
+            facility_id,
+            since,
+            tuple(times),
+            shared_start(start_date, every_n_days, first_day),
+            stop_date,
+            recurrence,
+            tuple(weekdays),
+            every_n_days,
+            tuple(month_days),
         )
-    return added
+        dues = expansions.get(key)
+        if dues is None:
+            schedule = build_dose_schedule(
+                times=times,
+                start_date=key[3],
+                stop_date=stop_date,
+                recurrence=recurrence,
+                weekdays=weekdays,
+                every_n_days=every_n_days,
+                month_days=month_days,
+            )
+            since_at = _EPOCH + since * _MICROSECOND
+            dues = expansions[key] = frozenset(
+                _micros(due_at)
+                for due_at in occurrences(schedule, zones[facility_id], since_at, horizon_end)
+            )
+        if dues:
+            wanted[order_id] = dues
+    return eligible, wanted, earliest
+
+
+def _insert_doses(order_ids: list[int], dues: list[int]) -> int:
+    """Insert the doses (order id and due instant as _micros, pairwise); return how many rows
+    went in. One statement whatever the count; a row another run made meanwhile is skipped
+    by the unique key, so the count is exact.
+
+    Every NOT NULL column of ScheduledDose is written here: resident, facility and window
+    come from the order, the state is due, nothing is cancelled, created now.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO mar_scheduleddose (facility_id, prescription_id, resident_id, due_at,
+                window_opens_at, window_closes_at, state, cancel_reason, created_at,
+                state_changed_at)
+            SELECT p.facility_id, p.id, p.resident_id, w.due_at,
+                   w.due_at - make_interval(mins => p.window_minutes),
+                   w.due_at + make_interval(mins => p.window_minutes),
+                   %(due)s, '', %(created)s, NULL
+            FROM (
+                SELECT order_id, timestamptz 'epoch' + due * interval '1 microsecond' AS due_at
+                FROM unnest(%(orders)s::bigint[], %(dues)s::bigint[]) AS w(order_id, due)
+            ) AS w
+            JOIN meds_prescription AS p ON p.id = w.order_id
+            ON CONFLICT (prescription_id, due_at) DO NOTHING
+            """,
+            {
+                "due": DoseState.DUE,
+                "created": timezone.now(),
+                "orders": order_ids,
+                "dues": dues,
+            },
+        )
+        return cursor.rowcount
 
 
 def _generation_starts(
@@ -158,20 +276,58 @@ def _generation_starts(
     return starts
 
 
-def _existing_keys(
-    facility_ids: list[int], start: datetime.datetime, end: datetime.datetime
-) -> set[tuple[int, int]]:
-    """(prescription id, due_at as epoch seconds) of the rows already in the window.
+def _revive_doses(
+    facility_ids: list[int],
+    order_ids: list[int],
+    *,
+    now: datetime.datetime,
+    horizon_end: datetime.datetime,
+) -> int:
+    """Doses of these orders cancelled by a hold or an absence that has ended come back while
+    still ahead (a discontinued order's never do).
 
-    Epoch integers, not datetimes: tens of thousands of keys parse in milliseconds.
+    The window of the facilities' doses is read through the (facility, due_at) index, and the
+    orders are one array: the plan stays the same whatever the table's statistics say.
     """
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT prescription_id, EXTRACT(EPOCH FROM due_at)::bigint FROM mar_scheduleddose "
-            "WHERE facility_id = ANY(%s) AND due_at >= %s AND due_at < %s",
+            """
+            UPDATE mar_scheduleddose
+            SET state = %(due)s, cancel_reason = '', state_changed_at = %(now)s
+            WHERE facility_id = ANY(%(facilities)s) AND due_at > %(now)s AND due_at < %(end)s
+              AND state = %(cancelled)s AND cancel_reason <> 'discontinued'
+              AND prescription_id = ANY(%(orders)s::bigint[])
+            """,
+            {
+                "due": DoseState.DUE,
+                "cancelled": DoseState.CANCELLED,
+                "now": now,
+                "end": horizon_end,
+                "facilities": facility_ids,
+                "orders": order_ids,
+            },
+        )
+        return cursor.rowcount
+
+
+def _existing_doses(
+    facility_ids: list[int], start: datetime.datetime, end: datetime.datetime
+) -> dict[int, set[int]]:
+    """Order id -> the due instants (as _micros) of its rows already in the window, any state."""
+    existing: dict[int, set[int]] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT prescription_id, (EXTRACT(EPOCH FROM due_at) * 1000000)::bigint "
+            "FROM mar_scheduleddose WHERE facility_id = ANY(%s) AND due_at >= %s AND due_at < %s",
             [facility_ids, start, end],
         )
-        return set(cursor.fetchall())
+        for order_id, due in cursor.fetchall():
+            have = existing.get(order_id)
+            if have is None:
+                existing[order_id] = {due}
+            else:
+                have.add(due)
+    return existing
 
 
 @automatic_work(DOSE_ENGINE)

@@ -98,12 +98,13 @@ def test_two_generators_at_once_make_no_duplicates(transactional_db):
     for _ in range(30):
         PrescriptionFactory(resident=resident)
     errors = []
+    added = []
     barrier = threading.Barrier(2)
 
     def run():
         try:
             barrier.wait()
-            services.doses_generate(now=NOW)
+            added.append(services.doses_generate(now=NOW))
         except Exception as error:  # collected and asserted below
             errors.append(error)
         finally:
@@ -116,6 +117,43 @@ def test_two_generators_at_once_make_no_duplicates(transactional_db):
         thread.join()
     assert errors == []
     assert ScheduledDose.objects.count() == 30 * 4
+    # Each row is counted by the run that made it: the counts add up, never twice.
+    assert sum(added) == 30 * 4
+
+
+def test_a_dose_missing_in_the_middle_is_made_again_and_counted(order):
+    services.doses_generate(now=NOW)
+    hole = ScheduledDose.objects.order_by("due_at")[1]
+    ScheduledDose.objects.filter(pk=hole.pk).delete()
+    assert services.doses_generate(now=NOW) == 1
+    assert ScheduledDose.objects.filter(due_at=hole.due_at, state=DoseState.DUE).exists()
+
+
+def test_orders_begun_on_different_days_keep_their_own_every_other_day(resident):
+    # Same times, same recurrence: one began on an even day, one on an odd day, one long ago.
+    odd, even, old = (
+        PrescriptionFactory(
+            resident=resident,
+            times=[time(9, 0, 30)],
+            recurrence="every_n_days",
+            every_n_days=2,
+            start_date=start,
+        )
+        for start in (
+            datetime(2026, 6, 1).date(),
+            datetime(2026, 6, 2).date(),
+            datetime(2025, 2, 3).date(),
+        )
+    )
+    assert services.doses_generate(now=NOW) == 3
+    days = {
+        order: [_local(d).day for d in ScheduledDose.objects.filter(prescription=order)]
+        for order in (odd, even, old)
+    }
+    # 48 h from 08:00 on the 10th: 09:00:30 on the 10th and 11th; 06-01 + 2n days are odd.
+    assert days == {odd: [11], even: [10], old: [10]}
+    assert {_local(d).second for d in ScheduledDose.objects.all()} == {30}
+    assert services.doses_generate(now=NOW) == 0
 
 
 def test_sweep_moves_due_to_overdue_with_one_alert(order):
