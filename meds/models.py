@@ -203,6 +203,11 @@ class Prescription(models.Model):
             models.Index(fields=["resident", "status"], name="order_resident_idx"),
         ]
         constraints = [
+            # What a scheduled dose references (mar.ScheduledDose: one foreign key checks that
+            # the dose's order exists and that its resident and facility are the order's).
+            models.UniqueConstraint(
+                fields=["id", "resident", "facility"], name="order_resident_facility_key"
+            ),
             models.CheckConstraint(
                 condition=models.Q(dose_amount__gt=0), name="order_dose_positive"
             ),

@@ -4,14 +4,20 @@ import threading
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 
 from accounts.models import Role
 from mar import services
 from mar.models import Alert, AlertKind, AlertState, DoseState, ScheduledDose
 from meds import services as order_services
 from residents import services as resident_services
-from tests.factories import FacilityFactory, PrescriptionFactory, ResidentFactory, member
+from tests.factories import (
+    FacilityFactory,
+    PrescriptionFactory,
+    ResidentFactory,
+    member,
+    scheduled_dose,
+)
 
 NOW = datetime(2026, 6, 10, 12, 0, tzinfo=UTC)  # 08:00 in New York (EDT)
 
@@ -346,3 +352,19 @@ def test_catch_up_makes_no_dose_for_the_days_a_resident_was_away(order, facility
     assert not ScheduledDose.objects.filter(
         due_at__gt=NOW + services.HORIZON, due_at__lt=returned
     ).exists()
+
+
+@pytest.mark.parametrize("wrong", ["resident", "facility", "prescription"])
+def test_a_dose_belongs_to_its_orders_resident_and_facility(order, wrong):
+    """One composite foreign key checks all three references (one check per generated row)."""
+    other = PrescriptionFactory(resident=ResidentFactory(facility=FacilityFactory()))
+    dose = scheduled_dose(order, NOW)
+    stranger = {
+        "resident": {"resident_id": other.resident_id},
+        "facility": {"facility_id": other.facility_id},
+        "prescription": {"prescription_id": other.pk + 1000},
+    }[wrong]
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ScheduledDose.objects.filter(pk=dose.pk).update(**stranger)
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
