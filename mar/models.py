@@ -26,7 +26,7 @@ OPEN_STATES = (DoseState.DUE, DoseState.OVERDUE)
 DOSE_ORDER_KEY = "dose_order_resident_facility_fk"
 
 
-@track(inserts=False)
+@track(inserts=False, per_statement=True)
 class ScheduledDose(models.Model):
     """One dose the schedule asks for. Rows are made ahead by the beat and move by state."""
 
@@ -72,9 +72,10 @@ class ScheduledDose(models.Model):
             ),
         ]
         indexes = [
-            # The overdue sweep reads only open rows: cheap at any table size.
+            # The overdue sweep reads only open rows, a facility's due (or overdue) ones whose
+            # window has closed: exactly the rows it moves, at any table size.
             models.Index(
-                fields=["window_closes_at"],
+                fields=["facility", "state", "window_closes_at"],
                 name="dose_open_sweep_idx",
                 condition=models.Q(state__in=["due", "overdue"]),
             ),
@@ -127,8 +128,11 @@ DOSE_ALERT_KINDS = (AlertKind.OVERDUE_DOSE, AlertKind.MISSED_DOSE)
 
 # What an alert is about: with its kind, the one key by which it is raised, resolved, cancelled
 # and reopened (unique in the database). Built only here.
+DOSE_SUBJECT_PREFIX = "dose:"  # the sweep builds the same subjects in SQL
+
+
 def dose_subject(dose_id: int) -> str:
-    return f"dose:{dose_id}"
+    return f"{DOSE_SUBJECT_PREFIX}{dose_id}"
 
 
 def prn_subject(administration_id: int) -> str:
@@ -175,7 +179,7 @@ def subject_id(subject: str) -> int | None:
 
 # Raising an alert is derived from row state by the sweep (its time is on the row); what people
 # do with it (acknowledge, resolve) is tracked.
-@track(inserts=False)
+@track(inserts=False, per_statement=True)
 class Alert(models.Model):
     """Something a supervisor must see. One per (kind, subject): never a storm of duplicates."""
 

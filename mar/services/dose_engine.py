@@ -7,6 +7,8 @@ running two at once, or running after hours of downtime all end in the same plac
 import datetime
 import logging
 import zoneinfo
+from collections import defaultdict
+from collections.abc import Sequence
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -23,6 +25,7 @@ from residents.models import ResidentStatus
 
 from ..models import (
     DOSE_ALERT_KINDS,
+    DOSE_SUBJECT_PREFIX,
     OPEN_STATES,
     Alert,
     AlertKind,
@@ -340,31 +343,42 @@ def _existing_doses(
 
 
 @automatic_work(DOSE_ENGINE)
-def doses_mark_overdue(*, now: datetime.datetime | None = None) -> dict[str, int]:
-    """Move open doses by the clock and raise one alert per dose.
+def doses_mark_overdue(
+    *, now: datetime.datetime | None = None, facility_ids: Sequence[int] | None = None
+) -> dict[str, int]:
+    """Move open doses by the clock and raise one alert per dose (of these facilities: all by
+    default).
 
     `due` past its window's close -> `overdue` (alert: overdue dose); `due`/`overdue` past the
     facility's missed-after hours -> `missed` (the dose's alert becomes "missed dose"). After a
     long outage one run leaves every dose in its right state with exactly one alert.
     """
     now = now or timezone.now()
+    facilities = Facility.objects.order_by("pk")
+    if facility_ids is not None:
+        facilities = facilities.filter(pk__in=facility_ids)
+    by_missed_hours: dict[int, list[int]] = defaultdict(list)
+    for facility_id, hours in facilities.values_list("pk", "missed_after_hours"):
+        by_missed_hours[hours].append(facility_id)
     counts = {"missed": 0, "overdue": 0}
-    for facility in Facility.objects.only("id", "missed_after_hours"):
-        cutoff = now - datetime.timedelta(hours=facility.missed_after_hours)
+    # Missed first: a dose long past goes straight to missed, with one alert.
+    for hours, ids in by_missed_hours.items():
         counts["missed"] += _move_open_doses(
-            facility_id=facility.pk,
+            facility_ids=ids,
             states=OPEN_STATES,
-            closed_before=cutoff,
+            closed_before=now - datetime.timedelta(hours=hours),
             to_state=DoseState.MISSED,
             now=now,
         )
-    counts["overdue"] += _move_open_doses(
-        facility_id=None,
-        states=(DoseState.DUE,),
-        closed_before=now,
-        to_state=DoseState.OVERDUE,
-        now=now,
-    )
+    every_id = [facility_id for ids in by_missed_hours.values() for facility_id in ids]
+    if every_id:
+        counts["overdue"] += _move_open_doses(
+            facility_ids=every_id,
+            states=(DoseState.DUE,),
+            closed_before=now,
+            to_state=DoseState.OVERDUE,
+            now=now,
+        )
     return counts
 
 
@@ -373,93 +387,100 @@ _ALERT_FOR_STATE = {
     DoseState.MISSED: (AlertKind.MISSED_DOSE, AlertSeverity.URGENT, "Missed"),
 }
 
+# The doses locked for the step, moved, with their alert's severity: a dose of a time-critical
+# or high-alert medication (meds.Medication.ranks_first) is urgent as soon as it is overdue.
+_MOVE = """
+    moved AS (
+        UPDATE mar_scheduleddose AS d SET state = %(to_state)s, state_changed_at = %(now)s
+        FROM meds_prescription AS p JOIN meds_medication AS m ON m.id = p.medication_id
+        WHERE d.id = ANY(%(locked)s::bigint[]) AND p.id = d.prescription_id
+        RETURNING d.id, d.facility_id, d.resident_id, %(prefix)s || d.id AS subject,
+                  CASE WHEN m.is_time_critical OR m.high_alert <> ''
+                       THEN %(urgent)s ELSE %(severity)s END AS severity
+    )
+"""
+_RAISE = """
+    INSERT INTO mar_alert (facility_id, resident_id, dose_id, kind, subject, severity, message,
+                           state, created_at, resolution_note, acknowledgement_note)
+    SELECT facility_id, resident_id, id, %(kind)s, subject, severity, %(message)s, 'open',
+           %(now)s, '', ''
+    FROM moved
+"""
+
 
 @transaction.atomic
 def _move_open_doses(
     *,
-    facility_id: int | None,
+    facility_ids: list[int],
     states: tuple[str, ...],
     closed_before: datetime.datetime,
     to_state: str,
     now: datetime.datetime,
 ) -> int:
-    """One sweep step in three set-based statements (the sweep runs every minute).
+    """One sweep step in two statements, however many doses move (the sweep runs every minute).
 
     SKIP LOCKED: a concurrent sweep, or a med tech documenting the dose right now, keeps it.
-    The partial index on open doses makes finding them cheap at any table size. A dose of a
-    time-critical or high-alert medication (meds.Medication.ranks_first) is urgent as soon as
-    it is overdue: the drug, read in the same UPDATE, decides the alert's severity.
+    The partial index on open doses by (facility, state, window close) finds exactly the rows
+    to move, at any table size. Then one statement moves them and raises (or turns) their
+    alerts; the audit triggers record the changes once per statement.
     """
     kind, severity, word = _ALERT_FOR_STATE[to_state]
     with connection.cursor() as cursor:
         # The state list is spelled out so the planner matches the partial index.
         in_states = ", ".join(f"'{DoseState(state).value}'" for state in states)
-        by_facility = "AND facility_id = %(facility)s" if facility_id is not None else ""
         cursor.execute(
             f"""
             SELECT id FROM mar_scheduleddose
-            WHERE state IN ({in_states}) AND window_closes_at <= %(before)s {by_facility}
+            WHERE facility_id = ANY(%(facilities)s::bigint[]) AND state IN ({in_states})
+              AND window_closes_at <= %(before)s
             FOR UPDATE SKIP LOCKED
             """,
-            {"before": closed_before, "facility": facility_id},
+            {"facilities": facility_ids, "before": closed_before},
         )
         locked = [row[0] for row in cursor.fetchall()]
         if not locked:
             return 0
-        cursor.execute(
-            """
-            UPDATE mar_scheduleddose AS d SET state = %s, state_changed_at = %s
-            FROM meds_prescription AS p JOIN meds_medication AS m ON m.id = p.medication_id
-            WHERE d.id = ANY(%s) AND p.id = d.prescription_id
-            RETURNING d.id, d.facility_id, d.resident_id,
-                      CASE WHEN m.is_time_critical OR m.high_alert <> '' THEN %s ELSE %s END
-            """,
-            [to_state, now, locked, int(AlertSeverity.URGENT), int(severity)],
-        )
-        moved = cursor.fetchall()
-        if not moved:
-            return 0
-        dose_ids, facility_ids, resident_ids, severities = (
-            list(column) for column in zip(*moved, strict=True)
-        )
+        params = {
+            "locked": locked,
+            "to_state": to_state,
+            "now": now,
+            "prefix": DOSE_SUBJECT_PREFIX,
+            "urgent": int(AlertSeverity.URGENT),
+            "severity": int(severity),
+            "kind": kind,
+            "message": _dose_message(word),
+        }
         if to_state == DoseState.MISSED:
-            # The dose's overdue alert becomes its missed alert: one alert per dose, always.
+            # The dose's overdue alert becomes its missed alert: one alert per dose, always. A
+            # dose that never had one (it went from due to missed during an outage) gets one.
             cursor.execute(
-                """
-                UPDATE mar_alert SET kind = %s, severity = %s, message = %s, state = 'open'
-                WHERE kind = %s AND subject = ANY(%s)
+                f"""
+                WITH {_MOVE},
+                turned AS (
+                    UPDATE mar_alert SET kind = %(kind)s, severity = %(severity)s,
+                                         message = %(message)s, state = 'open'
+                    WHERE kind = %(overdue)s AND subject IN (SELECT subject FROM moved)
+                    RETURNING subject
+                ),
+                raised AS (
+                    {_RAISE}
+                    WHERE subject NOT IN (SELECT subject FROM turned)
+                    ON CONFLICT DO NOTHING
+                )
+                SELECT count(*) FROM moved
                 """,
-                [
-                    kind,
-                    severity,
-                    _dose_message(word),
-                    AlertKind.OVERDUE_DOSE,
-                    [dose_subject(pk) for pk in dose_ids],
-                ],
+                {**params, "overdue": AlertKind.OVERDUE_DOSE},
             )
-        cursor.execute(
-            """
-            INSERT INTO mar_alert (facility_id, resident_id, dose_id, kind, subject, severity,
-                                   message, state, created_at, resolution_note,
-                                   acknowledgement_note)
-            SELECT facility_id, resident_id, dose_id, %s, subject, severity, %s, 'open', %s, '',
-                   ''
-            FROM unnest(%s::bigint[], %s::text[], %s::bigint[], %s::bigint[], %s::smallint[])
-                AS moved(dose_id, subject, facility_id, resident_id, severity)
-            ON CONFLICT DO NOTHING
-            """,
-            [
-                kind,
-                _dose_message(word),
-                now,
-                dose_ids,
-                [dose_subject(pk) for pk in dose_ids],
-                facility_ids,
-                resident_ids,
-                severities,
-            ],
-        )
-    return len(dose_ids)
+        else:
+            cursor.execute(
+                f"""
+                WITH {_MOVE},
+                raised AS ({_RAISE} ON CONFLICT DO NOTHING)
+                SELECT count(*) FROM moved
+                """,
+                params,
+            )
+        return cursor.fetchone()[0]
 
 
 def _dose_message(word: str) -> str:
