@@ -52,11 +52,12 @@ DOSE_ENGINE = "dose engine"
 
 @automatic_work(DOSE_ENGINE)
 def doses_generate(
-    *, now: datetime.datetime | None = None, facility: Facility | None = None
+    *, now: datetime.datetime | None = None, facility_ids: Sequence[int] | None = None
 ) -> int:
     """Materialize ScheduledDose rows for the next 48 hours; return how many were added.
 
-    For every active, verified, scheduled order of every present resident. Relies on the unique
+    For every active, verified, scheduled order of every present resident (of these
+    facilities: all by default). Relies on the unique
     constraint (prescription, due_at): two runs at once add no duplicate and raise no error.
     Doses cancelled by a hold or an absence that has since ended come back (revived) when they
     are still in the future.
@@ -70,9 +71,9 @@ def doses_generate(
     horizon_end = now + HORIZON
     orders = _eligible_orders(now)
     facilities = Facility.objects.only("id", "timezone")
-    if facility is not None:
-        orders = orders.filter(facility=facility)
-        facilities = facilities.filter(pk=facility.pk)
+    if facility_ids is not None:
+        orders = orders.filter(facility_id__in=facility_ids)
+        facilities = facilities.filter(pk__in=facility_ids)
     zones = {f.pk: f.tz for f in facilities}
     starts = _generation_starts(list(zones), now)
     eligible, wanted, earliest = _wanted_doses(

@@ -283,9 +283,9 @@ def test_beat_schedule_names_the_tasks_in_intervals():
 
     tasks = {entry["task"]: entry["schedule"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
     assert tasks == {
-        "mar.tasks.generate_due_doses": 900.0,
-        "mar.tasks.mark_overdue_doses": 60.0,
-        "mar.tasks.raise_followup_alerts": 300.0,
+        "mar.tasks.fan_out_dose_generation": 900.0,
+        "mar.tasks.fan_out_overdue_sweeps": 60.0,
+        "mar.tasks.fan_out_followup_alerts": 300.0,
     }
 
 
