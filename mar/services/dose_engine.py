@@ -427,13 +427,17 @@ def _move_open_doses(
     """
     kind, severity, word = _ALERT_FOR_STATE[to_state]
     with connection.cursor() as cursor:
-        # The state list is spelled out so the planner matches the partial index.
+        # The state list is spelled out so the planner matches the partial indexes. A window
+        # opens before it closes (dose_window_around_due), so the condition on its opening
+        # changes no answer; it bounds the other open-dose index (by facility and opening) too,
+        # so that either plan reads only the rows to move: the planner judges the window
+        # conditions by the whole table, whose closed history it cannot tell from open doses.
         in_states = ", ".join(f"'{DoseState(state).value}'" for state in states)
         cursor.execute(
             f"""
             SELECT id FROM mar_scheduleddose
             WHERE facility_id = ANY(%(facilities)s::bigint[]) AND state IN ({in_states})
-              AND window_closes_at <= %(before)s
+              AND window_closes_at <= %(before)s AND window_opens_at <= %(before)s
             FOR UPDATE SKIP LOCKED
             """,
             {"facilities": facility_ids, "before": closed_before},
