@@ -31,16 +31,21 @@ from django.utils import timezone
 from . import time as facility_time
 
 
-def track(*, exclude: list[str] | None = None, inserts: bool = True):
+def track(*, exclude: list[str] | None = None, inserts: bool = True, per_statement: bool = False):
     """Decorator for a domain model: snapshot every insert, update and delete.
 
     `inserts=False` is for rows the machine derives in bulk (scheduled doses): their creation is
     reproducible from the order, and tracking it would double the cost of every generation run.
+
+    `per_statement=True` is for rows that sweeps change a thousand at a time (doses, alerts):
+    the trigger runs once per statement and writes all its events in one INSERT ... SELECT
+    from the statement's transition tables, instead of once per row. The events are the same.
     """
     trackers = [pghistory.UpdateEvent(), pghistory.DeleteEvent()]
     if inserts:
         trackers.insert(0, pghistory.InsertEvent())
-    return pghistory.track(*trackers, exclude=exclude)
+    level = pghistory.Statement if per_statement else pghistory.Row
+    return pghistory.track(*trackers, exclude=exclude, level=level)
 
 
 def automatic(work: str) -> AbstractContextManager:

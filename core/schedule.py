@@ -23,7 +23,7 @@ import zoneinfo
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-__all__ = ["DoseSchedule", "describe", "occurrences"]
+__all__ = ["DoseSchedule", "describe", "first_day_read", "occurrences", "shared_start"]
 
 _UTC = datetime.UTC
 _ONE_DAY = datetime.timedelta(days=1)
@@ -176,7 +176,7 @@ def occurrences(
     # Widen by a day each side: a local day's doses can spill over UTC midnight and a gap
     # time can be pushed past local midnight, so the window's edge days in `tz` are not
     # enough on their own. The exact start <= t < end filter below trims the extra.
-    first_day = start.astimezone(tz).date() - _ONE_DAY
+    first_day = first_day_read(tz, start)
     last_day = end.astimezone(tz).date() + _ONE_DAY
     first_day = max(first_day, schedule.start)
     if schedule.end is not None:
@@ -197,6 +197,34 @@ def occurrences(
         day += _ONE_DAY
     # The set removes doses that collapse onto one instant (gap times); sorting restores order.
     return sorted(found)
+
+
+def first_day_read(tz: zoneinfo.ZoneInfo, start: datetime.datetime) -> datetime.date:
+    """The first local day whose doses ``occurrences`` looks at for a window from ``start``.
+
+    A day before the window's own first local day: its late doses can fall inside the window.
+    """
+    return start.astimezone(tz).date() - _ONE_DAY
+
+
+def shared_start(
+    start: datetime.date, every_n_days: int, first_day: datetime.date
+) -> datetime.date:
+    """A schedule start no later than ``first_day`` that gives the same doses as ``start``.
+
+    For every window whose ``first_day_read`` is ``first_day`` or later, a schedule that begins
+    on the returned day has exactly the occurrences of one that begins on ``start``: a start
+    before the first day read only clamps days that are never read, except for an every-n-days
+    schedule, whose dose days keep their phase (the returned day is a whole number of periods
+    after ``start``). Orders that differ only in the day they began thus share one expansion.
+
+    ``every_n_days`` below 2 reads as daily. Passing a schedule's stored period when it is not
+    an every-n-days schedule is harmless: its start is still moved to a day that is never read.
+    """
+    if start >= first_day:
+        return start
+    period = every_n_days if every_n_days > 1 else 1
+    return first_day - datetime.timedelta(days=(first_day - start).days % period)
 
 
 def _join(items: list[str]) -> str:

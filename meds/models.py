@@ -203,6 +203,11 @@ class Prescription(models.Model):
             models.Index(fields=["resident", "status"], name="order_resident_idx"),
         ]
         constraints = [
+            # What a scheduled dose references (mar.ScheduledDose: one foreign key checks that
+            # the dose's order exists and that its resident and facility are the order's).
+            models.UniqueConstraint(
+                fields=["id", "resident", "facility"], name="order_resident_facility_key"
+            ),
             models.CheckConstraint(
                 condition=models.Q(dose_amount__gt=0), name="order_dose_positive"
             ),
@@ -261,18 +266,6 @@ class Prescription(models.Model):
     @property
     def is_controlled(self) -> bool:
         return self.medication.is_controlled
-
-
-# The columns `build_dose_schedule` reads, for callers that fetch orders as plain values.
-SCHEDULE_FIELDS = (
-    "times",
-    "start_date",
-    "stop_date",
-    "recurrence",
-    "weekdays",
-    "every_n_days",
-    "month_days",
-)
 
 
 def build_dose_schedule(

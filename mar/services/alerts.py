@@ -6,6 +6,7 @@ all find an alert by that key, so each dose, PRN dose, pattern or supply episode
 """
 
 import datetime
+from collections.abc import Sequence
 
 from django.db import connection, transaction
 from django.db.models import Count, Max, Min, Q
@@ -258,15 +259,20 @@ def alert_raise_certification(*, facility: Facility, user: User, now: datetime.d
 
 
 @automatic_work("alert sweep")
-def alerts_raise_followups(*, now: datetime.datetime | None = None) -> dict[str, int]:
+def alerts_raise_followups(
+    *, now: datetime.datetime | None = None, facility_ids: Sequence[int] | None = None
+) -> dict[str, int]:
     """PRN follow-ups not documented in time, refusal patterns (3 in 7 days per order), low
     supply, and missed doses past the review period gathered per resident (`missed_rollup`:
-    how many dose alerts were gathered)."""
+    how many dose alerts were gathered); of these facilities (all by default)."""
     now = now or timezone.now()
     counts = {"prn_followup": 0, "refusals": 0, "low_supply": 0, "missed_rollup": 0}
-    for facility in Facility.objects.only(
+    facilities = Facility.objects.only(
         "id", "prn_followup_minutes", "timezone", "missed_dose_review_hours"
-    ):
+    )
+    if facility_ids is not None:
+        facilities = facilities.filter(pk__in=facility_ids)
+    for facility in facilities:
         due_before = now - datetime.timedelta(minutes=facility.prn_followup_minutes)
         late = list(
             Administration.objects.filter(

@@ -167,24 +167,29 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
 # Interval schedules only: crontabs have a long record of DST bugs. Jobs decide from row state.
+# Each entry is a fan-out: it sends one task per facility (or per batch of facilities, below) to
+# the queue, which any number of workers on any number of machines share (mar/tasks.py).
 CELERY_BEAT_SCHEDULE = {
     # `expires`: after an outage a backlog of stale runs is dropped; one fresh run catches up.
     "generate-due-doses": {
-        "task": "mar.tasks.generate_due_doses",
+        "task": "mar.tasks.fan_out_dose_generation",
         "schedule": 15 * 60.0,
         "options": {"expires": 14 * 60},
     },
     "mark-overdue-doses": {
-        "task": "mar.tasks.mark_overdue_doses",
+        "task": "mar.tasks.fan_out_overdue_sweeps",
         "schedule": 60.0,
         "options": {"expires": 55},
     },
     "raise-followup-alerts": {
-        "task": "mar.tasks.raise_followup_alerts",
+        "task": "mar.tasks.fan_out_followup_alerts",
         "schedule": 5 * 60.0,
         "options": {"expires": 4 * 60},
     },
 }
+# How many facilities one generation or sweep task takes. 1: a slow facility delays no other;
+# more: fewer, larger tasks for thousands of small facilities.
+DOSE_ENGINE_FACILITIES_PER_TASK = env.int("DOSE_ENGINE_FACILITIES_PER_TASK", default=1)
 
 # Headers that cost nothing anywhere; the transport hardening (TLS, HSTS, secure cookies) is in
 # `production`.

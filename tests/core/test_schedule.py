@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.schedule import DoseSchedule, describe, occurrences
+from core.schedule import DoseSchedule, describe, first_day_read, occurrences, shared_start
 
 UTC = dt.UTC
 NEW_YORK = ZoneInfo("America/New_York")
@@ -607,3 +607,57 @@ def test_daily_schedule_property(
                 if start <= instant < end:
                     assert instant in result
         day += dt.timedelta(days=1)
+
+
+# --- shared start: orders that began on different days share one expansion ----------------
+
+recurrences = st.one_of(
+    st.just({}),
+    st.builds(lambda days: {"weekdays": frozenset(days)}, st.sets(st.integers(1, 7), min_size=1)),
+    st.builds(lambda n: {"every_n_days": n}, st.integers(2, 9)),
+    st.builds(
+        lambda days: {"month_days": frozenset(days)}, st.sets(st.integers(1, 31), min_size=1)
+    ),
+)
+
+
+@settings(max_examples=300, database=None, deadline=None)
+@given(
+    times=st.lists(dose_times, min_size=1, max_size=4, unique=True),
+    recurrence=recurrences,
+    zone_and_start=zone_and_start,
+    began_days_before=st.integers(-3, 800),
+    later_minutes=st.integers(0, 3 * 24 * 60),
+    window_minutes=st.integers(0, 3 * 24 * 60),
+    stored_period=st.integers(0, 9),
+)
+def test_a_shared_start_gives_the_same_doses_in_every_later_window(
+    times,
+    recurrence,
+    zone_and_start,
+    began_days_before,
+    later_minutes,
+    window_minutes,
+    stored_period,
+):
+    zone_name, since = zone_and_start
+    tz = ZoneInfo(zone_name)
+    began = since.date() - dt.timedelta(days=began_days_before)
+    schedule = DoseSchedule(times=tuple(times), start=began, **recurrence)
+    first_day = first_day_read(tz, since)
+    # The engine passes the stored period whatever the recurrence; only every-n-days reads it.
+    period = recurrence.get("every_n_days", stored_period)
+    moved = dataclasses.replace(schedule, start=shared_start(began, period, first_day))
+
+    assert moved.start <= max(began, first_day)
+    start = since + dt.timedelta(minutes=later_minutes)
+    end = start + dt.timedelta(minutes=window_minutes)
+    assert occurrences(moved, tz, start, end) == occurrences(schedule, tz, start, end)
+
+
+def test_shared_start_keeps_the_every_n_days_phase():
+    first_day = d("2026-06-09")
+    assert shared_start(d("2026-06-01"), 3, first_day) == d("2026-06-07")
+    assert shared_start(d("2026-06-01"), 1, first_day) == first_day
+    assert shared_start(d("2026-05-20"), 0, first_day) == first_day  # stored 0 reads as daily
+    assert shared_start(d("2026-06-12"), 3, first_day) == d("2026-06-12")  # not yet begun

@@ -7,9 +7,13 @@ import pytest
 from celery.contrib.testing.worker import start_worker
 
 from mar.models import ScheduledDose
-from mar.tasks import generate_due_doses, mark_overdue_doses
+from mar.tasks import (
+    fan_out_dose_generation,
+    generate_due_doses,
+    mark_overdue_doses,
+)
 from medtech.celery import app
-from tests.factories import PrescriptionFactory
+from tests.factories import FacilityFactory, PrescriptionFactory, ResidentFactory
 
 
 def _wait_for(condition, timeout: float = 30.0) -> bool:
@@ -32,7 +36,24 @@ def test_generate_due_doses_round_trip_through_redis():
         assert _wait_for(lambda: ScheduledDose.objects.count() >= 4)
 
 
+@pytest.mark.django_db(transaction=True)
+def test_the_beat_fans_out_one_task_per_facility_through_redis():
+    homes = [FacilityFactory(name=f"Home {n}") for n in range(2)]
+    for home in homes:
+        PrescriptionFactory(resident=ResidentFactory(facility=home))
+    queue = f"test-{uuid.uuid4().hex}"  # the facility tasks follow the fan-out to this queue
+    with start_worker(app, perform_ping_check=False, queues=[queue], shutdown_timeout=30):
+        fan_out_dose_generation.apply_async(queue=queue)
+        assert _wait_for(
+            lambda: all(ScheduledDose.objects.filter(facility=h).count() >= 4 for h in homes)
+        )
+
+
 def test_tasks_are_registered_under_the_beat_names():
+    from django.conf import settings
+
+    names = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert names <= set(app.tasks)
     assert generate_due_doses.name == "mar.tasks.generate_due_doses"
     assert mark_overdue_doses.name == "mar.tasks.mark_overdue_doses"
     assert app.conf.broker_url.startswith(("redis://", "redis+socket://", "rediss://"))

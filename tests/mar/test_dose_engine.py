@@ -4,14 +4,20 @@ import threading
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 
 from accounts.models import Role
 from mar import services
 from mar.models import Alert, AlertKind, AlertState, DoseState, ScheduledDose
 from meds import services as order_services
 from residents import services as resident_services
-from tests.factories import FacilityFactory, PrescriptionFactory, ResidentFactory, member
+from tests.factories import (
+    FacilityFactory,
+    PrescriptionFactory,
+    ResidentFactory,
+    member,
+    scheduled_dose,
+)
 
 NOW = datetime(2026, 6, 10, 12, 0, tzinfo=UTC)  # 08:00 in New York (EDT)
 
@@ -98,12 +104,13 @@ def test_two_generators_at_once_make_no_duplicates(transactional_db):
     for _ in range(30):
         PrescriptionFactory(resident=resident)
     errors = []
+    added = []
     barrier = threading.Barrier(2)
 
     def run():
         try:
             barrier.wait()
-            services.doses_generate(now=NOW)
+            added.append(services.doses_generate(now=NOW))
         except Exception as error:  # collected and asserted below
             errors.append(error)
         finally:
@@ -116,6 +123,43 @@ def test_two_generators_at_once_make_no_duplicates(transactional_db):
         thread.join()
     assert errors == []
     assert ScheduledDose.objects.count() == 30 * 4
+    # Each row is counted by the run that made it: the counts add up, never twice.
+    assert sum(added) == 30 * 4
+
+
+def test_a_dose_missing_in_the_middle_is_made_again_and_counted(order):
+    services.doses_generate(now=NOW)
+    hole = ScheduledDose.objects.order_by("due_at")[1]
+    ScheduledDose.objects.filter(pk=hole.pk).delete()
+    assert services.doses_generate(now=NOW) == 1
+    assert ScheduledDose.objects.filter(due_at=hole.due_at, state=DoseState.DUE).exists()
+
+
+def test_orders_begun_on_different_days_keep_their_own_every_other_day(resident):
+    # Same times, same recurrence: one began on an even day, one on an odd day, one long ago.
+    odd, even, old = (
+        PrescriptionFactory(
+            resident=resident,
+            times=[time(9, 0, 30)],
+            recurrence="every_n_days",
+            every_n_days=2,
+            start_date=start,
+        )
+        for start in (
+            datetime(2026, 6, 1).date(),
+            datetime(2026, 6, 2).date(),
+            datetime(2025, 2, 3).date(),
+        )
+    )
+    assert services.doses_generate(now=NOW) == 3
+    days = {
+        order: [_local(d).day for d in ScheduledDose.objects.filter(prescription=order)]
+        for order in (odd, even, old)
+    }
+    # 48 h from 08:00 on the 10th: 09:00:30 on the 10th and 11th; 06-01 + 2n days are odd.
+    assert days == {odd: [11], even: [10], old: [10]}
+    assert {_local(d).second for d in ScheduledDose.objects.all()} == {30}
+    assert services.doses_generate(now=NOW) == 0
 
 
 def test_sweep_moves_due_to_overdue_with_one_alert(order):
@@ -239,9 +283,9 @@ def test_beat_schedule_names_the_tasks_in_intervals():
 
     tasks = {entry["task"]: entry["schedule"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
     assert tasks == {
-        "mar.tasks.generate_due_doses": 900.0,
-        "mar.tasks.mark_overdue_doses": 60.0,
-        "mar.tasks.raise_followup_alerts": 300.0,
+        "mar.tasks.fan_out_dose_generation": 900.0,
+        "mar.tasks.fan_out_overdue_sweeps": 60.0,
+        "mar.tasks.fan_out_followup_alerts": 300.0,
     }
 
 
@@ -308,3 +352,19 @@ def test_catch_up_makes_no_dose_for_the_days_a_resident_was_away(order, facility
     assert not ScheduledDose.objects.filter(
         due_at__gt=NOW + services.HORIZON, due_at__lt=returned
     ).exists()
+
+
+@pytest.mark.parametrize("wrong", ["resident", "facility", "prescription"])
+def test_a_dose_belongs_to_its_orders_resident_and_facility(order, wrong):
+    """One composite foreign key checks all three references (one check per generated row)."""
+    other = PrescriptionFactory(resident=ResidentFactory(facility=FacilityFactory()))
+    dose = scheduled_dose(order, NOW)
+    stranger = {
+        "resident": {"resident_id": other.resident_id},
+        "facility": {"facility_id": other.facility_id},
+        "prescription": {"prescription_id": other.pk + 1000},
+    }[wrong]
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ScheduledDose.objects.filter(pk=dose.pk).update(**stranger)
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
