@@ -57,8 +57,8 @@ def doses_generate(
     """Materialize ScheduledDose rows for the next 48 hours; return how many were added.
 
     For every active, verified, scheduled order of every present resident (of these
-    facilities: all by default). Relies on the unique
-    constraint (prescription, due_at): two runs at once add no duplicate and raise no error.
+    facilities: all by default). Relies on the unique constraint (prescription, due_at): two
+    runs at once add no duplicate and raise no error.
     Doses cancelled by a hold or an absence that has since ended come back (revived) when they
     are still in the future.
 
