@@ -455,18 +455,15 @@ def main() -> None:
             print(f"wrote {target}")
     after = reference_ms()
 
-    # Time in units of the trivial page: a rough figure to compare runs under different loads.
-    yardstick = (before + after) / 2000
     print()
     print(
         f"{'monthly MAR PDF':<28} {'time':>8} {'cpu':>8} {'pages':>6} {'queries':>14} {'size':>8}"
-        f" {'x trivial':>10}"
     )
     for label, elapsed, cpu, goal, count, queries, size in results:
         verdict = "OK" if elapsed <= goal else "SLOW"
         print(
             f"{label:<28} {elapsed:6.2f} s {cpu:6.2f} s {count:>6} {queries:>14} "
-            f"{size / 1024:5.0f} kB {elapsed / yardstick:9.0f}x  goal <= {goal:g} s: {verdict}"
+            f"{size / 1024:5.0f} kB  goal <= {goal:g} s: {verdict}"
         )
     print(
         f"{'trivial logged-in page':<28} {before:6.1f} ms before the PDFs, {after:.1f} ms after "

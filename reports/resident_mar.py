@@ -422,15 +422,16 @@ def _local_text(moment: datetime.datetime, tz) -> str:
     return local_stamp(moment, tz)
 
 
-def _cell_text(status: str, initials: str) -> str:
-    code = STATUS_CODES.get(AdminStatus(status), "") if status in AdminStatus.values else status
-    return code or initials
-
-
 # Labels looked up once, not through get_FOO_display() on each of thousands of rows.
 _STATUS_LABELS = dict(AdminStatus.choices)
 _STATE_LABELS = dict(DoseState.choices)
 _KIND_LABELS = dict(AmendmentKind.choices)
+
+
+def _cell_text(status: str, initials: str) -> str:
+    # A status's code ("" when given); a status this version does not know reads as itself.
+    code = STATUS_CODES.get(status, "") if status in _STATUS_LABELS else status
+    return code or initials
 
 
 def _record(
