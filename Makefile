@@ -48,17 +48,7 @@ fmt: install
 # The browser tests drive Chromium (and axe-core, fetched with npm's client by `make axe`);
 # without them they are skipped (with the reason shown).
 browser:
-	@if command -v chromium >/dev/null 2>&1 && command -v pdftoppm >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then \
-		true; \
-	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-		echo "Installing Chromium, fonts and npm for the browser tests..."; \
-		apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core fonts-liberation libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 poppler-utils npm \
-		|| echo "warning: could not install chromium; browser tests will be skipped." >&2; \
-	else \
-		echo "warning: chromium is not installed (installing it needs root and apt-get);" \
-			"browser tests will be skipped." >&2; \
-	fi
+	@sh scripts/install_browser_deps.sh
 
 # axe-core from the npm registry (npm pack; pinned version and sha512), into var/axe/.
 axe: install
