@@ -113,6 +113,9 @@ def build_or_reuse(reuse: bool) -> None:
             from residents.models import Resident
 
             if Resident.objects.filter(first_name="Twelve", last_name="Orders").exists():
+                from django.core.management import call_command
+
+                call_command("migrate", verbosity=0)  # the code may have moved on since
                 print("reusing the built database")
                 return
         except OperationalError:
