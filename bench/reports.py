@@ -278,7 +278,7 @@ def nurse_client():
 
     client = Client(HTTP_HOST="localhost")  # local settings' ALLOWED_HOSTS has no "testserver"
     nurse = User.objects.get(username="nurse")
-    client.force_login(nurse, backend="django.contrib.auth.backends.ModelBackend")
+    client.force_login(nurse, backend="accounts.backends.StaffBackend")
     return client
 
 
