@@ -69,3 +69,28 @@ def test_an_inactive_membership_or_another_facility_is_none():
     assert membership_for_request(user_id=membership.user_id, facility_id=facility.pk + 99) is None
     Membership.objects.filter(pk=membership.pk).update(is_active=False)
     assert membership_for_request(user_id=membership.user_id, facility_id=facility.pk) is None
+
+
+@pytest.mark.django_db
+def test_a_signed_in_request_reads_two_queries_before_its_view_and_writes_nothing(
+    facility, medtech_user
+):
+    """The floor of every signed-in page: the session and the membership (with its user,
+    facility, facility count and certification), read; the session written only at sign-in and
+    at most once a minute after."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+    from django.urls import reverse
+
+    from tests.factories import PASSWORD
+
+    client = Client()
+    client.post(reverse("login"), {"username": medtech_user.username, "password": PASSWORD})
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(reverse("healthz"))  # its view reads one "SELECT 1"
+    assert response.wsgi_request.membership.facility_id == facility.pk
+    assert response.wsgi_request.user == medtech_user
+    statements = [q["sql"] for q in queries.captured_queries]
+    assert len(statements) == 3, statements
+    assert not [s for s in statements if s.lstrip().upper().startswith(("UPDATE", "INSERT"))]
