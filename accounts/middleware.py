@@ -11,8 +11,8 @@ from django.utils import timezone
 from .backends import preloaded
 from .models import Membership
 from .selectors import membership_current, membership_for_request
+from .sessions import SESSION_FACILITY_KEY
 
-SESSION_FACILITY_KEY = "facility_id"
 # When the person at the screen last did something (seconds since the epoch).
 SESSION_ACTIVITY_KEY = "last_activity"
 # The activity time is rewritten at most this often, so a busy page does not write the session
@@ -46,10 +46,14 @@ def note_login(sender, request, user, **kwargs) -> None:
 
 def _chosen_membership(session) -> Membership | None:
     """The signed-in user's active membership of the facility chosen in the session, with the
-    user and the facility, in one query; None before a facility is chosen (or when anonymous)."""
+    user and the facility: read with the session when its row names them (accounts.sessions),
+    else in one query; None before a facility is chosen (or when anonymous)."""
     user_id, facility_id = session.get(SESSION_KEY), session.get(SESSION_FACILITY_KEY)
     if user_id is None or facility_id is None:
         return None
+    read = session.membership_read_with(user_id, facility_id)
+    if read is not ...:
+        return read
     return membership_for_request(user_id=user_id, facility_id=facility_id)
 
 

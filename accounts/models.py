@@ -5,6 +5,7 @@ from datetime import date, timedelta
 from functools import cached_property
 
 from django.contrib.auth.models import AbstractUser
+from django.contrib.sessions.base_session import AbstractBaseSession
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -271,3 +272,21 @@ class SignoffFailure(models.Model):
     def __str__(self) -> str:
         named = self.named_username
         return f"{self.typist} typed a wrong sign-off for {named!r} at {current_stamp(self.at)}"
+
+
+class StaffSession(AbstractBaseSession):
+    """A browser's sign-in (Django's database session), with the signed-in user and the chosen
+    facility beside its data, written with it: the statement that reads the session on every
+    request then brings the membership, its user and facility too (`accounts.sessions`).
+
+    Plain numbers, not foreign keys: they repeat what the session's signed data says, which
+    decides; a session whose columns disagree with its data is read the slower way."""
+
+    user_id = models.BigIntegerField(null=True)
+    facility_id = models.BigIntegerField(null=True)
+
+    @classmethod
+    def get_session_store_class(cls):
+        from .sessions import SessionStore
+
+        return SessionStore

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from django.db import connection
 from django.db.models import Prefetch, Q, QuerySet
 
-from .models import Certification, Facility, Membership, User
+from .models import Certification, CertificationKind, Facility, Membership, StaffSession, User
 
 
 def membership_list_for_user(*, user: User) -> QuerySet[Membership]:
@@ -23,41 +23,35 @@ def _columns(model, alias: str) -> list[str]:
     return [f'{alias}."{field.column}"' for field in model._meta.concrete_fields]
 
 
+_MODELS_READ = (Membership, User, Facility)
+
+
 @functools.cache
-def _membership_for_request_sql() -> str:
-    """Built once from the models' own columns: one statement, no ORM compilation per request."""
+def _membership_select() -> tuple[str, str]:
+    """The columns and joins that read a membership with its user and facility, what every
+    page's header shows, and the medication aide terms — built once from the models' own
+    columns: no ORM compilation per request. `m` is the membership's alias."""
     certifications = Certification._meta.db_table
     memberships = Membership._meta.db_table
+    aide = CertificationKind.MEDICATION_AIDE.value
     columns = [*_columns(Membership, "m"), *_columns(User, "u"), *_columns(Facility, "f")]
-    return f"""
-        SELECT {", ".join(columns)},
+    select = f"""{", ".join(columns)},
             (SELECT count(*) FROM {memberships} a WHERE a.user_id = m.user_id AND a.is_active),
             (SELECT jsonb_agg(jsonb_build_object('issued', c.issued, 'expires', c.expires))
-             FROM {certifications} c WHERE c.user_id = m.user_id AND c.kind = %s)
-        FROM {memberships} m
-        JOIN {User._meta.db_table} u ON u.id = m.user_id
-        JOIN {Facility._meta.db_table} f ON f.id = m.facility_id
-        WHERE m.user_id = %s AND m.facility_id = %s AND m.is_active
-    """
+             FROM {certifications} c WHERE c.user_id = m.user_id AND c.kind = '{aide}')"""
+    joins = f"""JOIN {User._meta.db_table} u ON u.id = m.user_id
+        JOIN {Facility._meta.db_table} f ON f.id = m.facility_id"""
+    return select, joins
 
 
-def membership_for_request(*, user_id, facility_id) -> Membership | None:
-    """The user's active membership of the facility with its user and facility, and what every
-    page's header shows (`facility_count`: how many facilities they work in; `aide_terms`: their
-    medication aide certifications' dates) — one query, read on every signed-in request.
-
-    The models' columns hold plain values (tests/accounts/test_request_membership.py keeps
-    them so): rows become instances without the ORM's per-query work."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _membership_for_request_sql(), ["medication_aide", int(user_id), int(facility_id)]
-        )
-        row = cursor.fetchone()
-    if row is None:
+def _membership_from_row(row) -> Membership | None:
+    """The membership (with .user, .facility, .facility_count, .aide_terms) that
+    `_membership_select`'s columns hold, None when they are empty (no active membership)."""
+    if row[0] is None:
         return None
     instances = []
     at = 0
-    for model in (Membership, User, Facility):
+    for model in _MODELS_READ:
         fields = model._meta.concrete_fields
         values = row[at : at + len(fields)]
         instances.append(model.from_db(connection.alias, [f.attname for f in fields], values))
@@ -67,6 +61,51 @@ def membership_for_request(*, user_id, facility_id) -> Membership | None:
     membership.facility_count, terms = row[at], row[at + 1]
     membership.aide_terms = json.loads(terms) if isinstance(terms, str) else terms
     return membership
+
+
+def membership_for_request(*, user_id, facility_id) -> Membership | None:
+    """The user's active membership of the facility with its user and facility, and what every
+    page's header shows (`facility_count`: how many facilities they work in; `aide_terms`: their
+    medication aide certifications' dates) — one query.
+
+    The models' columns hold plain values (tests/accounts/test_request_membership.py keeps
+    them so): rows become instances without the ORM's per-query work."""
+    select, joins = _membership_select()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {select} FROM {Membership._meta.db_table} m {joins} "
+            "WHERE m.user_id = %s AND m.facility_id = %s AND m.is_active",
+            [int(user_id), int(facility_id)],
+        )
+        row = cursor.fetchone()
+    return None if row is None else _membership_from_row(row)
+
+
+@dataclass(frozen=True)
+class SessionRead:
+    session_data: str
+    user_id: int | None  # the session row's columns (accounts.models.StaffSession)
+    facility_id: int | None
+    membership: Membership | None  # the active membership they name, if any
+
+
+def session_with_membership(*, session_key: str, now) -> SessionRead | None:
+    """An unexpired session and the active membership its row names, in one statement (the
+    whole of a signed-in request's reading before its view); None when there is no session."""
+    select, joins = _membership_select()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT s.session_data, s.user_id, s.facility_id, {select}
+            FROM {StaffSession._meta.db_table} s
+            LEFT JOIN ({Membership._meta.db_table} m {joins})
+                ON m.user_id = s.user_id AND m.facility_id = s.facility_id AND m.is_active
+            WHERE s.session_key = %s AND s.expire_date > %s""",
+            [session_key, now],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    return SessionRead(row[0], row[1], row[2], _membership_from_row(row[3:]))
 
 
 def membership_current(*, user: User, facility_id: int | None) -> Membership | None:

@@ -20,9 +20,9 @@ from .forms import (
     StaffCreateForm,
     UnitForm,
 )
-from .middleware import SESSION_FACILITY_KEY
 from .models import Certification, Facility, Membership, Role, Unit
 from .permissions import EVERYONE, WRITERS_ADMIN, WRITERS_CLINICAL, facility_view
+from .sessions import SESSION_FACILITY_KEY
 
 
 class LoginView(auth_views.LoginView):

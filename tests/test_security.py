@@ -147,7 +147,7 @@ def test_polls_do_not_write_the_session(facility, medtech_user, django_assert_nu
     _login(client, medtech_user.username, PASSWORD)
     client.get(reverse("board"))
     key = client.session.session_key
-    from django.contrib.sessions.models import Session
+    from accounts.models import StaffSession as Session
 
     before = Session.objects.get(session_key=key).expire_date
     with time_machine.travel(timezone.now() + timedelta(minutes=5), tick=False):

@@ -88,6 +88,8 @@ DATABASES = {
 }
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Django's PostgreSQL backend with a health check that needs no round trip (core/database).
+DATABASES["default"]["ENGINE"] = "core.database"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
@@ -115,7 +117,7 @@ LOGOUT_REDIRECT_URL = "login"
 # (a facility allows at most 480 minutes); the cookie ends with the browser.
 IDLE_LOGOUT_MINUTES = env.int("IDLE_LOGOUT_MINUTES", default=15)
 SESSION_COOKIE_AGE = max(IDLE_LOGOUT_MINUTES, 480) * 60
-SESSION_ENGINE = "core.sessions"
+SESSION_ENGINE = "accounts.sessions"
 SESSION_SAVE_EVERY_REQUEST = False
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
@@ -185,6 +187,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "mar.tasks.fan_out_followup_alerts",
         "schedule": 5 * 60.0,
         "options": {"expires": 4 * 60},
+    },
+    "clear-expired-sessions": {
+        "task": "accounts.tasks.clear_expired_sessions",
+        "schedule": 60 * 60.0,
+        "options": {"expires": 55 * 60},
     },
 }
 # How many facilities one generation or sweep task takes. 1: a slow facility delays no other;

@@ -72,12 +72,12 @@ def test_an_inactive_membership_or_another_facility_is_none():
 
 
 @pytest.mark.django_db
-def test_a_signed_in_request_reads_two_queries_before_its_view_and_writes_nothing(
+def test_a_signed_in_request_reads_one_query_before_its_view_and_writes_nothing(
     facility, medtech_user
 ):
-    """The floor of every signed-in page: the session and the membership (with its user,
-    facility, facility count and certification), read; the session written only at sign-in and
-    at most once a minute after."""
+    """The floor of every signed-in page: the session with the membership (its user, facility,
+    facility count and certification) in one statement; the session written only at sign-in
+    and at most once a minute after."""
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
@@ -92,5 +92,93 @@ def test_a_signed_in_request_reads_two_queries_before_its_view_and_writes_nothin
     assert response.wsgi_request.membership.facility_id == facility.pk
     assert response.wsgi_request.user == medtech_user
     statements = [q["sql"] for q in queries.captured_queries]
-    assert len(statements) == 3, statements
+    assert len(statements) == 2, statements
     assert not [s for s in statements if s.lstrip().upper().startswith(("UPDATE", "INSERT"))]
+
+
+@pytest.mark.django_db
+def test_choosing_another_facility_is_read_with_the_session_from_the_next_request(
+    facility, other_facility
+):
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+    from django.urls import reverse
+
+    from accounts.models import StaffSession
+    from tests.factories import PASSWORD
+
+    user = member(facility, Role.NURSE)
+    MembershipFactory(user=user, facility=other_facility, role=Role.MED_TECH)
+    client = Client()
+    client.post(reverse("login"), {"username": user.username, "password": PASSWORD})
+    client.post(reverse("facility_select"), {"facility": other_facility.pk})
+    row = StaffSession.objects.get(session_key=client.session.session_key)
+    assert (row.user_id, row.facility_id) == (user.pk, other_facility.pk)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(reverse("healthz"))
+    assert response.wsgi_request.membership.facility_id == other_facility.pk
+    assert response.wsgi_request.role == Role.MED_TECH
+    assert len(queries.captured_queries) == 2
+
+
+@pytest.mark.django_db
+def test_a_membership_ended_after_sign_in_is_no_longer_read(facility, medtech_user):
+    from django.test import Client
+    from django.urls import reverse
+
+    from tests.factories import PASSWORD
+
+    client = Client()
+    client.post(reverse("login"), {"username": medtech_user.username, "password": PASSWORD})
+    Membership.objects.filter(user=medtech_user).update(is_active=False)
+    response = client.get(reverse("healthz"))
+    assert response.wsgi_request.membership is None
+    response = client.get(reverse("board"))
+    assert response.status_code == 403
+    assert b"not a member of any facility" in response.content
+
+
+@pytest.mark.django_db
+def test_a_session_row_that_disagrees_with_its_data_is_read_the_slower_way(
+    facility, other_facility, medtech_user
+):
+    """The columns only speed reading up: the session's signed data decides."""
+    from django.test import Client
+    from django.urls import reverse
+
+    from accounts.models import StaffSession
+    from tests.factories import PASSWORD
+
+    client = Client()
+    client.post(reverse("login"), {"username": medtech_user.username, "password": PASSWORD})
+    MembershipFactory(user=medtech_user, facility=other_facility, role=Role.NURSE)
+    StaffSession.objects.filter(session_key=client.session.session_key).update(
+        facility_id=other_facility.pk
+    )
+    response = client.get(reverse("healthz"))
+    assert response.wsgi_request.membership.facility_id == facility.pk
+    assert response.wsgi_request.role == Role.MED_TECH
+
+
+@pytest.mark.django_db
+def test_the_beat_clears_expired_sessions_and_keeps_the_others(facility, medtech_user):
+    from django.test import Client
+    from django.urls import reverse
+    from django.utils import timezone
+
+    from accounts.models import StaffSession
+    from accounts.tasks import clear_expired_sessions
+    from tests.factories import PASSWORD
+
+    signed_in, expired = Client(), Client()
+    for client in (signed_in, expired):
+        client.post(reverse("login"), {"username": medtech_user.username, "password": PASSWORD})
+    StaffSession.objects.filter(session_key=expired.session.session_key).update(
+        expire_date=timezone.now()
+    )
+    clear_expired_sessions()
+    assert list(StaffSession.objects.values_list("session_key", flat=True)) == [
+        signed_in.session.session_key
+    ]
+    assert signed_in.get(reverse("board")).status_code == 200
