@@ -20,7 +20,10 @@ if [ -z "$missing" ]; then
 fi
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "Installing for the browser and PDF tests:$missing"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing \
+    # Another apt-get (a second `make test` starting beside this one) holds the lock: wait.
+    apt-get -o DPkg::Lock::Timeout=600 update -qq \
+        && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq \
+            $missing \
         || echo "warning: could not install$missing; browser tests may be skipped." >&2
 else
     echo "warning: missing$missing (installing needs root and apt-get);" \
