@@ -108,6 +108,9 @@ class AlertKind(models.TextChoices):
     COUNT_DISCREPANCY = "count_discrepancy", "Count discrepancy"
     CERTIFICATION = "certification", "Certification"
     MISSED_ROLLUP = "missed_rollup", "Unreviewed missed doses"
+    MISSED_CARE = "missed_care", "Missed care"
+    REASSESSMENT_DUE = "reassessment_due", "Reassessment due"
+    REASSESS_SUGGESTED = "reassess_suggested", "Consider reassessment"
 
 
 class AlertSeverity(models.IntegerChoices):
@@ -169,6 +172,24 @@ def missed_rollup_subject(resident_id: int, first_alert_id: int) -> str:
     """A resident's unreviewed missed doses, gathered after the facility's review period: keyed
     by the first dose alert gathered, so a new roll-up starts once the last one is worked."""
     return f"missed-review:{resident_id}:{first_alert_id}"
+
+
+def care_task_subject(task_id: int) -> str:
+    return f"care:{task_id}"
+
+
+def reassessment_subject(resident_id: int, status_change_id: int) -> str:
+    """A return from hospital: reassess within 48 hours."""
+    return f"reassess:{resident_id}:{status_change_id}"
+
+
+def reassess_suggested_subject(resident_id: int, category: str, day) -> str:
+    """Performance worse than planned: at most once a day per resident and ADL category."""
+    return f"reassess-care:{resident_id}:{category}:{day.isoformat()}"
+
+
+# The alerts a newly signed assessment settles.
+REASSESSMENT_KINDS = (AlertKind.REASSESSMENT_DUE, AlertKind.REASSESS_SUGGESTED)
 
 
 def subject_id(subject: str) -> int | None:

@@ -10,6 +10,7 @@ from django.dispatch import receiver
 from django.utils import timezone
 
 from accounts.models import Facility
+from care.signals import assessment_signed, care_reassessment_suggested, care_tasks_missed
 from inventory.signals import controlled_count_discrepancy
 from meds.models import OrderStatus
 from meds.signals import prescription_status_changed
@@ -17,7 +18,13 @@ from residents.models import ResidentStatus
 from residents.signals import resident_status_changed
 
 from .models import DEFAULT_OTHER_CODES, OtherCode
-from .services.alerts import alert_raise_count_discrepancy
+from .services.alerts import (
+    alert_raise_count_discrepancy,
+    alert_raise_reassess_suggested,
+    alert_raise_reassessment_due,
+    alerts_raise_missed_care,
+    alerts_settle_reassessment,
+)
 from .services.dose_engine import doses_cancel_open, generation_queue
 
 
@@ -34,10 +41,17 @@ def _on_prescription_status_changed(*, prescription, to_status, at, **kwargs) ->
 
 
 @receiver(resident_status_changed, dispatch_uid="mar.cancel_doses_of_resident")
-def _on_resident_status_changed(*, resident, to_status, effective_at, **kwargs) -> None:
-    """An absence cancels the resident's doses from its start; a return fills them in."""
+def _on_resident_status_changed(
+    *, resident, to_status, effective_at, from_status="", change=None, **kwargs
+) -> None:
+    """An absence cancels the resident's doses from its start; a return fills them in, and a
+    return from hospital asks for a reassessment within 48 hours."""
     if to_status == ResidentStatus.ACTIVE:
         generation_queue(resident.facility_id)
+        if from_status == ResidentStatus.HOSPITAL and change is not None:
+            alert_raise_reassessment_due(
+                resident=resident, status_change_id=change.pk, at=effective_at
+            )
         return
     doses_cancel_open(
         filters=Q(resident_id=resident.pk),
@@ -64,3 +78,20 @@ def _default_other_codes(sender, instance: Facility, created: bool, **kwargs) ->
 def _count_discrepancy_alert(sender, count, discrepancies, **kwargs) -> None:
     """A count that differs from the ledger raises one urgent alert (see the service)."""
     alert_raise_count_discrepancy(count=count, discrepancies=discrepancies)
+
+
+@receiver(care_tasks_missed, dispatch_uid="mar.missed_care_alerts")
+def _on_care_tasks_missed(*, facility_id, tasks, at, **kwargs) -> None:
+    alerts_raise_missed_care(facility_id=facility_id, tasks=tasks, at=at)
+
+
+@receiver(care_reassessment_suggested, dispatch_uid="mar.reassess_suggested_alert")
+def _on_reassessment_suggested(*, resident, category, at, **kwargs) -> None:
+    alert_raise_reassess_suggested(resident=resident, category=category, at=at)
+
+
+@receiver(assessment_signed, dispatch_uid="mar.settle_reassessment_alerts")
+def _on_assessment_signed(*, assessment, **kwargs) -> None:
+    alerts_settle_reassessment(
+        resident_id=assessment.resident_id, by=assessment.signed_by, at=assessment.signed_at
+    )

@@ -8,9 +8,8 @@ one is harmless, and the next round does what it did not.
 """
 
 from celery import shared_task
-from django.conf import settings
 
-from accounts.models import Facility
+from accounts.fan_out import fan_out
 
 from .services import alerts, dose_engine
 
@@ -42,37 +41,19 @@ def raise_followup_alerts(facility_ids: list[int] | None = None) -> dict[str, in
     return alerts.alerts_raise_followups(facility_ids=facility_ids)
 
 
-def _fan_out(dispatch, task, *, expires: int) -> int:
-    """Send `task` once per batch of facilities; return how many tasks were sent.
-
-    They go to the queue the fan-out itself came from (the default queue unless the beat's
-    tasks are routed elsewhere): route the three fan-outs to a queue and the engine's work
-    follows them there.
-    """
-    delivery = dispatch.request.delivery_info or {}
-    ids = list(Facility.objects.order_by("pk").values_list("pk", flat=True))
-    size = max(1, settings.DOSE_ENGINE_FACILITIES_PER_TASK)
-    batches = [ids[start : start + size] for start in range(0, len(ids), size)]
-    for batch in batches:
-        task.apply_async(
-            kwargs={"facility_ids": batch}, expires=expires, queue=delivery.get("routing_key")
-        )
-    return len(batches)
-
-
 @shared_task(name="mar.tasks.fan_out_dose_generation", bind=True)
 def fan_out_dose_generation(self) -> int:
-    return _fan_out(self, generate_due_doses, expires=GENERATION_EXPIRES)
+    return fan_out(self, generate_due_doses, expires=GENERATION_EXPIRES)
 
 
 @shared_task(name="mar.tasks.fan_out_overdue_sweeps", bind=True)
 def fan_out_overdue_sweeps(self) -> int:
-    return _fan_out(self, mark_overdue_doses, expires=SWEEP_EXPIRES)
+    return fan_out(self, mark_overdue_doses, expires=SWEEP_EXPIRES)
 
 
 @shared_task(name="mar.tasks.fan_out_followup_alerts", bind=True)
 def fan_out_followup_alerts(self) -> int:
-    return _fan_out(self, raise_followup_alerts, expires=FOLLOWUP_EXPIRES)
+    return fan_out(self, raise_followup_alerts, expires=FOLLOWUP_EXPIRES)
 
 
 def generation_send(facility_id: int) -> None:

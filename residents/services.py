@@ -185,6 +185,7 @@ def resident_change_status(
         to_status=to_status,
         effective_at=effective_at,
         actor=actor,
+        change=change,
     )
     return change
 

@@ -95,3 +95,13 @@ def queued_pdf_jobs():
     seams.PDF_JOBS_QUEUED.clear()
     yield seams.PDF_JOBS_QUEUED
     seams.PDF_JOBS_QUEUED.clear()
+
+
+@pytest.fixture
+def queued_care_generations():
+    """The facilities whose care task generation was asked for after a commit (tests/seams.py)."""
+    from tests import seams
+
+    seams.CARE_GENERATIONS_QUEUED.clear()
+    yield seams.CARE_GENERATIONS_QUEUED
+    seams.CARE_GENERATIONS_QUEUED.clear()

@@ -8,6 +8,14 @@ def remember_generation(facility_id: int) -> None:
     GENERATIONS_QUEUED.append(facility_id)
 
 
+CARE_GENERATIONS_QUEUED: list[int] = []
+
+
+def remember_care_generation(facility_id: int) -> None:
+    """Instead of sending "make this facility's care tasks" to a worker, remember the request."""
+    CARE_GENERATIONS_QUEUED.append(facility_id)
+
+
 PDF_JOBS_QUEUED: list[int] = []
 
 

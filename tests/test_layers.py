@@ -10,8 +10,19 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-# Bottom to top; an app may import the apps listed before it (and itself).
-LAYERS = ["core", "accounts", "residents", "meds", "inventory", "mar", "reports", "demo"]
+# Bottom to top; an app may import the apps of the layers below its own (and itself), never a
+# sibling of its own layer.
+LEVELS = [
+    ["core"],
+    ["accounts"],
+    ["residents"],
+    ["meds", "care"],
+    ["inventory"],
+    ["mar"],
+    ["reports"],
+    ["demo"],
+]
+LAYERS = [app for level in LEVELS for app in level]
 CONFIGURATION = "medtech"
 
 
@@ -32,7 +43,8 @@ def _sources(app: str):
 
 @pytest.mark.parametrize("app", LAYERS)
 def test_app_imports_only_the_apps_below_it(app):
-    allowed = set(LAYERS[: LAYERS.index(app) + 1])
+    level = next(i for i, apps in enumerate(LEVELS) if app in apps)
+    allowed = {below for apps in LEVELS[:level] for below in apps} | {app}
     forbidden = (set(LAYERS) - allowed) | {CONFIGURATION}
     upward = {
         f"{path.relative_to(ROOT)} imports {name}"
@@ -47,6 +59,11 @@ def test_every_app_of_the_project_has_a_layer():
 
     ours = {name for name in settings.INSTALLED_APPS if (ROOT / name / "apps.py").exists()}
     assert ours == set(LAYERS)
+
+
+def test_siblings_of_a_layer_do_not_import_each_other():
+    level = next(apps for apps in LEVELS if "care" in apps)
+    assert "meds" in level  # care uses the shared recurrence module in core, not meds
 
 
 def test_the_layer_check_sees_an_upward_import(tmp_path):

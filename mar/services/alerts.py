@@ -13,6 +13,8 @@ from django.db.models import Count, Max, Min, Q
 from django.utils import timezone
 
 from accounts.models import Facility, User
+from care import rules as care_rules
+from care.models import AdlCategory
 from core.audit import automatic_work
 from core.errors import DomainError
 from core.time import local_stamp, local_time
@@ -22,16 +24,20 @@ from inventory.selectors import movements_since_last_matching_count, reorder_lis
 
 from .. import rules
 from ..models import (
+    REASSESSMENT_KINDS,
     Administration,
     AdminStatus,
     Alert,
     AlertKind,
     AlertSeverity,
     AlertState,
+    care_task_subject,
     certification_subject,
     count_subject,
     missed_rollup_subject,
     prn_subject,
+    reassess_suggested_subject,
+    reassessment_subject,
     refusal_subject,
     stock_subject,
 )
@@ -418,4 +424,83 @@ def alert_raise_count_discrepancy(*, count, discrepancies) -> Alert:
         severity=AlertSeverity.URGENT,
         message=(f"Count discrepancy in {count.unit}: " + " | ".join(parts))[:2000],
         created_at=count.counted_at,
+    )
+
+
+# Care (the care app tells mar through its signals; see mar/receivers.py) ---------------------
+
+
+def alerts_raise_missed_care(*, facility_id: int, tasks, at: datetime.datetime) -> int:
+    """One alert per care task the sweep turned missed, for the nurse of the shift."""
+    return _create_alerts(
+        [
+            Alert(
+                facility_id=facility_id,
+                resident_id=resident_id,
+                kind=AlertKind.MISSED_CARE,
+                subject=care_task_subject(task_id),
+                severity=AlertSeverity.WARNING,
+                message="Missed care: nothing documented before the shift ended",
+                created_at=at,
+            )
+            for task_id, resident_id in tasks
+        ]
+    )
+
+
+def alert_raise_reassessment_due(*, resident, status_change_id: int, at) -> int:
+    """Back from hospital: the resident is reassessed within 48 hours."""
+    due = at + care_rules.REASSESS_AFTER_HOSPITAL
+    return _create_alerts(
+        [
+            Alert(
+                facility_id=resident.facility_id,
+                resident=resident,
+                kind=AlertKind.REASSESSMENT_DUE,
+                subject=reassessment_subject(resident.pk, status_change_id),
+                severity=AlertSeverity.WARNING,
+                message=(
+                    f"{resident} is back from hospital: reassess by "
+                    f"{local_stamp(due, resident.facility.tz)}."
+                ),
+                created_at=at,
+            )
+        ]
+    )
+
+
+def alert_raise_reassess_suggested(*, resident, category: str, at) -> int:
+    words = AdlCategory(category).label.lower()
+    return _create_alerts(
+        [
+            Alert(
+                facility_id=resident.facility_id,
+                resident=resident,
+                kind=AlertKind.REASSESS_SUGGESTED,
+                subject=reassess_suggested_subject(
+                    resident.pk, category, at.astimezone(resident.facility.tz).date()
+                ),
+                severity=AlertSeverity.INFO,
+                message=(
+                    f"{resident} needed more help with {words} than planned "
+                    f"{care_rules.WORSE_THAN_PLANNED_TIMES} times in "
+                    f"{care_rules.WORSE_THAN_PLANNED_DAYS} days: consider reassessment."
+                ),
+                created_at=at,
+            )
+        ]
+    )
+
+
+def alerts_settle_reassessment(*, resident_id: int, by, at) -> int:
+    """A signed assessment settles the resident's open reassessment alerts."""
+    return (
+        Alert.objects.filter(resident_id=resident_id, kind__in=REASSESSMENT_KINDS)
+        .exclude(state=AlertState.RESOLVED)
+        .update(
+            state=AlertState.RESOLVED,
+            resolved_by=by,
+            resolved_at=at,
+            resolution_note="Reassessed",
+        )
     )

@@ -5,20 +5,18 @@ running two at once, or running after hours of downtime all end in the same plac
 """
 
 import datetime
-import logging
 import zoneinfo
 from collections import defaultdict
 from collections.abc import Sequence
 
-from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import BigIntegerField, Func, Q, Value
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
-from django.utils.module_loading import import_string
 
 from accounts.models import Facility
 from core.audit import automatic_work
+from core.queueing import send_after_commit
 from core.schedule import first_day_read, occurrences, shared_start
 from meds.models import OrderStatus, Prescription, build_dose_schedule
 from residents.models import ResidentStatus
@@ -35,8 +33,6 @@ from ..models import (
     ScheduledDose,
     dose_subject,
 )
-
-log = logging.getLogger(__name__)
 
 HORIZON = datetime.timedelta(hours=48)
 # How far back a run fills in doses that were never made, while the generator has been running
@@ -521,25 +517,7 @@ def generation_queue(facility_id: int) -> None:
     """After commit, ask a worker to fill in the facility's doses; once per transaction.
 
     Verifying, resuming or bringing a resident back need not wait for the next beat run.
-    """
-    pending = transaction.get_connection().run_on_commit
-    if any(getattr(entry[1], "generation_facility", None) == facility_id for entry in pending):
-        return  # e.g. a seed verifying hundreds of orders in one transaction
-
-    def callback() -> None:
-        _send_generation(facility_id)
-
-    callback.generation_facility = facility_id
-    transaction.on_commit(callback)
-
-
-def _send_generation(facility_id: int) -> None:
-    """Best effort: if the broker is down, the next beat run fills the doses in all the same.
-
     settings.DOSE_GENERATION_QUEUE names the function that sends the task (`mar.tasks`); the
-    tests name one that only remembers the request (tests/conftest.py: `queued_generations`).
+    tests name one that only remembers the request (tests/seams.py: `queued_generations`).
     """
-    try:
-        import_string(settings.DOSE_GENERATION_QUEUE)(facility_id)
-    except Exception:  # the beat is the guarantee; this is only to be quick
-        log.warning("Could not queue dose generation for facility %s", facility_id, exc_info=True)
+    send_after_commit("DOSE_GENERATION_QUEUE", facility_id)

@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "accounts",
     "residents",
     "meds",
+    "care",
     "inventory",
     "mar",
     "reports",
@@ -188,6 +189,16 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 5 * 60.0,
         "options": {"expires": 4 * 60},
     },
+    "generate-care-tasks": {
+        "task": "care.tasks.fan_out_care_generation",
+        "schedule": 15 * 60.0,
+        "options": {"expires": 14 * 60},
+    },
+    "mark-care-tasks": {
+        "task": "care.tasks.fan_out_care_sweeps",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
     "clear-expired-sessions": {
         "task": "accounts.tasks.clear_expired_sessions",
         "schedule": 60 * 60.0,
@@ -230,6 +241,7 @@ DEMO_PASSWORD = env("DEMO_PASSWORD", default="medtech-demo") if DEMO_MODE else N
 # Verifying, resuming or bringing back an order or a resident asks a worker to fill in the doses
 # at once instead of at the next beat (best effort: the beat is the guarantee).
 DOSE_GENERATION_QUEUE = "mar.tasks.generation_send"
+CARE_GENERATION_QUEUE = "care.tasks.generation_send"
 
 # A unit's monthly MAR PDF is built by a worker; this function sends the job (reports.tasks).
 MAR_PDF_QUEUE = "reports.tasks.mar_pdf_send"

@@ -13,6 +13,7 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"
 # The seam for "fill in this facility's doses now": tests record the request instead of sending
 # it to a broker (tests/seams.py; the `queued_generations` fixture reads what was asked).
 DOSE_GENERATION_QUEUE = "tests.seams.remember_generation"
+CARE_GENERATION_QUEUE = "tests.seams.remember_care_generation"
 # The same for a unit's MAR PDF: tests see the job ids asked for (`queued_pdf_jobs`) and run
 # the job themselves.
 MAR_PDF_QUEUE = "tests.seams.remember_pdf_job"

@@ -286,6 +286,8 @@ def test_beat_schedule_names_the_tasks_in_intervals():
         "mar.tasks.fan_out_dose_generation": 900.0,
         "mar.tasks.fan_out_overdue_sweeps": 60.0,
         "mar.tasks.fan_out_followup_alerts": 300.0,
+        "care.tasks.fan_out_care_generation": 900.0,
+        "care.tasks.fan_out_care_sweeps": 60.0,
         "accounts.tasks.clear_expired_sessions": 3600.0,
     }
 

@@ -1,0 +1,242 @@
+"""The care task engine: each shift's care tasks made ahead from the active service plans,
+moved by the clock, cancelled by events — the timed-work pattern the dose engine follows.
+
+Each run looks at what the rows say now, so running twice, two at once, or after hours of
+downtime all end in the same place: the unique key (item, shift day, shift name) refuses a
+second copy; the sweep reads only open rows through a partial index and moves each once.
+"""
+
+import datetime
+from collections.abc import Sequence
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from accounts.models import Facility
+from core.audit import automatic_work
+from core.queueing import send_after_commit
+from core.shifts import Shift, shift_after, shift_at
+from residents.models import ResidentStatus
+
+from .. import rules
+from ..models import TASK_OPEN_STATES, CareItem, CareTask, PlanStatus, TaskState
+from ..signals import care_tasks_missed
+
+HORIZON = datetime.timedelta(hours=24)
+# After an outage a facility's tasks are filled in from where its last run left them, at most
+# this far back, so the gap's tasks exist and go missed (one alert each) instead of a silent hole.
+CATCH_UP = datetime.timedelta(days=7)
+CARE_ENGINE = "care task engine"
+
+
+def care_tasks_generate_later(facility_id: int) -> None:
+    """After commit, ask a worker to make the facility's care tasks now (a plan was published)."""
+    send_after_commit("CARE_GENERATION_QUEUE", facility_id)
+
+
+def _starts(facility_ids: list[int], now: datetime.datetime) -> dict[int, datetime.datetime]:
+    """Where each facility's run starts: now, while its tasks reach this far; else where its
+    last task opened, at most CATCH_UP back. One index lookup per facility."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT f.id, (SELECT max(t.window_opens_at) FROM care_caretask t
+                          WHERE t.facility_id = f.id)
+            FROM unnest(%s::bigint[]) AS f(id)
+            """,
+            [facility_ids],
+        )
+        latest = dict(cursor.fetchall())
+    starts = {}
+    for facility_id in facility_ids:
+        last = latest.get(facility_id)
+        starts[facility_id] = now if last is None or last >= now else max(last, now - CATCH_UP)
+    return starts
+
+
+def _shifts(start: datetime.datetime, end: datetime.datetime, tz) -> list[Shift]:
+    """The facility's shifts from the one running at `start` to the last starting before `end`."""
+    shifts = [shift_at(start, tz)]
+    while shifts[-1].ends_at < end:
+        shifts.append(shift_after(shifts[-1], tz))
+    return shifts
+
+
+@automatic_work(CARE_ENGINE)
+def care_tasks_generate(
+    *, now: datetime.datetime | None = None, facility_ids: Sequence[int] | None = None
+) -> int:
+    """Make the care tasks of the shifts running in the next 24 hours (and, after an outage,
+    of the shifts since the last run) for every item of every active plan of a present
+    resident; return how many were added.
+
+    A plan's tasks start with the first shift that starts after it was published (the shift
+    running then keeps the tasks of the plan before); none before the resident was present.
+    """
+    now = now or timezone.now()
+    facilities = Facility.objects.order_by("pk")
+    if facility_ids is not None:
+        facilities = facilities.filter(pk__in=facility_ids)
+    zones = {f.pk: f.tz for f in facilities.only("id", "timezone")}
+    if not zones:
+        return 0
+    starts = _starts(list(zones), now)
+    items = list(
+        CareItem.objects.filter(
+            plan__status=PlanStatus.ACTIVE,
+            plan__facility_id__in=list(zones),
+            plan__resident__status=ResidentStatus.ACTIVE,
+        ).values_list(
+            "pk",
+            "plan__facility_id",
+            "plan__resident_id",
+            "plan__published_at",
+            "plan__resident__present_since",
+            "shifts",
+            "weekdays",
+        )
+    )
+    shifts_of: dict[int, list[Shift]] = {
+        facility_id: _shifts(start, now + HORIZON, zones[facility_id])
+        for facility_id, start in starts.items()
+    }
+    rows: dict[str, list] = {k: [] for k in ("item", "facility", "resident", "day", "name")}
+    opens, closes = [], []
+    for item_id, facility_id, resident_id, published_at, present_since, names, weekdays in items:
+        for shift in shifts_of[facility_id]:
+            if shift.name not in names or (weekdays and shift.day.isoweekday() not in weekdays):
+                continue
+            if shift.starts_at < published_at or (
+                present_since is not None and shift.ends_at <= present_since
+            ):
+                continue
+            rows["item"].append(item_id)
+            rows["facility"].append(facility_id)
+            rows["resident"].append(resident_id)
+            rows["day"].append(shift.day)
+            rows["name"].append(shift.name)
+            opens.append(shift.starts_at)
+            closes.append(shift.ends_at)
+    with transaction.atomic():
+        _revive(list(zones), now=now, until=now + HORIZON)
+        return _insert(rows, opens, closes, now=now) if opens else 0
+
+
+def _revive(facility_ids: list[int], *, now, until) -> int:
+    """Tasks an absence cancelled come back once the resident is present again, for shifts
+    still ahead, while their plan is active."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            UPDATE care_caretask AS t SET state = %(due)s, cancel_reason = '',
+                                          state_changed_at = %(now)s
+            FROM residents_resident AS r, care_careitem AS i, care_serviceplan AS p
+            WHERE t.facility_id = ANY(%(facilities)s::bigint[])
+              AND t.window_opens_at > %(now)s AND t.window_opens_at < %(until)s
+              AND t.state = 'cancelled' AND t.cancel_reason IN ('loa', 'hospital')
+              AND r.id = t.resident_id AND r.status = 'active'
+              AND i.id = t.item_id AND p.id = i.plan_id AND p.status = 'active'
+            """,
+            {"facilities": facility_ids, "now": now, "until": until, "due": TaskState.DUE},
+        )
+        return cursor.rowcount
+
+
+def _insert(rows: dict[str, list], opens: list, closes: list, *, now) -> int:
+    """One INSERT of arrays, whatever the count; a task already made is skipped."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO care_caretask (item_id, facility_id, resident_id, shift_day, shift_name,
+                                       window_opens_at, window_closes_at, state, cancel_reason,
+                                       created_at)
+            SELECT item, facility, resident, day, name, opens, closes, %(due)s, '', %(now)s
+            FROM unnest(%(item)s::bigint[], %(facility)s::bigint[], %(resident)s::bigint[],
+                        %(day)s::date[], %(name)s::text[], %(opens)s::timestamptz[],
+                        %(closes)s::timestamptz[])
+                 AS t(item, facility, resident, day, name, opens, closes)
+            ON CONFLICT (item_id, shift_day, shift_name) DO NOTHING
+            """,
+            {**rows, "opens": opens, "closes": closes, "due": TaskState.DUE, "now": now},
+        )
+        return cursor.rowcount
+
+
+@automatic_work("care task sweep")
+def care_tasks_mark(
+    *, now: datetime.datetime | None = None, facility_ids: Sequence[int] | None = None
+) -> dict[str, int]:
+    """Move open care tasks by the clock: `due` within the last hour of its shift -> `overdue`;
+    `due`/`overdue` after its shift ended -> `missed`, and one alert per missed task (sent to
+    the apps above as `care_tasks_missed`). After an outage one run leaves every task in its
+    right state."""
+    now = now or timezone.now()
+    if facility_ids is None:
+        facility_ids = list(Facility.objects.values_list("pk", flat=True))
+    facility_ids = list(facility_ids)
+    counts = {"missed": 0, "overdue": 0}
+    with transaction.atomic(), connection.cursor() as cursor:
+        # The state list is spelled out so that the planner uses the partial index.
+        cursor.execute(
+            """
+            UPDATE care_caretask SET state = %(missed)s, state_changed_at = %(now)s
+            WHERE id IN (
+                SELECT id FROM care_caretask
+                WHERE facility_id = ANY(%(facilities)s::bigint[]) AND state IN ('due', 'overdue')
+                  AND window_closes_at <= %(now)s
+                FOR UPDATE SKIP LOCKED
+            )
+            RETURNING id, facility_id, resident_id
+            """,
+            {"facilities": facility_ids, "now": now, "missed": TaskState.MISSED},
+        )
+        missed = cursor.fetchall()
+        counts["missed"] = len(missed)
+        cursor.execute(
+            """
+            UPDATE care_caretask SET state = %(overdue)s, state_changed_at = %(now)s
+            WHERE id IN (
+                SELECT id FROM care_caretask
+                WHERE facility_id = ANY(%(facilities)s::bigint[]) AND state IN ('due')
+                  AND window_closes_at <= %(soon)s
+                FOR UPDATE SKIP LOCKED
+            )
+            """,
+            {
+                "facilities": facility_ids,
+                "now": now,
+                "soon": now + rules.OVERDUE_BEFORE_SHIFT_END,
+                "overdue": TaskState.OVERDUE,
+            },
+        )
+        counts["overdue"] = cursor.rowcount
+        by_facility: dict[int, list[tuple[int, int]]] = {}
+        for task_id, facility_id, resident_id in missed:
+            by_facility.setdefault(facility_id, []).append((task_id, resident_id))
+        for facility_id, tasks in by_facility.items():
+            care_tasks_missed.send(sender=CareTask, facility_id=facility_id, tasks=tasks, at=now)
+    return counts
+
+
+def care_tasks_cancel_open(
+    *,
+    reason: str,
+    item_ids: Sequence[int] | None = None,
+    resident_id: int | None = None,
+    opening_after: datetime.datetime | None = None,
+    closing_after: datetime.datetime | None = None,
+) -> int:
+    """Cancel undocumented tasks (of these items, or of this resident) whose shift starts after
+    `opening_after` or ends after `closing_after`. The caller holds the transaction."""
+    tasks = CareTask.objects.filter(state__in=[*TASK_OPEN_STATES, TaskState.MISSED])
+    if item_ids is not None:
+        tasks = tasks.filter(item_id__in=list(item_ids))
+    if resident_id is not None:
+        tasks = tasks.filter(resident_id=resident_id)
+    if opening_after is not None:
+        tasks = tasks.filter(window_opens_at__gt=opening_after)
+    if closing_after is not None:
+        tasks = tasks.filter(window_closes_at__gt=closing_after)
+    return tasks.update(
+        state=TaskState.CANCELLED, cancel_reason=reason, state_changed_at=timezone.now()
+    )
