@@ -1,0 +1,135 @@
+"""Care tasks follow the timed-work pattern: made per shift from the active plan, idempotent,
+caught up after an outage, swept missed at the end of the shift with one alert each."""
+
+import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+
+from care import services
+from care.models import CareTask, TaskState
+from mar.models import Alert, AlertKind
+from residents.models import ResidentStatus
+from residents.services import resident_change_status
+from tests.factories import ResidentFactory
+
+from .conftest import NOW, published_plan
+
+pytestmark = pytest.mark.django_db
+HOUR = datetime.timedelta(hours=1)
+NEW_YORK = ZoneInfo("America/New_York")
+
+
+def _move(resident, status, at, nurse):
+    with time_machine.travel(at, tick=False):
+        resident_change_status(
+            actor=nurse, resident=resident, to_status=status, reason="moved", effective_at=at
+        )
+
+
+def _local(task: CareTask) -> tuple:
+    return (
+        task.item.category,
+        task.shift_day.isoformat(),
+        task.shift_name,
+        task.window_opens_at.astimezone(NEW_YORK).strftime("%m-%d %H:%M"),
+        task.window_closes_at.astimezone(NEW_YORK).strftime("%m-%d %H:%M"),
+    )
+
+
+def test_a_plan_makes_the_tasks_of_the_shifts_after_it_was_published(resident, template, nurse):
+    # Published at 10:00 on Wednesday 14 January, during the day shift.
+    published_plan(resident, template, nurse)
+    added = services.care_tasks_generate(now=NOW)
+    tasks = [_local(t) for t in CareTask.objects.select_related("item").order_by("pk")]
+    # Toileting on every shift from the evening on; bathing on Tuesdays and Fridays only.
+    assert sorted(tasks) == [
+        ("toileting", "2026-01-14", "evening", "01-14 15:00", "01-14 23:00"),
+        ("toileting", "2026-01-14", "night", "01-14 23:00", "01-15 07:00"),
+        ("toileting", "2026-01-15", "day", "01-15 07:00", "01-15 15:00"),
+    ]
+    assert added == 3
+    assert services.care_tasks_generate(now=NOW) == 0
+    assert services.care_tasks_generate(now=NOW + 6 * HOUR) == 1  # the next evening shift
+
+
+def test_no_tasks_while_away_and_they_return_with_the_resident(resident, template, nurse):
+    published_plan(resident, template, nurse, at=NOW - 24 * HOUR)
+    services.care_tasks_generate(now=NOW)
+    open_before = CareTask.objects.filter(state=TaskState.DUE).count()
+    _move(resident, ResidentStatus.HOSPITAL, NOW, nurse)
+    assert CareTask.objects.filter(state=TaskState.DUE).count() == 0
+    assert CareTask.objects.filter(cancel_reason="hospital").count() == open_before
+    assert services.care_tasks_generate(now=NOW + HOUR) == 0
+    back = NOW + 2 * HOUR
+    _move(resident, ResidentStatus.ACTIVE, back, nurse)
+    services.care_tasks_generate(now=back)
+    later = CareTask.objects.filter(window_opens_at__gt=back)
+    assert later.exists() and not later.exclude(state=TaskState.DUE).exists()
+    alert = Alert.objects.get(kind=AlertKind.REASSESSMENT_DUE, resident=resident)
+    assert "reassess by 2026-01-16 12:00" in alert.message  # 48 hours, local time
+
+
+def test_the_sweep_turns_overdue_in_the_last_hour_then_missed_with_one_alert(
+    resident, template, nurse
+):
+    published_plan(resident, template, nurse)
+    services.care_tasks_generate(now=NOW)
+    evening = CareTask.objects.get(shift_name="evening")
+    assert services.care_tasks_mark(now=evening.window_closes_at - 2 * HOUR) == {
+        "missed": 0,
+        "overdue": 0,
+    }
+    assert services.care_tasks_mark(now=evening.window_closes_at - HOUR)["overdue"] == 1
+    counts = services.care_tasks_mark(now=evening.window_closes_at)
+    assert counts["missed"] == 1
+    evening.refresh_from_db()
+    assert evening.state == TaskState.MISSED
+    assert services.care_tasks_mark(now=evening.window_closes_at + HOUR)["missed"] == 0
+    assert Alert.objects.filter(kind=AlertKind.MISSED_CARE).count() == 1
+
+
+def test_after_an_outage_one_run_leaves_every_shift_in_its_state(resident, template, nurse):
+    published_plan(resident, template, nurse)
+    services.care_tasks_generate(now=NOW)
+    # The engine stops for three days and comes back.
+    back = NOW + 72 * HOUR
+    services.care_tasks_generate(now=back)
+    counts = services.care_tasks_mark(now=back)
+    shifts = CareTask.objects.filter(window_closes_at__lte=back)
+    assert shifts.count() == 9  # toileting on each of the 9 shifts that ended, none skipped
+    assert counts["missed"] == 9
+    assert Alert.objects.filter(kind=AlertKind.MISSED_CARE).count() == 9
+    assert CareTask.objects.filter(state=TaskState.DUE).exists()  # and the shifts ahead
+
+
+def test_a_run_adds_only_what_is_missing(resident, template, nurse):
+    """The unique key (item, shift day, shift name) skips what another run already made."""
+    published_plan(resident, template, nurse)
+    first = services.care_tasks_generate(now=NOW)
+    CareTask.objects.filter(pk=CareTask.objects.order_by("pk").first().pk).delete()
+    assert services.care_tasks_generate(now=NOW) == 1
+    assert services.care_tasks_generate(now=NOW) == 0
+    assert CareTask.objects.count() == first
+
+
+def test_shifts_across_the_dst_change_keep_their_local_hours(facility, template, nurse):
+    resident = ResidentFactory(facility=facility)
+    # Saturday 7 March 2026, 10:00 EST; clocks go forward at 02:00 on Sunday 8 March.
+    saturday = datetime.datetime(2026, 3, 7, 15, 0, tzinfo=datetime.UTC)
+    published_plan(resident, template, nurse, at=saturday)
+    services.care_tasks_generate(now=saturday)
+    night = CareTask.objects.get(shift_name="night", shift_day=datetime.date(2026, 3, 7))
+    assert _local(night)[3:] == ("03-07 23:00", "03-08 07:00")
+    assert night.window_closes_at - night.window_opens_at == 7 * HOUR
+
+
+def test_discharge_cancels_the_open_tasks(resident, template, nurse):
+    published_plan(resident, template, nurse)
+    services.care_tasks_generate(now=NOW)
+    _move(resident, ResidentStatus.DISCHARGED, NOW, nurse)
+    assert set(CareTask.objects.values_list("state", "cancel_reason")) == {
+        (TaskState.CANCELLED, "discharged")
+    }
+    assert services.care_tasks_generate(now=NOW + 24 * HOUR) == 0
