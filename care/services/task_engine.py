@@ -96,30 +96,47 @@ def care_tasks_generate(
             "weekdays",
         )
     )
-    shifts_of: dict[int, list[Shift]] = {
-        facility_id: _shifts(start, now + HORIZON, zones[facility_id])
-        for facility_id, start in starts.items()
-    }
-    rows: dict[str, list] = {k: [] for k in ("item", "facility", "resident", "day", "name")}
-    opens, closes = [], []
-    for item_id, facility_id, resident_id, published_at, present_since, names, weekdays in items:
-        for shift in shifts_of[facility_id]:
+    # Every facility's shifts in one list; a task is (item, index of its shift in the list).
+    shifts: list[Shift] = []
+    shift_facility: list[int] = []
+    of_facility: dict[int, list[tuple[int, Shift]]] = {}
+    for facility_id, start in starts.items():
+        for shift in _shifts(start, now + HORIZON, zones[facility_id]):
+            of_facility.setdefault(facility_id, []).append((len(shifts), shift))
+            shifts.append(shift)
+            shift_facility.append(facility_id)
+    existing = _existing(list(zones), min(starts.values()))
+    pair_items: list[int] = []
+    pair_shifts: list[int] = []
+    for item_id, facility_id, _resident, published_at, present_since, names, weekdays in items:
+        for index, shift in of_facility[facility_id]:
             if shift.name not in names or (weekdays and shift.day.isoweekday() not in weekdays):
                 continue
             if shift.starts_at < published_at or (
                 present_since is not None and shift.ends_at <= present_since
             ):
                 continue
-            rows["item"].append(item_id)
-            rows["facility"].append(facility_id)
-            rows["resident"].append(resident_id)
-            rows["day"].append(shift.day)
-            rows["name"].append(shift.name)
-            opens.append(shift.starts_at)
-            closes.append(shift.ends_at)
+            if (item_id, shift.day, shift.name) in existing:
+                continue
+            pair_items.append(item_id)
+            pair_shifts.append(index)
     with transaction.atomic():
         _revive(list(zones), now=now, until=now + HORIZON)
-        return _insert(rows, opens, closes, now=now) if opens else 0
+        if not pair_items:
+            return 0
+        return _insert(pair_items, pair_shifts, shifts, now=now)
+
+
+def _existing(facility_ids: list[int], since: datetime.datetime) -> set[tuple]:
+    """(item, shift day, shift name) of the facilities' tasks whose shift starts from `since`
+    on (their shifts running then too), any state."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT item_id, shift_day, shift_name FROM care_caretask "
+            "WHERE facility_id = ANY(%s::bigint[]) AND window_opens_at >= %s",
+            [facility_ids, since - datetime.timedelta(hours=24)],
+        )
+        return set(cursor.fetchall())
 
 
 def _revive(facility_ids: list[int], *, now, until) -> int:
@@ -142,22 +159,37 @@ def _revive(facility_ids: list[int], *, now, until) -> int:
         return cursor.rowcount
 
 
-def _insert(rows: dict[str, list], opens: list, closes: list, *, now) -> int:
-    """One INSERT of arrays, whatever the count; a task already made is skipped."""
+def _insert(items: list[int], shift_indexes: list[int], shifts: list[Shift], *, now) -> int:
+    """One INSERT whatever the count: each task as (item, index into `shifts`), two integer
+    arrays; the shifts (a few per facility) as arrays of their own, joined by position. The
+    facility and resident come from the item's plan. A task another run made meanwhile is
+    skipped by the unique key."""
     with connection.cursor() as cursor:
         cursor.execute(
             """
             INSERT INTO care_caretask (item_id, facility_id, resident_id, shift_day, shift_name,
                                        window_opens_at, window_closes_at, state, cancel_reason,
                                        created_at)
-            SELECT item, facility, resident, day, name, opens, closes, %(due)s, '', %(now)s
-            FROM unnest(%(item)s::bigint[], %(facility)s::bigint[], %(resident)s::bigint[],
-                        %(day)s::date[], %(name)s::text[], %(opens)s::timestamptz[],
-                        %(closes)s::timestamptz[])
-                 AS t(item, facility, resident, day, name, opens, closes)
+            SELECT t.item, p.facility_id, p.resident_id, s.day, s.name, s.opens, s.closes,
+                   %(due)s, '', %(now)s
+            FROM unnest(%(items)s::bigint[], %(indexes)s::int[]) AS t(item, shift)
+            JOIN unnest(%(days)s::date[], %(names)s::text[], %(opens)s::timestamptz[],
+                        %(closes)s::timestamptz[]) WITH ORDINALITY
+                 AS s(day, name, opens, closes, position) ON s.position = t.shift + 1
+            JOIN care_careitem AS i ON i.id = t.item
+            JOIN care_serviceplan AS p ON p.id = i.plan_id
             ON CONFLICT (item_id, shift_day, shift_name) DO NOTHING
             """,
-            {**rows, "opens": opens, "closes": closes, "due": TaskState.DUE, "now": now},
+            {
+                "items": items,
+                "indexes": shift_indexes,
+                "days": [shift.day for shift in shifts],
+                "names": [shift.name for shift in shifts],
+                "opens": [shift.starts_at for shift in shifts],
+                "closes": [shift.ends_at for shift in shifts],
+                "due": TaskState.DUE,
+                "now": now,
+            },
         )
         return cursor.rowcount
 
@@ -177,45 +209,41 @@ def care_tasks_mark(
     counts = {"missed": 0, "overdue": 0}
     with transaction.atomic(), connection.cursor() as cursor:
         # The state list is spelled out so that the planner uses the partial index.
-        cursor.execute(
-            """
-            UPDATE care_caretask SET state = %(missed)s, state_changed_at = %(now)s
-            WHERE id IN (
-                SELECT id FROM care_caretask
-                WHERE facility_id = ANY(%(facilities)s::bigint[]) AND state IN ('due', 'overdue')
-                  AND window_closes_at <= %(now)s
-                FOR UPDATE SKIP LOCKED
-            )
-            RETURNING id, facility_id, resident_id
-            """,
-            {"facilities": facility_ids, "now": now, "missed": TaskState.MISSED},
-        )
-        missed = cursor.fetchall()
+        missed = _move(cursor, facility_ids, "'due', 'overdue'", now, TaskState.MISSED, now)
         counts["missed"] = len(missed)
-        cursor.execute(
-            """
-            UPDATE care_caretask SET state = %(overdue)s, state_changed_at = %(now)s
-            WHERE id IN (
-                SELECT id FROM care_caretask
-                WHERE facility_id = ANY(%(facilities)s::bigint[]) AND state IN ('due')
-                  AND window_closes_at <= %(soon)s
-                FOR UPDATE SKIP LOCKED
-            )
-            """,
-            {
-                "facilities": facility_ids,
-                "now": now,
-                "soon": now + rules.OVERDUE_BEFORE_SHIFT_END,
-                "overdue": TaskState.OVERDUE,
-            },
-        )
-        counts["overdue"] = cursor.rowcount
+        soon = now + rules.OVERDUE_BEFORE_SHIFT_END
+        counts["overdue"] = len(_move(cursor, facility_ids, "'due'", soon, TaskState.OVERDUE, now))
         by_facility: dict[int, list[tuple[int, int]]] = {}
         for task_id, facility_id, resident_id in missed:
             by_facility.setdefault(facility_id, []).append((task_id, resident_id))
         for facility_id, tasks in by_facility.items():
             care_tasks_missed.send(sender=CareTask, facility_id=facility_id, tasks=tasks, at=now)
     return counts
+
+
+def _move(cursor, facility_ids, states: str, closed_by, to_state: str, now) -> list[tuple]:
+    """Lock the open tasks in `states` whose shift ends by `closed_by` (SKIP LOCKED: one being
+    documented right now stays with its documenter), then move them: two statements, so that
+    the plan of the second is an index lookup by id whatever the table's statistics say (one
+    statement's planner guessed the whole history open and scanned it). The state list is
+    spelled out so that the planner matches the partial index."""
+    cursor.execute(
+        f"""
+        SELECT id FROM care_caretask
+        WHERE facility_id = ANY(%s::bigint[]) AND state IN ({states}) AND window_closes_at <= %s
+        FOR UPDATE SKIP LOCKED
+        """,
+        [facility_ids, closed_by],
+    )
+    locked = [row[0] for row in cursor.fetchall()]
+    if not locked:
+        return []
+    cursor.execute(
+        "UPDATE care_caretask SET state = %s, state_changed_at = %s "
+        "WHERE id = ANY(%s::bigint[]) RETURNING id, facility_id, resident_id",
+        [to_state, now, locked],
+    )
+    return cursor.fetchall()
 
 
 def care_tasks_cancel_open(

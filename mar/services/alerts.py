@@ -431,21 +431,32 @@ def alert_raise_count_discrepancy(*, count, discrepancies) -> Alert:
 
 
 def alerts_raise_missed_care(*, facility_id: int, tasks, at: datetime.datetime) -> int:
-    """One alert per care task the sweep turned missed, for the nurse of the shift."""
-    return _create_alerts(
-        [
-            Alert(
-                facility_id=facility_id,
-                resident_id=resident_id,
-                kind=AlertKind.MISSED_CARE,
-                subject=care_task_subject(task_id),
-                severity=AlertSeverity.WARNING,
-                message="Missed care: nothing documented before the shift ended",
-                created_at=at,
-            )
-            for task_id, resident_id in tasks
-        ]
-    )
+    """One alert per care task the sweep turned missed, for the nurse of the shift: one
+    statement for any number (a sweep after an outage moves thousands)."""
+    if not tasks:
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO mar_alert (facility_id, resident_id, kind, subject, severity, message,
+                                   state, created_at, resolution_note, acknowledgement_note)
+            SELECT %(facility)s, resident, %(kind)s, %(prefix)s || task, %(severity)s,
+                   %(message)s, 'open', %(at)s, '', ''
+            FROM unnest(%(tasks)s::bigint[], %(residents)s::bigint[]) AS t(task, resident)
+            ON CONFLICT DO NOTHING
+            """,
+            {
+                "facility": facility_id,
+                "kind": AlertKind.MISSED_CARE,
+                "prefix": care_task_subject(0).removesuffix("0"),
+                "severity": int(AlertSeverity.WARNING),
+                "message": "Missed care: nothing documented before the shift ended",
+                "at": at,
+                "tasks": [task for task, _ in tasks],
+                "residents": [resident for _, resident in tasks],
+            },
+        )
+        return cursor.rowcount
 
 
 def alert_raise_reassessment_due(*, resident, status_change_id: int, at) -> int:
