@@ -246,6 +246,12 @@ class CareItem(models.Model):
     def __str__(self) -> str:
         return f"{self.get_category_display()}: {self.instructions}"
 
+    @property
+    def days_words(self) -> str:
+        """ "Every day" or "Tue, Fri"."""
+        names = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+        return ", ".join(names[d - 1] for d in sorted(self.weekdays)) or "Every day"
+
 
 # Care tasks -----------------------------------------------------------------------------------
 
@@ -261,6 +267,8 @@ class TaskState(models.TextChoices):
 
 
 TASK_OPEN_STATES = (TaskState.DUE, TaskState.OVERDUE)
+# What a person may still document (a missed task: late, with a reason, within a day).
+TASK_DOCUMENTABLE = (*TASK_OPEN_STATES, TaskState.MISSED)
 
 
 @track(inserts=False, per_statement=True)

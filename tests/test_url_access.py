@@ -22,6 +22,9 @@ from PIL import Image
 
 from accounts.models import Membership, Role
 from accounts.permissions import roles_phrase
+from care import services as care_services
+from care.catalog import adl_template
+from care.models import CareTask
 from core.shifts import shift_at
 from inventory import services as stock_services
 from mar import services as mar_services
@@ -169,6 +172,32 @@ EXPECTED: dict[str, dict[str, int]] = {
         "outsider": 404,
     },
     "my_pin": {"anon": 302, "med_tech": 200, "nurse": 200, "admin": 200, "outsider": 200},
+    "care_shift": {"anon": 302, "med_tech": 200, "nurse": 200, "admin": 200, "outsider": 200},
+    "care_resident": {"anon": 302, "med_tech": 200, "nurse": 200, "admin": 200, "outsider": 404},
+    "care_assess": {"anon": 302, "med_tech": 403, "nurse": 200, "admin": 200, "outsider": 404},
+    "care_plan_draft": {
+        "anon": 405,
+        "med_tech": 405,
+        "nurse": 405,
+        "admin": 405,
+        "outsider": 405,
+    },
+    "care_plan": {"anon": 302, "med_tech": 200, "nurse": 200, "admin": 200, "outsider": 404},
+    "care_plan_item": {"anon": 405, "med_tech": 405, "nurse": 405, "admin": 405, "outsider": 405},
+    "care_plan_publish": {
+        "anon": 405,
+        "med_tech": 405,
+        "nurse": 405,
+        "admin": 405,
+        "outsider": 405,
+    },
+    "care_task_record": {
+        "anon": 405,
+        "med_tech": 405,
+        "nurse": 405,
+        "admin": 405,
+        "outsider": 405,
+    },
     "board": {"anon": 302, "med_tech": 200, "nurse": 200, "admin": 200, "outsider": 200},
     # What the board passes (the session's choice), "my residents" and the med carts.
     "passing_choose": {"anon": 302, "med_tech": 200, "nurse": 200, "admin": 200, "outsider": 200},
@@ -301,6 +330,9 @@ PARAMETERS: dict[str, dict[str, str]] = {
         "stock/counts/": "count",
         "stock/": "stock_item",
         "residents/": "resident",
+        "care/residents/": "resident",
+        "care/plans/": "care_plan",
+        "care/tasks/": "care_task",
         "staff/": "membership",
         "orders/": "prescription",
         "alerts/": "alert",
@@ -462,6 +494,23 @@ POST_DATA: dict[str, dict] = {
     },
     "cart_list": {"name": "East cart"},
     "cart_edit": lambda objects: {"name": "West cart", "residents": [objects.resident.pk]},
+    "care_assess": lambda objects: {
+        **{f"q{question}": choice for question, choice in objects.care_answers.items()},
+        "reason": "routine",
+        "note": "",
+    },
+    "care_plan_draft": {},
+    "care_plan_item": {
+        "prefix": "new",
+        "new-category": "grooming",
+        "new-instructions": "Comb hair and brush teeth",
+        "new-planned_code": "04",
+        "new-staff_count": "1",
+        "new-shifts": ["day"],
+        "new-minutes": "10",
+    },
+    "care_plan_publish": {},
+    "care_task_record": {"status": "done", "performance_code": "04"},
     "other_code_list": {"code": "dialysis", "label": "At dialysis"},
     "other_code_edit": {"code": "asleep", "label": "Sound asleep"},
     "other_code_delete": {},
@@ -475,6 +524,7 @@ POST_DATA: dict[str, dict] = {
 # Path parameters a write test fills differently from the walk (NKDA needs no allergies).
 POST_OBJECTS: dict[str, dict[str, str]] = {
     "resident_nkda": {"pk": "bare_resident"},
+    "care_plan_draft": {"pk": "bare_resident"},
     "order_verify": {"pk": "pending_prescription"},
     "order_resume": {"pk": "held_prescription"},
 }
@@ -497,11 +547,15 @@ OPEN_TO_ALL_WRITES = {
     "stock_waste",
     "count_unit",
     "shift_assignments",  # a med tech takes their own residents
+    "care_task_record",  # everyone on the floor documents care
     "mar_pdf_jobs",
 }
 # Pages that only read.
 READ_ONLY = {
     "home",
+    "care_shift",
+    "care_resident",
+    "care_plan",
     "healthz",
     "favicon",
     "staff_list",
@@ -544,7 +598,7 @@ WRITE_KINDS = {
 }
 
 # Every row of the project's own apps (their audit event tables included) is compared.
-PROJECT_APPS = ["accounts", "residents", "meds", "inventory", "mar", "reports"]
+PROJECT_APPS = ["accounts", "residents", "meds", "care", "inventory", "mar", "reports"]
 
 
 def _walk(patterns, prefix: str = "", namespace: str = "", params: tuple = ()):
@@ -653,9 +707,39 @@ def objects(
         incoming_secret=PASSWORD,
         counted={stock_item.pk: "20"},
     )
+    bare_resident = ResidentFactory(facility=facility, unit=unit)
+    template = adl_template()
+    care_answers = {
+        question.pk: question.choices.order_by("position")[3].pk
+        for question in template.questions.all()
+    }
+    for assessed in (resident, bare_resident):
+        care_services.assessment_sign(
+            resident=assessed,
+            template=template,
+            answers=care_answers,
+            reason="admission",
+            signed_by=nurse_user,
+            now=now,
+        )
+    care_plan = care_services.plan_draft_from_assessment(
+        assessment=resident.assessments.first(), created_by=nurse_user, now=now
+    )
+    care_task = CareTask.objects.create(
+        facility=facility,
+        resident=resident,
+        item=care_plan.items.first(),
+        shift_day=now.date(),
+        shift_name="day",
+        window_opens_at=now - timedelta(hours=1),
+        window_closes_at=now + timedelta(hours=1),
+    )
     return SimpleNamespace(
         facility=facility,
         unit=unit,
+        care_answers=care_answers,
+        care_plan=care_plan,
+        care_task=care_task,
         pdf_job=MarPdfJob.objects.create(
             facility=facility,
             unit=unit,
@@ -675,7 +759,7 @@ def objects(
         stock_item=stock_item,
         count=count,
         resident=resident,
-        bare_resident=ResidentFactory(facility=facility, unit=unit),
+        bare_resident=bare_resident,
         allergy=allergy,
         membership=Membership.objects.get(user=medtech_user, facility=facility),
         staff_user=medtech_user,

@@ -1,0 +1,64 @@
+"""The care pages' forms (thin: the services decide)."""
+
+from django import forms
+
+from core.shifts import DEFAULT_SHIFTS
+
+from . import rules
+from .models import AdlCategory, AssessmentReason, CareStatus
+
+WEEKDAYS = [(1, "Mon"), (2, "Tue"), (3, "Wed"), (4, "Thu"), (5, "Fri"), (6, "Sat"), (7, "Sun")]
+
+
+class AssessmentForm(forms.Form):
+    reason = forms.ChoiceField(choices=AssessmentReason.choices, initial=AssessmentReason.ROUTINE)
+    note = forms.CharField(
+        max_length=1000, required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+    def __init__(self, *args, template, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.questions = list(template.questions.prefetch_related("choices"))
+        for question in self.questions:
+            self.fields[f"q{question.pk}"] = forms.TypedChoiceField(
+                label=f"{question.get_category_display()}: {question.text}",
+                choices=[(c.pk, f"{c.label} ({c.score})") for c in question.choices.all()],
+                coerce=int,
+                widget=forms.RadioSelect,
+                error_messages={"required": "Answer this question."},
+            )
+        self.order_fields([*(f"q{q.pk}" for q in self.questions), "reason", "note"])
+
+    def answers(self) -> dict[int, int]:
+        return {q.pk: self.cleaned_data[f"q{q.pk}"] for q in self.questions}
+
+
+class CareItemForm(forms.Form):
+    category = forms.ChoiceField(choices=AdlCategory.choices, label="Care")
+    instructions = forms.CharField(max_length=500, label="What care, in plain words")
+    planned_code = forms.ChoiceField(choices=rules.GG_PERFORMANCE, label="Expected level of help")
+    staff_count = forms.IntegerField(min_value=1, max_value=4, initial=1, label="Staff needed")
+    shifts = forms.MultipleChoiceField(
+        choices=[(name, label) for name, label, _ in DEFAULT_SHIFTS],
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": "Choose at least one shift."},
+    )
+    weekdays = forms.TypedMultipleChoiceField(
+        choices=WEEKDAYS,
+        coerce=int,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Days (none: every day)",
+    )
+    minutes = forms.IntegerField(min_value=1, max_value=240, initial=10)
+
+
+class CareRecordForm(forms.Form):
+    status = forms.ChoiceField(
+        choices=CareStatus.choices, initial=CareStatus.DONE, widget=forms.RadioSelect
+    )
+    performance_code = forms.ChoiceField(
+        choices=[("", "—"), *rules.GG_PERFORMANCE], required=False, label="Help given"
+    )
+    reason = forms.CharField(max_length=300, required=False)
+    note = forms.CharField(max_length=1000, required=False)

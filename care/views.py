@@ -1,0 +1,211 @@
+"""The care pages: a resident's assessment, plan and this shift's care; the shift's care list.
+Thin: the services decide, `run_service` puts their refusals beside the fields."""
+
+from django import forms
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from accounts.permissions import EVERYONE, WRITERS_CLINICAL, facility_view, scoped_get
+from core.views import run_service
+from residents.models import Resident
+
+from . import selectors, services
+from .catalog import adl_template
+from .forms import AssessmentForm, CareItemForm, CareRecordForm
+from .models import TASK_DOCUMENTABLE, CareTask, PlanStatus, ServicePlan
+from .services.plans import plan_changes
+
+
+def _resident(request, pk: int) -> Resident:
+    return scoped_get(Resident.objects.select_related("unit", "facility"), request, pk=pk)
+
+
+def _message(form) -> str:
+    return " ".join(str(m) for messages_ in form.errors.values() for m in messages_)
+
+
+@facility_view(EVERYONE)
+def resident_care(request, pk: int):
+    resident = _resident(request, pk)
+    care = selectors.resident_care(resident=resident, now=timezone.now())
+    for task in care.tasks:
+        if task.state in TASK_DOCUMENTABLE and not hasattr(task, "record"):
+            task.record_form = CareRecordForm()
+    return render(request, "care/resident_care.html", {"resident": resident, "care": care})
+
+
+@facility_view(WRITERS_CLINICAL, action="assess residents")
+def assessment_create(request, pk: int):
+    resident = _resident(request, pk)
+    form = AssessmentForm(request.POST or None, template=adl_template())
+    if request.method == "POST" and form.is_valid():
+        assessment = run_service(
+            form,
+            lambda: services.assessment_sign(
+                resident=resident,
+                template=adl_template(),
+                answers=form.answers(),
+                reason=form.cleaned_data["reason"],
+                note=form.cleaned_data["note"],
+                signed_by=request.user,
+                now=timezone.now(),
+            ),
+        )
+        if assessment is not None:
+            level = f", {assessment.care_level}" if assessment.care_level else ""
+            messages.success(request, f"Assessment signed: score {assessment.total_score}{level}.")
+            return redirect("care_resident", pk=resident.pk)
+    return render(request, "care/assessment_form.html", {"resident": resident, "form": form})
+
+
+@require_POST
+@facility_view(WRITERS_CLINICAL, action="draft service plans")
+def plan_draft(request, pk: int):
+    resident = _resident(request, pk)
+    assessment = resident.assessments.first()
+    form = forms.Form(request.POST)
+    if assessment is None:
+        messages.error(request, "Assess the resident first: the plan is made from it.")
+        return redirect("care_resident", pk=resident.pk)
+    plan = run_service(
+        form,
+        lambda: services.plan_draft_from_assessment(
+            assessment=assessment, created_by=request.user, now=timezone.now()
+        ),
+    )
+    if plan is None:
+        messages.error(request, _message(form))
+        return redirect("care_resident", pk=resident.pk)
+    return redirect("care_plan", pk=plan.pk)
+
+
+def _plan(request, pk: int) -> ServicePlan:
+    return scoped_get(
+        ServicePlan.objects.select_related("resident__unit", "published_by", "assessment"),
+        request,
+        pk=pk,
+    )
+
+
+@facility_view(EVERYONE)
+def plan_detail(request, pk: int):
+    plan = _plan(request, pk)
+    items = list(plan.items.all())
+    context = {"plan": plan, "items": items, "resident": plan.resident}
+    if plan.status == PlanStatus.DRAFT:
+        active = ServicePlan.objects.filter(
+            resident_id=plan.resident_id, status=PlanStatus.ACTIVE
+        ).first()
+        context["changes"] = plan_changes(list(active.items.all()) if active else [], items)
+        context["item_forms"] = [
+            (
+                item,
+                CareItemForm(
+                    initial={**_values(item), "category": item.category}, prefix=f"i{item.pk}"
+                ),
+            )
+            for item in items
+        ]
+        context["add_form"] = CareItemForm(prefix="new")
+    return render(request, "care/plan.html", context)
+
+
+def _values(item) -> dict:
+    return {
+        "instructions": item.instructions,
+        "planned_code": item.planned_code,
+        "staff_count": item.staff_count,
+        "shifts": item.shifts,
+        "weekdays": item.weekdays,
+        "minutes": item.minutes,
+    }
+
+
+@require_POST
+@facility_view(WRITERS_CLINICAL, action="edit service plans")
+def plan_item(request, pk: int):
+    plan = _plan(request, pk)
+    prefix = request.POST.get("prefix", "new")
+    if prefix != "new" and not prefix.removeprefix("i").isdigit():
+        prefix = "new"
+    form = CareItemForm(request.POST, prefix=prefix)
+    remove = request.POST.get("remove") == "1"
+    if remove:
+        category = request.POST.get(f"{prefix}-category", "")
+        result = run_service(
+            form,
+            lambda: (
+                services.plan_item_save(
+                    plan=plan, category=category, values={}, user=request.user, remove=True
+                )
+                or True
+            ),
+        )
+    elif form.is_valid():
+        data = form.cleaned_data
+        result = run_service(
+            form,
+            lambda: services.plan_item_save(
+                plan=plan, category=data["category"], values=data, user=request.user
+            ),
+        )
+    else:
+        result = None
+    if result is None:
+        messages.error(request, _message(form) or "Check the care item.")
+    else:
+        messages.success(request, "Care item removed." if remove else "Care item saved.")
+    return redirect("care_plan", pk=plan.pk)
+
+
+@require_POST
+@facility_view(WRITERS_CLINICAL, action="publish service plans")
+def plan_publish(request, pk: int):
+    plan = _plan(request, pk)
+    form = forms.Form(request.POST)
+    published = run_service(
+        form,
+        lambda: services.plan_publish(plan=plan, published_by=request.user, now=timezone.now()),
+    )
+    if published is None:
+        messages.error(request, _message(form))
+        return redirect("care_plan", pk=plan.pk)
+    messages.success(request, "Service plan published: its care starts with the next shift.")
+    return redirect("care_plan", pk=plan.pk)
+
+
+@require_POST
+@facility_view(EVERYONE)
+def task_record(request, pk: int):
+    task = scoped_get(CareTask.objects.select_related("item"), request, pk=pk)
+    form = CareRecordForm(request.POST)
+    record = None
+    if form.is_valid():
+        data = form.cleaned_data
+        record = run_service(
+            form,
+            lambda: services.care_task_record(
+                task_id=task.pk,
+                status=data["status"],
+                performance_code=data["performance_code"],
+                reason=data["reason"],
+                note=data["note"],
+                user=request.user,
+                now=timezone.now(),
+            ),
+        )
+    if record is None:
+        messages.error(request, f"{task.item.get_category_display()}: {_message(form)}")
+    else:
+        messages.success(
+            request, f"{task.item.get_category_display()}: {record.get_status_display().lower()}."
+        )
+    return redirect("care_resident", pk=task.resident_id)
+
+
+@facility_view(EVERYONE)
+def shift_care(request):
+    shift, rows = selectors.shift_care(facility=request.facility, now=timezone.now())
+    return render(request, "care/shift.html", {"shift": shift, "rows": rows})

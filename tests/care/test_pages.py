@@ -1,0 +1,129 @@
+"""The care pages as their users work them: the nurse assesses, drafts and publishes a plan and
+sees what changed; the med tech documents the shift's care; lists read in constant queries."""
+
+import datetime
+
+import pytest
+import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from care import services
+from care.models import CareRecord, CareTask, PlanStatus, ServicePlan, TaskState
+from tests.factories import ResidentFactory
+
+from .conftest import NOW, answers_for, published_plan
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_nurse_assesses_drafts_and_publishes_seeing_what_changes(
+    nurse_client, resident, template
+):
+    with time_machine.travel(NOW, tick=False):
+        page = nurse_client.get(reverse("care_assess", args=[resident.pk]))
+        assert "Bathing: How much help does the resident need to bathe" in page.content.decode()
+        answers = answers_for(template, {"bathing": 4, "toileting": 3})
+        missing = dict(list(answers.items())[1:])
+        refused = nurse_client.post(
+            reverse("care_assess", args=[resident.pk]),
+            {**{f"q{q}": c for q, c in missing.items()}, "reason": "admission"},
+        )
+        assert refused.status_code == 200 and "Answer this question." in refused.content.decode()
+        assert not resident.assessments.exists()
+        response = nurse_client.post(
+            reverse("care_assess", args=[resident.pk]),
+            {**{f"q{q}": c for q, c in answers.items()}, "reason": "admission"},
+        )
+        assert response.status_code == 302
+        response = nurse_client.post(reverse("care_plan_draft", args=[resident.pk]))
+        plan = ServicePlan.objects.get(resident=resident)
+        assert response.url == reverse("care_plan", args=[plan.pk])
+        page = nurse_client.get(response.url).content.decode()
+        assert "What publishing changes" in page
+        assert "Added Bathing: 03 Partial/moderate assistance, day (Tue, Fri)" in page
+        nurse_client.post(reverse("care_plan_publish", args=[plan.pk]))
+    plan.refresh_from_db()
+    assert plan.status == PlanStatus.ACTIVE
+
+
+def test_a_bad_care_item_is_named_and_the_draft_unchanged(nurse_client, resident, template, nurse):
+    assessment = services.assessment_sign(
+        resident=resident,
+        template=template,
+        answers=answers_for(template),
+        reason="admission",
+        signed_by=nurse,
+        now=NOW,
+    )
+    plan = services.plan_draft_from_assessment(assessment=assessment, created_by=nurse, now=NOW)
+    response = nurse_client.post(
+        reverse("care_plan_item", args=[plan.pk]),
+        {
+            "prefix": "new",
+            "new-category": "bathing",
+            "new-instructions": "Shower",
+            "new-planned_code": "03",
+            "new-staff_count": "9",
+            "new-minutes": "10",
+        },
+        follow=True,
+    )
+    body = response.content.decode()
+    assert "Choose at least one shift." in body
+    assert not plan.items.exists()
+
+
+def test_the_med_tech_documents_bathing_with_the_code_observed(
+    medtech_client, resident, template, nurse
+):
+    published_plan(resident, template, nurse, at=NOW - datetime.timedelta(days=1))
+    tuesday = datetime.datetime(2026, 1, 20, 15, 0, tzinfo=datetime.UTC)  # 10:00, day shift
+    services.care_tasks_generate(now=tuesday)
+    bathing = CareTask.objects.get(item__category="bathing", shift_day=datetime.date(2026, 1, 20))
+    with time_machine.travel(tuesday, tick=False):
+        page = medtech_client.get(reverse("care_resident", args=[resident.pk])).content.decode()
+        assert "Care this shift" in page and "Bathing" in page
+        assert '<option value="03" selected>' in page  # the planned level, prefilled
+        response = medtech_client.post(
+            reverse("care_task_record", args=[bathing.pk]),
+            {"status": "done", "performance_code": "02"},
+        )
+        assert response.status_code == 302
+        page = medtech_client.get(response.url).content.decode()
+    record = CareRecord.objects.get(task=bathing)
+    assert record.performance_code == "02"
+    assert "Done (02 Substantial/maximal assistance)" in page
+    bathing.refresh_from_db()
+    assert bathing.state == TaskState.DONE
+
+
+def _queries(client, url) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).status_code == 200
+    return len(queries.captured_queries)
+
+
+def test_the_care_pages_read_in_constant_queries(
+    nurse_client, facility, unit, resident, template, nurse
+):
+    published_plan(resident, template, nurse, at=NOW - datetime.timedelta(days=1))
+    services.care_tasks_generate(now=NOW)
+    with time_machine.travel(NOW, tick=False):
+        shift_before = _queries(nurse_client, reverse("care_shift"))
+        resident_before = _queries(nurse_client, reverse("care_resident", args=[resident.pk]))
+    for _ in range(4):
+        other = ResidentFactory(facility=facility, unit=unit)
+        published_plan(
+            other,
+            template,
+            nurse,
+            at=NOW - datetime.timedelta(days=1),
+            levels={"bathing": 5, "dressing": 4, "toileting": 3, "transfers": 4},
+        )
+    services.care_tasks_generate(now=NOW - datetime.timedelta(hours=8))
+    services.care_tasks_generate(now=NOW)
+    with time_machine.travel(NOW, tick=False):
+        assert _queries(nurse_client, reverse("care_shift")) == shift_before
+        assert _queries(nurse_client, reverse("care_resident", args=[other.pk])) == resident_before
