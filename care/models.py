@@ -247,6 +247,12 @@ class CareItem(models.Model):
         return f"{self.get_category_display()}: {self.instructions}"
 
     @property
+    def shifts_words(self) -> str:
+        """ "Day, Evening"."""
+        labels = dict(SHIFT_CHOICES)
+        return ", ".join(labels.get(name, name) for name in self.shifts)
+
+    @property
     def days_words(self) -> str:
         """ "Every day" or "Tue, Fri"."""
         names = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")

@@ -175,8 +175,12 @@ def med_pass_board(
     """
     rows = (
         # Overdue doses' windows opened before now: one range on the open rows' index.
+        # The resident's facility is the dose's (one foreign key holds them together); saying
+        # so lets the planner read the facility's residents, not hash every resident of every
+        # facility (bench/fleet.py: 48 ms -> 16 ms at 40,000 residents).
         ScheduledDose.objects.filter(
             facility=facility,
+            resident__facility=facility,
             resident__status=ResidentStatus.ACTIVE,
             state__in=[DoseState.DUE, DoseState.OVERDUE],
             window_opens_at__lte=now + UPCOMING,

@@ -226,12 +226,16 @@ def _move(cursor, facility_ids, states: str, closed_by, to_state: str, now) -> l
     documented right now stays with its documenter), then move them: two statements, so that
     the plan of the second is an index lookup by id whatever the table's statistics say (one
     statement's planner guessed the whole history open and scanned it). The state list is
-    spelled out so that the planner matches the partial index."""
+    spelled out so that the planner matches the partial index; each facility is its own index
+    range (LATERAL), whatever the number of facilities."""
     cursor.execute(
         f"""
-        SELECT id FROM care_caretask
-        WHERE facility_id = ANY(%s::bigint[]) AND state IN ({states}) AND window_closes_at <= %s
-        FOR UPDATE SKIP LOCKED
+        SELECT t.id FROM unnest(%s::bigint[]) AS f(id)
+        CROSS JOIN LATERAL (
+            SELECT id FROM care_caretask
+            WHERE facility_id = f.id AND state IN ({states}) AND window_closes_at <= %s
+            FOR UPDATE SKIP LOCKED
+        ) AS t
         """,
         [facility_ids, closed_by],
     )

@@ -68,7 +68,9 @@ def doses_generate(
     orders = _eligible_orders(now)
     facilities = Facility.objects.only("id", "timezone")
     if facility_ids is not None:
-        orders = orders.filter(facility_id__in=facility_ids)
+        # The residents' facility too (an order's resident is in its facility): the planner then
+        # reads these facilities' residents instead of hashing the whole fleet's.
+        orders = orders.filter(facility_id__in=facility_ids, resident__facility_id__in=facility_ids)
         facilities = facilities.filter(pk__in=facility_ids)
     zones = {f.pk: f.tz for f in facilities}
     starts = _generation_starts(list(zones), now)
@@ -429,12 +431,18 @@ def _move_open_doses(
         # so that either plan reads only the rows to move: the planner judges the window
         # conditions by the whole table, whose closed history it cannot tell from open doses.
         in_states = ", ".join(f"'{DoseState(state).value}'" for state in states)
+        # One index range per facility (LATERAL): given a thousand facilities at once, the
+        # planner could not tell that open doses lie ahead of the history and scanned it all
+        # (bench/fleet.py).
         cursor.execute(
             f"""
-            SELECT id FROM mar_scheduleddose
-            WHERE facility_id = ANY(%(facilities)s::bigint[]) AND state IN ({in_states})
-              AND window_closes_at <= %(before)s AND window_opens_at <= %(before)s
-            FOR UPDATE SKIP LOCKED
+            SELECT d.id FROM unnest(%(facilities)s::bigint[]) AS f(id)
+            CROSS JOIN LATERAL (
+                SELECT id FROM mar_scheduleddose
+                WHERE facility_id = f.id AND state IN ({in_states})
+                  AND window_closes_at <= %(before)s AND window_opens_at <= %(before)s
+                FOR UPDATE SKIP LOCKED
+            ) AS d
             """,
             {"facilities": facility_ids, "before": closed_before},
         )

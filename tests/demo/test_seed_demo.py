@@ -11,6 +11,7 @@ from django.db.models import Count, Max, Min, Sum
 from django.utils import timezone
 
 from accounts.models import Facility
+from care.models import CareRecord, CareTask, PlanStatus, ServicePlan
 from inventory.models import StockItem, StockMovement
 from inventory.selectors import count_overview, reorder_list
 from mar.models import (
@@ -40,6 +41,8 @@ def _totals() -> dict[str, int]:
             PrnFollowUp,
             StockMovement,
             StockItem,
+            CareRecord,
+            ServicePlan,
         )
     }
 
@@ -117,6 +120,23 @@ def test_seed_demo_slow_builds_35_days_of_history_once(monkeypatch, settings):
         assert item.on_hand == item.total >= 0, item
     given = records.filter(status=AdminStatus.GIVEN, voided=False).count()
     assert StockMovement.objects.filter(kind="administered").count() >= given
+
+    # Care: every present resident assessed and on an active plan; 35 days documented, some
+    # refused, the last days' undocumented tasks missed with one alert each; one declining
+    # resident's performance suggests reassessment.
+    present = Resident.objects.filter(status=ResidentStatus.ACTIVE)
+    assert not present.exclude(assessments__isnull=False).exists()
+    assert set(
+        ServicePlan.objects.filter(status=PlanStatus.ACTIVE).values_list("resident", flat=True)
+    ) >= set(present.values_list("pk", flat=True))
+    care = CareRecord.objects.aggregate(first=Min("performed_at"), last=Max("performed_at"))
+    assert care["first"] <= now - timedelta(days=34) and care["last"] >= now - timedelta(days=1)
+    assert CareRecord.objects.filter(status="refused").exists()
+    missed_care = CareTask.objects.filter(state="missed")
+    assert missed_care.exists()
+    assert Alert.objects.filter(kind=AlertKind.MISSED_CARE).count() == missed_care.count()
+    suggested = Alert.objects.filter(kind=AlertKind.REASSESS_SUGGESTED)
+    assert suggested.values("resident").distinct().count() == 1
 
     # A second run adds nothing.
     before = _totals()

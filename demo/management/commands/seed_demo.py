@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from demo import build
+from demo.care import seed_care
 from demo.history import record_history
 from demo.people import login_lines
 from mar.models import DoseState, ScheduledDose
@@ -42,6 +43,10 @@ class Command(BaseCommand):
             for message, times in history.failures.most_common(5):
                 self.stderr.write(f"History: {times} × {message}")
             self.stdout.write(self.style.SUCCESS(history.message()))
+        with pghistory.context(command="seed_demo"):
+            cared = seed_care(facilities, staff, report=self.say)
+        if cared:
+            self.stdout.write(self.style.SUCCESS(f"Care: {cared} care tasks documented."))
         self.say("demo: today's deliveries, doses and alerts")
         with transaction.atomic(), pghistory.context(command="seed_demo"):
             stocked = build.deliver_todays_stock(facilities, staff, password)
