@@ -22,6 +22,8 @@ def test_the_nurse_assesses_drafts_and_publishes_seeing_what_changes(
     nurse_client, resident, template
 ):
     with time_machine.travel(NOW, tick=False):
+        care_page = nurse_client.get(reverse("care_resident", args=[resident.pk]))
+        assert "New assessment" in care_page.content.decode()
         page = nurse_client.get(reverse("care_assess", args=[resident.pk]))
         assert "Bathing: How much help does the resident need to bathe" in page.content.decode()
         answers = answers_for(template, {"bathing": 4, "toileting": 3})
@@ -85,6 +87,7 @@ def test_the_med_tech_documents_bathing_with_the_code_observed(
     with time_machine.travel(tuesday, tick=False):
         page = medtech_client.get(reverse("care_resident", args=[resident.pk])).content.decode()
         assert "Care this shift" in page and "Bathing" in page
+        assert "New assessment" not in page  # a nurse's work
         assert '<option value="03" selected>' in page  # the planned level, prefilled
         response = medtech_client.post(
             reverse("care_task_record", args=[bathing.pk]),
