@@ -185,6 +185,7 @@ class Unit(models.Model):
 
 class Role(models.TextChoices):
     MED_TECH = "med_tech", "Med tech"
+    CAREGIVER = "caregiver", "Caregiver"  # documents care, never medications
     NURSE = "nurse", "Nurse"
     ADMIN = "admin", "Administrator"
 

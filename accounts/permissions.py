@@ -21,11 +21,14 @@ from .selectors import AideCertification, medication_aide_certification, medicat
 WRITERS_ADMIN = (Role.ADMIN,)
 WRITERS_CLINICAL = (Role.NURSE, Role.ADMIN)
 EVERYONE = (Role.MED_TECH, Role.NURSE, Role.ADMIN)
+# The care pages: everyone on the floor, caregivers too (they never reach a medication page).
+CARE_STAFF = (Role.CAREGIVER, *EVERYONE)
 
 _ROLE_WORDS = {
     Role.ADMIN: "administrators",
     Role.NURSE: "nurses",
     Role.MED_TECH: "med techs",
+    Role.CAREGIVER: "caregivers",
 }
 
 

@@ -7,7 +7,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from accounts.permissions import EVERYONE, WRITERS_CLINICAL, facility_view, scoped_get
+from accounts.permissions import CARE_STAFF, WRITERS_CLINICAL, facility_view, scoped_get
 from core.views import run_service
 from residents.models import Resident
 
@@ -26,7 +26,7 @@ def _message(form) -> str:
     return " ".join(str(m) for messages_ in form.errors.values() for m in messages_)
 
 
-@facility_view(EVERYONE)
+@facility_view(CARE_STAFF)
 def resident_care(request, pk: int):
     resident = _resident(request, pk)
     care = selectors.resident_care(resident=resident, now=timezone.now())
@@ -89,7 +89,7 @@ def _plan(request, pk: int) -> ServicePlan:
     )
 
 
-@facility_view(EVERYONE)
+@facility_view(CARE_STAFF)
 def plan_detail(request, pk: int):
     plan = _plan(request, pk)
     items = list(plan.items.all())
@@ -177,7 +177,7 @@ def plan_publish(request, pk: int):
 
 
 @require_POST
-@facility_view(EVERYONE)
+@facility_view(CARE_STAFF)
 def task_record(request, pk: int):
     task = scoped_get(CareTask.objects.select_related("item"), request, pk=pk)
     form = CareRecordForm(request.POST)
@@ -205,7 +205,7 @@ def task_record(request, pk: int):
     return redirect("care_resident", pk=task.resident_id)
 
 
-@facility_view(EVERYONE)
+@facility_view(CARE_STAFF)
 def shift_care(request):
     shift, rows = selectors.shift_care(facility=request.facility, now=timezone.now())
     return render(request, "care/shift.html", {"shift": shift, "rows": rows})

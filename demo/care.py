@@ -21,7 +21,7 @@ from residents.models import Resident, ResidentStatus
 from .build import nurse_of
 
 # Who documents the care of each home (its med techs, by username).
-CAREGIVERS = {"Maple Grove Assisted Living": ["medtech", "medtech3"]}
+CAREGIVERS = {"Maple Grove Assisted Living": ["caregiver", "medtech", "medtech3"]}
 REFUSALS = ["Wanted to rest", "Said not today", "Asked for later; declined again"]
 NOT_DONE = ["Out with family", "Asleep; will offer next shift"]
 # Missed care is left only in the last days (older shifts were documented late).

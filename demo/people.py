@@ -15,6 +15,7 @@ STAFF = [
     ("medtech", "Maria", "Lopez", "CMA", Role.MED_TECH, [MAPLE], 400),
     ("medtech3", "Jordan", "Lee", "CMA", Role.MED_TECH, [MAPLE], 10),
     ("medtech2", "Sam", "Okafor", "CMA", Role.MED_TECH, [CEDAR], 300),
+    ("caregiver", "Casey", "Nguyen", "Caregiver", Role.CAREGIVER, [MAPLE], None),
     ("cedaradmin", "Chris", "Walker", "Administrator", Role.ADMIN, [CEDAR], None),
     ("cedarnurse", "Grace", "Kim", "RN", Role.NURSE, [CEDAR], None),
 ]

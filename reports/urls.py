@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import fhir, pdf, resident_mar, supervisor
+from .views import adl, fhir, pdf, resident_mar, supervisor
 
 urlpatterns = [
     path("residents/<int:pk>/mar/day/", resident_mar.resident_mar_day, name="resident_mar_day"),
@@ -10,6 +10,7 @@ urlpatterns = [
         "residents/<int:pk>/mar/month/", resident_mar.resident_mar_month, name="resident_mar_month"
     ),
     path("residents/<int:pk>/mar/month.pdf", pdf.resident_mar_pdf, name="resident_mar_pdf"),
+    path("residents/<int:pk>/care/month/", adl.resident_adl_month, name="resident_adl_month"),
     path("units/<int:pk>/mar/month.pdf", pdf.unit_mar_pdf, name="unit_mar_pdf"),
     path("reports/mar-pdfs/", pdf.mar_pdf_jobs, name="mar_pdf_jobs"),
     path("reports/mar-pdfs/<int:pk>/", pdf.mar_pdf_job, name="mar_pdf_job"),

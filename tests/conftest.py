@@ -67,6 +67,16 @@ def medtech_client(medtech_user):
 
 
 @pytest.fixture
+def caregiver_user(facility):
+    return member(facility, Role.CAREGIVER, username="caregiver1")
+
+
+@pytest.fixture
+def caregiver_client(caregiver_user):
+    return _client_for(caregiver_user)
+
+
+@pytest.fixture
 def outsider_client(outsider_user):
     return _client_for(outsider_user)
 

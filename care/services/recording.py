@@ -14,7 +14,7 @@ from ..models import CareRecord, CareStatus, CareTask, TaskState
 from ..signals import care_reassessment_suggested
 
 # Who documents care: everyone on the floor (a caregiver documents care, never medications).
-DOCUMENTERS = (Role.MED_TECH, Role.NURSE, Role.ADMIN)
+DOCUMENTERS = (Role.CAREGIVER, Role.MED_TECH, Role.NURSE, Role.ADMIN)
 _STATE_FOR = {
     CareStatus.DONE: TaskState.DONE,
     CareStatus.REFUSED: TaskState.REFUSED,
