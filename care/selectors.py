@@ -68,3 +68,14 @@ def shift_care(*, facility, now: datetime.datetime) -> tuple[Shift, list[ShiftRo
     rows = [ShiftRow(r, *counts[r.pk]) for r in residents]
     rows.sort(key=lambda row: (row.resident.unit.name, row.resident.room, row.resident.last_name))
     return shift, rows
+
+
+def open_care_count(*, resident_id: int, now: datetime.datetime) -> int:
+    """How many of the resident's care tasks are still to document on the shifts running now or
+    ended within a day (one query): the med pass page's "Care" link shows it."""
+    return CareTask.objects.filter(
+        resident_id=resident_id,
+        state__in=("due", "overdue", "missed"),
+        window_opens_at__lte=now,
+        window_closes_at__gt=now - datetime.timedelta(hours=24),
+    ).count()

@@ -20,6 +20,7 @@ from accounts.permissions import (
     facility_view,
     scoped_get,
 )
+from care.selectors import open_care_count
 from core.shifts import parse_shift_key
 from core.time import local_time
 from core.validators import parse_id
@@ -162,6 +163,8 @@ def _pass_context(request, resident: Resident, data) -> dict:
         "highlight": parse_id(request.GET.get("dose")) or 0,
         "scan_form": ScanForm(),
         "followup_results": FollowUpResult.choices,
+        # Medications and care together: the care still to document, beside the doses.
+        "care_open": open_care_count(resident_id=resident.pk, now=timezone.now()),
     }
 
 

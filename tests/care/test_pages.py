@@ -130,3 +130,15 @@ def test_the_care_pages_read_in_constant_queries(
     with time_machine.travel(NOW, tick=False):
         assert _queries(nurse_client, reverse("care_shift")) == shift_before
         assert _queries(nurse_client, reverse("care_resident", args=[other.pk])) == resident_before
+
+
+def test_the_med_pass_page_shows_the_care_still_to_document(
+    medtech_client, resident, template, nurse
+):
+    published_plan(resident, template, nurse, at=NOW - datetime.timedelta(days=1))
+    services.care_tasks_generate(now=NOW)
+    url = reverse("resident_pass", args=[resident.pk])
+    with time_machine.travel(NOW, tick=False):
+        page = medtech_client.get(url).content.decode()
+    # The day shift's toileting (bathing is not due on a Wednesday).
+    assert '<span class="badge warn">1 to document</span>' in page
