@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import adl, fhir, pdf, resident_mar, supervisor
+from .views import adl, care, fhir, pdf, resident_mar, supervisor
 
 urlpatterns = [
     path("residents/<int:pk>/mar/day/", resident_mar.resident_mar_day, name="resident_mar_day"),
@@ -24,6 +24,7 @@ urlpatterns = [
     path("reports/exceptions/", supervisor.report_exceptions, name="report_exceptions"),
     path("reports/prn/", supervisor.report_prn, name="report_prn"),
     path("reports/error-rate/", supervisor.report_error_rate, name="report_error_rate"),
+    path("reports/care/", care.report_care, name="report_care"),
     path("reports/controlled/", supervisor.report_controlled, name="report_controlled"),
     path(
         "reports/audit/resident/<int:pk>/",

@@ -661,6 +661,14 @@ EXPECTED: dict[str, dict[str, int]] = {
         "admin": 200,
         "outsider": 200,
     },
+    "report_care": {
+        "anon": 302,
+        "med_tech": 403,
+        "caregiver": 403,
+        "nurse": 200,
+        "admin": 200,
+        "outsider": 200,
+    },
     "resident_adl_month": {
         "anon": 302,
         "med_tech": 200,
@@ -1057,6 +1065,7 @@ OPEN_TO_ALL_WRITES = {
 # Pages that only read.
 READ_ONLY = {
     "home",
+    "report_care",
     "resident_adl_month",
     "care_shift",
     "care_resident",

@@ -86,3 +86,16 @@ def test_the_page_reads_in_constant_queries(nurse_client, resident, documented, 
     services.care_tasks_generate(now=NOW + 72 * HOUR)
     with time_machine.travel(NOW, tick=False):
         assert count() == before
+
+
+def test_the_care_report_counts_by_unit_and_shift_missed_first(nurse_client, resident, documented):
+    with time_machine.travel(NOW, tick=False):
+        page = nurse_client.get(reverse("report_care"), {"month": "2026-01"}).content.decode()
+        response = nurse_client.get(reverse("report_care"), {"month": "2026-01", "format": "csv"})
+    assert "Care by unit and shift: 2026-01" in page
+    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    assert rows[0] == ["Unit", "Shift", "Care tasks", "Done", "Refused", "Not done", "Missed"]
+    unit = resident.unit.name
+    assert rows[1][:2] == [unit, "Night"] and rows[1][6] == "1"  # missed care first
+    by_shift = {row[1]: row for row in rows[1:]}
+    assert by_shift["Day"][3] == "1" and by_shift["Evening"][4] == "1"
