@@ -1,4 +1,5 @@
-"""A resident's orders and administrations as one FHIR R4 Bundle (type "collection").
+"""A resident's orders and administrations, service plans and documented care as one FHIR R4
+Bundle (type "collection"); the care resources are reports/fhir_care.py's.
 
 Plain dictionaries, ready for `json.dumps`: the app does not depend on a FHIR library (the tests
 validate the output with one). Every entry's `fullUrl` is a `urn:uuid:` made with uuid5 from the
@@ -17,6 +18,8 @@ from django.utils import timezone
 from mar.models import Administration, AdminStatus, Amendment
 from meds.models import OrderStatus, Prescription, Recurrence
 from residents.models import Resident, ResidentStatus
+
+from .fhir_care import care_entries
 
 WRISTBAND_SYSTEM = "urn:medtech:wristband"
 NDC_SYSTEM = "http://hl7.org/fhir/sid/ndc"
@@ -284,6 +287,15 @@ def resident_bundle(
         }
         for record in records
     ]
+    entries += care_entries(
+        resident=resident,
+        start=start,
+        end=end,
+        patient_ref=patient_ref,
+        full_url=_full_url,
+        uuid_of=_uuid,
+        instant=_instant,
+    )
     return {
         "resourceType": "Bundle",
         "id": str(
