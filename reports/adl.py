@@ -82,3 +82,24 @@ def _cell(task: CareTask) -> str:
             return f"{record.performance_code} {who}"
         return f"{MARKS.get(record.status, '?')} {who}"
     return MARKS.get(task.state, "")
+
+
+def adl_pdf(*, resident: Resident, year: int, month: int) -> bytes:
+    """The month's ADL grid as a PDF page in the MAR PDF's layout (letter landscape, the same
+    header and footer), in the facility's zone."""
+    from django.template.loader import render_to_string
+    from django.utils import timezone
+    from weasyprint import HTML
+
+    grid = adl_month(resident=resident, year=year, month=month)
+    context = {
+        "resident": resident,
+        "facility": resident.facility,
+        "grid": grid,
+        "legend": LEGEND,
+        "month_label": f"{calendar.month_name[month]} {year}",
+        "printed": timezone.now(),
+        "days": [(d.day, d.strftime("%a")[:2], d.weekday() >= 5) for d in grid.days],
+    }
+    with timezone.override(resident.facility.tz):
+        return HTML(string=render_to_string("reports/pdf/adl_month.html", context)).write_pdf()

@@ -99,3 +99,28 @@ def test_the_care_report_counts_by_unit_and_shift_missed_first(nurse_client, res
     assert rows[1][:2] == [unit, "Night"] and rows[1][6] == "1"  # missed care first
     by_shift = {row[1]: row for row in rows[1:]}
     assert by_shift["Day"][3] == "1" and by_shift["Evening"][4] == "1"
+
+
+def test_the_pdf_is_one_landscape_letter_page_with_the_grid(nurse_client, resident, documented):
+    import shutil
+    import subprocess
+
+    url = reverse("resident_adl_month", args=[resident.pk])
+    with time_machine.travel(NOW, tick=False):
+        response = nurse_client.get(url, {"month": "2026-01", "format": "pdf"})
+    assert response["Content-Type"] == "application/pdf"
+    assert response.content.startswith(b"%PDF")
+    assert shutil.which("pdftotext"), "make test installs poppler-utils"
+    info = subprocess.run(
+        ["pdfinfo", "-"], input=response.content, capture_output=True, check=True
+    ).stdout.decode()
+    pages = next(line for line in info.splitlines() if line.startswith("Pages:"))
+    assert pages.split()[1] == "1" and "792 x 612" in info  # letter, landscape
+    text = subprocess.run(
+        ["pdftotext", "-layout", "-", "-"],
+        input=response.content,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    assert "ADL care record — January 2026" in text
+    assert "Toileting" in text and "03 ML" in text and "R ML" in text
