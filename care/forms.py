@@ -5,7 +5,7 @@ from django import forms
 from core.shifts import DEFAULT_SHIFTS
 
 from . import rules
-from .models import AdlCategory, AssessmentReason, CareStatus
+from .models import AdlCategory, AssessmentReason, CareAmendmentKind, CareStatus
 
 WEEKDAYS = [(1, "Mon"), (2, "Tue"), (3, "Wed"), (4, "Thu"), (5, "Fri"), (6, "Sat"), (7, "Sun")]
 
@@ -62,3 +62,19 @@ class CareRecordForm(forms.Form):
     )
     reason = forms.CharField(max_length=300, required=False)
     note = forms.CharField(max_length=1000, required=False)
+
+
+class CareAmendForm(forms.Form):
+    kind = forms.ChoiceField(
+        choices=CareAmendmentKind.choices,
+        widget=forms.RadioSelect,
+        initial=CareAmendmentKind.CORRECTION,
+        label="Amendment",
+    )
+    status = forms.ChoiceField(
+        choices=[("", "Unchanged"), *CareStatus.choices], required=False, label="Should read"
+    )
+    performance_code = forms.ChoiceField(
+        choices=[("", "Unchanged"), *rules.GG_CODES], required=False, label="Level of help"
+    )
+    reason = forms.CharField(max_length=300, label="Why")

@@ -8,6 +8,7 @@ work pattern of DESIGN.md: rows with state, an idempotent generator, a partial-i
 CareRecord (append-only; corrected by CareAmendment).
 """
 
+import pgtrigger
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -325,6 +326,19 @@ class CareTask(models.Model):
     def __str__(self) -> str:
         return f"{self.item} on the {self.shift_name} shift of {self.shift_day:%Y-%m-%d}"
 
+    @property
+    def record(self) -> "CareRecord | None":
+        """The live record (None: not documented, or only in error). Read with
+        `live_record_prefetch()` for a list of tasks; a query each otherwise."""
+        live = getattr(self, "live_records", None)
+        if live is None:
+            live = list(
+                self.records.filter(voided=False)
+                .select_related("recorded_by")
+                .prefetch_related("amendments")[:1]
+            )
+        return live[0] if live else None
+
 
 class CareStatus(models.TextChoices):
     DONE = "done", "Done"
@@ -336,7 +350,9 @@ class CareStatus(models.TextChoices):
 class CareRecord(models.Model):
     """What was documented for a task: append-only (corrections are amendments)."""
 
-    task = models.OneToOneField(CareTask, on_delete=models.PROTECT, related_name="record")
+    # One live record per task (the constraint); one marked entered in error stays beside the
+    # record made after it.
+    task = models.ForeignKey(CareTask, on_delete=models.PROTECT, related_name="records")
     facility = models.ForeignKey(Facility, on_delete=models.PROTECT, related_name="+")
     resident = models.ForeignKey(Resident, on_delete=models.PROTECT, related_name="care_records")
     status = models.CharField(max_length=10, choices=CareStatus.choices)
@@ -352,6 +368,11 @@ class CareRecord(models.Model):
 
     class Meta:
         ordering = ["-performed_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["task"], condition=models.Q(voided=False), name="care_record_one_live"
+            )
+        ]
         indexes = [
             models.Index(fields=["resident", "performed_at"], name="care_record_resident_idx")
         ]
@@ -359,9 +380,35 @@ class CareRecord(models.Model):
     def __str__(self) -> str:
         return f"{self.task.item}: {self.get_status_display()}"
 
+    def _corrected(self, field: str) -> str:
+        value = getattr(self, field)
+        for amendment in self.amendments.all():  # prefetched with the record for lists
+            value = amendment.changes.get(field, value)
+        return value
 
+    @property
+    def current_status(self) -> str:
+        """The status as amended (a correction says what the record should have said)."""
+        return self._corrected("status")
+
+    @property
+    def current_code(self) -> str:
+        return self._corrected("performance_code")
+
+
+class CareAmendmentKind(models.TextChoices):
+    ENTERED_IN_ERROR = "entered_in_error", "Entered in error"
+    CORRECTION = "correction", "Correction"
+
+
+@track()
 class CareAmendment(models.Model):
+    """A nurse's correction of a care record; the original stays beside it (append-only)."""
+
     record = models.ForeignKey(CareRecord, on_delete=models.PROTECT, related_name="amendments")
+    kind = models.CharField(
+        max_length=20, choices=CareAmendmentKind.choices, default=CareAmendmentKind.CORRECTION
+    )
     reason = models.CharField(max_length=300)
     changes = models.JSONField(default=dict)
     amended_by = models.ForeignKey(
@@ -371,6 +418,33 @@ class CareAmendment(models.Model):
 
     class Meta:
         ordering = ["record", "amended_at"]
+        triggers = [
+            pgtrigger.Protect(
+                name="care_amendment_append_only", operation=pgtrigger.Update | pgtrigger.Delete
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Amendment of {self.record}: {self.reason}"
+
+    @property
+    def changes_words(self) -> str:
+        """ "should read Refused; level of help 02 Substantial/maximal assistance"."""
+        words = []
+        if status := self.changes.get("status"):
+            words.append(f"should read {CareStatus(status).label}")
+        if code := self.changes.get("performance_code"):
+            words.append(f"level of help {dict(GG_CHOICES).get(code, code)}")
+        return "; ".join(words)
+
+
+def live_record_prefetch():
+    """Prefetch for a list of CareTasks: each task's live record (with who recorded it) as
+    `task.record`, one query for the list."""
+    return models.Prefetch(
+        "records",
+        queryset=CareRecord.objects.filter(voided=False)
+        .select_related("recorded_by")
+        .prefetch_related("amendments"),
+        to_attr="live_records",
+    )

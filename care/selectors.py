@@ -8,7 +8,14 @@ from django.db.models import Prefetch
 from core.shifts import Shift, shift_at
 from residents.models import Resident
 
-from .models import Assessment, CareItem, CareTask, PlanStatus, ServicePlan
+from .models import (
+    Assessment,
+    CareItem,
+    CareTask,
+    PlanStatus,
+    ServicePlan,
+    live_record_prefetch,
+)
 
 
 @dataclass
@@ -39,7 +46,8 @@ def resident_care(*, resident: Resident, now: datetime.datetime) -> ResidentCare
             window_opens_at__lte=now,
             window_closes_at__gt=now - datetime.timedelta(hours=24),
         )
-        .select_related("item", "record__recorded_by")
+        .select_related("item")
+        .prefetch_related(live_record_prefetch())
         .order_by("-window_opens_at", "item__category")
     )
     return ResidentCare(

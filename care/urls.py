@@ -11,4 +11,5 @@ urlpatterns = [
     path("care/plans/<int:pk>/items/", views.plan_item, name="care_plan_item"),
     path("care/plans/<int:pk>/publish/", views.plan_publish, name="care_plan_publish"),
     path("care/tasks/<int:pk>/record/", views.task_record, name="care_task_record"),
+    path("care/records/<int:pk>/amend/", views.record_amend, name="care_record_amend"),
 ]

@@ -7,14 +7,15 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from accounts.models import Role
 from accounts.permissions import CARE_STAFF, WRITERS_CLINICAL, facility_view, scoped_get
 from core.views import run_service
 from residents.models import Resident
 
 from . import selectors, services
 from .catalog import adl_template
-from .forms import AssessmentForm, CareItemForm, CareRecordForm
-from .models import TASK_DOCUMENTABLE, CareTask, PlanStatus, ServicePlan
+from .forms import AssessmentForm, CareAmendForm, CareItemForm, CareRecordForm
+from .models import TASK_DOCUMENTABLE, CareRecord, CareTask, PlanStatus, ServicePlan
 from .services.plans import plan_changes
 
 
@@ -31,7 +32,7 @@ def resident_care(request, pk: int):
     resident = _resident(request, pk)
     care = selectors.resident_care(resident=resident, now=timezone.now())
     for task in care.tasks:
-        if task.state in TASK_DOCUMENTABLE and not hasattr(task, "record"):
+        if task.state in TASK_DOCUMENTABLE and task.record is None:
             task.record_form = CareRecordForm()
     return render(request, "care/resident_care.html", {"resident": resident, "care": care})
 
@@ -209,3 +210,29 @@ def task_record(request, pk: int):
 def shift_care(request):
     shift, rows = selectors.shift_care(facility=request.facility, now=timezone.now())
     return render(request, "care/shift.html", {"shift": shift, "rows": rows})
+
+
+@facility_view((Role.NURSE,), action="amend care records")
+def record_amend(request, pk: int):
+    record = scoped_get(
+        CareRecord.objects.select_related("task__item", "resident", "recorded_by"), request, pk=pk
+    )
+    form = CareAmendForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        amendment = run_service(
+            form,
+            lambda: services.care_record_amend(
+                actor=request.user,
+                record_id=record.pk,
+                kind=data["kind"],
+                reason=data["reason"],
+                status=data["status"],
+                performance_code=data["performance_code"],
+                now=timezone.now(),
+            ),
+        )
+        if amendment is not None:
+            messages.success(request, f"Care record amended: {amendment.get_kind_display()}.")
+            return redirect("care_resident", pk=record.resident_id)
+    return render(request, "care/record_amend.html", {"record": record, "form": form})

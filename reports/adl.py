@@ -6,7 +6,7 @@ import calendar
 import datetime
 from dataclasses import dataclass, field
 
-from care.models import SHIFT_CHOICES, AdlCategory, CareTask
+from care.models import SHIFT_CHOICES, AdlCategory, CareTask, live_record_prefetch
 from residents.models import Resident
 
 # What a cell reads for a task without a "done" record.
@@ -50,7 +50,8 @@ def adl_month(*, resident: Resident, year: int, month: int) -> AdlMonth:
     days = [first + datetime.timedelta(days=i) for i in range(calendar.monthrange(year, month)[1])]
     tasks = (
         CareTask.objects.filter(resident=resident, shift_day__gte=days[0], shift_day__lte=days[-1])
-        .select_related("item", "record__recorded_by")
+        .select_related("item")
+        .prefetch_related(live_record_prefetch())
         .order_by("shift_day", "window_opens_at")
     )
     rows: dict[tuple[str, str], AdlRow] = {}
@@ -75,12 +76,12 @@ def adl_month(*, resident: Resident, year: int, month: int) -> AdlMonth:
 
 
 def _cell(task: CareTask) -> str:
-    record = getattr(task, "record", None)
-    if record is not None and not record.voided:
+    record = task.record
+    if record is not None:
         who = record.recorded_by.initials
-        if record.status == "done":
-            return f"{record.performance_code} {who}"
-        return f"{MARKS.get(record.status, '?')} {who}"
+        if record.current_status == "done":
+            return f"{record.current_code} {who}"
+        return f"{MARKS.get(record.current_status, '?')} {who}"
     return MARKS.get(task.state, "")
 
 

@@ -7,7 +7,7 @@ Two queries whatever the number of plans and tasks."""
 
 from django.db.models import Prefetch
 
-from care.models import CareItem, CareTask, PlanStatus, ServicePlan
+from care.models import CareItem, CareTask, PlanStatus, ServicePlan, live_record_prefetch
 from care.rules import GG_CODES
 from residents.models import Resident
 
@@ -43,7 +43,8 @@ def care_entries(*, resident: Resident, start, end, patient_ref: dict, full_url,
             window_closes_at__gte=start,
             state__in=list(_TASK_STATUS),
         )
-        .select_related("item", "record__recorded_by")
+        .select_related("item")
+        .prefetch_related(live_record_prefetch())
         .order_by("window_opens_at", "pk")
     )
     entries = []
@@ -88,7 +89,7 @@ def care_entries(*, resident: Resident, start, end, patient_ref: dict, full_url,
 
 def _task_entries(task: CareTask, patient_ref, full_url, uuid_of, instant) -> list[dict]:
     status, reason = _TASK_STATUS[task.state]
-    record = getattr(task, "record", None)
+    record = task.record
     resource = {
         "resourceType": "Task",
         "id": uuid_of("care-task", task.pk),

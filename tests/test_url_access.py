@@ -458,6 +458,14 @@ EXPECTED: dict[str, dict[str, int]] = {
         "admin": 405,
         "outsider": 405,
     },
+    "care_record_amend": {
+        "anon": 302,
+        "med_tech": 403,
+        "caregiver": 403,
+        "nurse": 200,
+        "admin": 403,
+        "outsider": 403,
+    },
     "care_task_record": {
         "anon": 405,
         "med_tech": 405,
@@ -845,6 +853,7 @@ PARAMETERS: dict[str, dict[str, str]] = {
         "care/residents/": "resident",
         "care/plans/": "care_plan",
         "care/tasks/": "care_task",
+        "care/records/": "care_record",
         "staff/": "membership",
         "orders/": "prescription",
         "alerts/": "alert",
@@ -1023,6 +1032,7 @@ POST_DATA: dict[str, dict] = {
     },
     "care_plan_publish": {},
     "care_task_record": {"status": "done", "performance_code": "04"},
+    "care_record_amend": {"kind": "correction", "performance_code": "02", "reason": "Wrong level"},
     "other_code_list": {"code": "dialysis", "label": "At dialysis"},
     "other_code_edit": {"code": "asleep", "label": "Sound asleep"},
     "other_code_delete": {},
@@ -1248,9 +1258,26 @@ def objects(
         window_opens_at=now - timedelta(hours=1),
         window_closes_at=now + timedelta(hours=1),
     )
+    documented_task = CareTask.objects.create(
+        facility=facility,
+        resident=resident,
+        item=care_plan.items.last(),
+        shift_day=now.date(),
+        shift_name="evening",
+        window_opens_at=now - timedelta(hours=2),
+        window_closes_at=now + timedelta(hours=1),
+    )
+    care_record = care_services.care_task_record(
+        task_id=documented_task.pk,
+        status="done",
+        performance_code="04",
+        user=medtech_user,
+        now=now - timedelta(minutes=30),
+    )
     return SimpleNamespace(
         facility=facility,
         unit=unit,
+        care_record=care_record,
         care_answers=care_answers,
         care_plan=care_plan,
         care_task=care_task,

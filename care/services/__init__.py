@@ -2,11 +2,12 @@
 
 from .assessments import assessment_sign
 from .plans import plan_draft_from_assessment, plan_item_save, plan_publish
-from .recording import care_task_record
+from .recording import care_record_amend, care_task_record
 from .task_engine import care_tasks_cancel_open, care_tasks_generate, care_tasks_mark
 
 __all__ = [
     "assessment_sign",
+    "care_record_amend",
     "care_task_record",
     "care_tasks_cancel_open",
     "care_tasks_generate",

@@ -10,7 +10,14 @@ from core.errors import DomainError
 from core.time import current_stamp
 
 from .. import rules
-from ..models import CareRecord, CareStatus, CareTask, TaskState
+from ..models import (
+    CareAmendment,
+    CareAmendmentKind,
+    CareRecord,
+    CareStatus,
+    CareTask,
+    TaskState,
+)
 from ..signals import care_reassessment_suggested
 
 # Who documents care: everyone on the floor (a caregiver documents care, never medications).
@@ -108,3 +115,59 @@ def _suggest_reassessment(task: CareTask, now: datetime.datetime) -> None:
         care_reassessment_suggested.send(
             sender=CareRecord, resident=task.resident, category=task.item.category, at=now
         )
+
+
+@transaction.atomic
+def care_record_amend(
+    *,
+    actor: User,
+    record_id: int,
+    kind: str,
+    reason: str,
+    now: datetime.datetime,
+    status: str = "",
+    performance_code: str = "",
+) -> CareAmendment:
+    """A nurse amends a care record; the record itself never changes. "Entered in error" takes
+    it off the task, which is documented again (the sweep moves it on if its shift is over); a
+    correction says what the record should have said (status, level of help)."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError("Give the reason for the amendment.", field="reason")
+    if kind not in CareAmendmentKind.values:
+        raise DomainError("Choose the kind of amendment.", field="kind")
+    record = (
+        CareRecord.objects.select_for_update(of=("self",))
+        .select_related("task")
+        .filter(pk=record_id)
+        .first()
+    )
+    if record is None:
+        raise DomainError("This care record no longer exists.")
+    if membership_role(user=actor, facility_id=record.facility_id) != Role.NURSE:
+        raise DomainError("Only a nurse can amend a care record.")
+    if record.voided:
+        raise DomainError("This record was already marked entered in error.")
+    changes = {}
+    if kind == CareAmendmentKind.CORRECTION:
+        if status and status not in CareStatus.values:
+            raise DomainError("Choose done, refused or not done.", field="status")
+        if performance_code and performance_code not in dict(rules.GG_CODES):
+            raise DomainError("Choose a level of help.", field="performance_code")
+        changes = {
+            key: value
+            for key, value in (("status", status), ("performance_code", performance_code))
+            if value and value != getattr(record, key)
+        }
+        if not changes:
+            raise DomainError("Say what the correction changes.", field="performance_code")
+    amendment = CareAmendment.objects.create(
+        record=record, kind=kind, reason=reason, changes=changes, amended_by=actor, amended_at=now
+    )
+    if kind == CareAmendmentKind.ENTERED_IN_ERROR:
+        record.voided = True
+        record.save(update_fields=["voided"])
+        task = CareTask.objects.select_for_update().get(pk=record.task_id)
+        task.state, task.state_changed_at = TaskState.DUE, now
+        task.save(update_fields=["state", "state_changed_at"])
+    return amendment

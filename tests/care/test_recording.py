@@ -5,10 +5,13 @@ outside the shift a reason is required; worse than planned three times in 7 days
 import datetime
 
 import pytest
+from django.db import transaction
+from django.db.utils import ProgrammingError
+from django.urls import reverse
 
 from accounts.models import Role
 from care import services
-from care.models import AdlCategory, CareRecord, CareTask, TaskState
+from care.models import AdlCategory, CareAmendment, CareRecord, CareTask, TaskState
 from core.errors import DomainError
 from mar.models import Alert, AlertKind, AlertState
 from tests.factories import member
@@ -141,3 +144,101 @@ def test_worse_than_planned_three_times_in_a_week_suggests_reassessment_once(
     )
     alert.refresh_from_db()
     assert alert.state == AlertState.RESOLVED and alert.resolved_by == nurse
+
+
+def test_a_nurse_corrects_a_record_and_it_stays_beside_the_original(
+    evening_toileting, facility, nurse_client, nurse_user
+):
+    at = evening_toileting.window_opens_at + HOUR
+    record = services.care_task_record(
+        task_id=evening_toileting.pk,
+        status="done",
+        performance_code="04",
+        user=member(facility, Role.MED_TECH),
+        now=at,
+    )
+    response = nurse_client.post(
+        reverse("care_record_amend", args=[record.pk]),
+        {"kind": "correction", "performance_code": "02", "reason": "Needed two staff"},
+    )
+    assert response.status_code == 302
+    record.refresh_from_db()
+    assert record.performance_code == "04"  # the record never changes
+    assert record.current_code == "02"
+    (amendment,) = record.amendments.all()
+    assert amendment.changes == {"performance_code": "02"} and amendment.amended_by == nurse_user
+    # The database refuses (append-only trigger).
+    with pytest.raises(ProgrammingError), transaction.atomic():
+        CareAmendment.objects.filter(pk=amendment.pk).update(reason="changed")
+
+
+def test_entered_in_error_lets_the_task_be_documented_again(evening_toileting, facility, nurse):
+    medtech = member(facility, Role.MED_TECH)
+    at = evening_toileting.window_opens_at + HOUR
+    first = services.care_task_record(
+        task_id=evening_toileting.pk, status="done", performance_code="04", user=medtech, now=at
+    )
+    services.care_record_amend(
+        actor=nurse,
+        record_id=first.pk,
+        kind="entered_in_error",
+        reason="Charted on the wrong resident",
+        now=at + HOUR,
+    )
+    evening_toileting.refresh_from_db()
+    assert evening_toileting.state == TaskState.DUE and evening_toileting.record is None
+    second = services.care_task_record(
+        task_id=evening_toileting.pk,
+        status="refused",
+        reason="Declined",
+        user=medtech,
+        now=at + 2 * HOUR,
+    )
+    assert evening_toileting.record == second
+    assert CareRecord.objects.filter(task=evening_toileting).count() == 2
+
+
+@pytest.mark.parametrize(
+    ("kind", "code", "reason", "message"),
+    [
+        ("correction", "", "No change", "Say what the correction changes."),
+        ("correction", "04", "Same code", "Say what the correction changes."),
+        ("void", "", "Why not", "Choose the kind of amendment."),
+        ("correction", "02", " ", "Give the reason for the amendment."),
+    ],
+)
+def test_a_bad_amendment_is_refused_and_changes_nothing(
+    evening_toileting, facility, nurse, kind, code, reason, message
+):
+    record = services.care_task_record(
+        task_id=evening_toileting.pk,
+        status="done",
+        performance_code="04",
+        user=member(facility, Role.MED_TECH),
+        now=evening_toileting.window_opens_at + HOUR,
+    )
+    with pytest.raises(DomainError, match=message):
+        services.care_record_amend(
+            actor=nurse,
+            record_id=record.pk,
+            kind=kind,
+            reason=reason,
+            performance_code=code,
+            now=NOW,
+        )
+    assert not record.amendments.exists()
+
+
+def test_only_a_nurse_amends(evening_toileting, facility):
+    medtech = member(facility, Role.MED_TECH)
+    record = services.care_task_record(
+        task_id=evening_toileting.pk,
+        status="done",
+        performance_code="04",
+        user=medtech,
+        now=evening_toileting.window_opens_at + HOUR,
+    )
+    with pytest.raises(DomainError, match="Only a nurse"):
+        services.care_record_amend(
+            actor=medtech, record_id=record.pk, kind="entered_in_error", reason="x", now=NOW
+        )
