@@ -27,7 +27,7 @@ os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/medtec
 
 import django  # noqa: E402
 
-from bench.dose_engine import Clock, recreate_database, report  # noqa: E402
+from bench.dose_engine import Clock, bench_residents, recreate_database, report  # noqa: E402
 
 RESIDENTS, TABLE_ROWS, NEWLY_MISSED = 1200, 1_000_000, 1000
 SHIFTS = ["day", "evening", "night"]
@@ -36,28 +36,10 @@ NOW = datetime(2026, 6, 10, 11, 0, tzinfo=UTC)
 
 
 def populate() -> None:
-    from accounts.models import Facility, Unit, User
     from care.models import AdlCategory, CareItem, ServicePlan
-    from residents.models import Resident
 
-    facility = Facility.objects.create(name="Bench Facility", timezone="America/New_York")
-    unit = Unit.objects.create(facility=facility, name="Bench")
-    nurse = User.objects.create(username="bench-nurse")
     since = datetime(2026, 1, 1, tzinfo=UTC)
-    residents = Resident.objects.bulk_create(
-        Resident(
-            facility=facility,
-            unit=unit,
-            room=str(i),
-            first_name="R",
-            last_name=f"{i:04d}",
-            date_of_birth=date(1940, 1, 1),
-            admission_date=date(2025, 1, 1),
-            present_since=since,
-            wristband_code=f"B{i:06d}",
-        )
-        for i in range(RESIDENTS)
-    )
+    facility, nurse, residents = bench_residents(RESIDENTS, since)
     plans = ServicePlan.objects.bulk_create(
         ServicePlan(
             facility=facility,

@@ -53,16 +53,14 @@ def recreate_database() -> None:
     admin.close()
 
 
-def populate() -> None:
+def bench_residents(count: int, since: datetime):
+    """One facility (New York time) with a unit, a nurse and `count` present residents."""
     from accounts.models import Facility, Unit, User
-    from meds.models import Medication, Prescription
     from residents.models import Resident
 
     facility = Facility.objects.create(name="Bench Facility", timezone="America/New_York")
     unit = Unit.objects.create(facility=facility, name="Bench")
     nurse = User.objects.create(username="bench-nurse")
-    med = Medication.objects.create(name="Benchamine", strength="1 mg", form="tablet")
-    since = datetime(2026, 1, 1, tzinfo=UTC)
     residents = Resident.objects.bulk_create(
         Resident(
             facility=facility,
@@ -75,8 +73,17 @@ def populate() -> None:
             present_since=since,
             wristband_code=f"B{i:06d}",
         )
-        for i in range(RESIDENTS)
+        for i in range(count)
     )
+    return facility, nurse, residents
+
+
+def populate() -> None:
+    from meds.models import Medication, Prescription
+
+    since = datetime(2026, 1, 1, tzinfo=UTC)
+    facility, nurse, residents = bench_residents(RESIDENTS, since)
+    med = Medication.objects.create(name="Benchamine", strength="1 mg", form="tablet")
     Prescription.objects.bulk_create(
         (
             Prescription(
