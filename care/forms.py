@@ -78,3 +78,10 @@ class CareAmendForm(forms.Form):
         choices=[("", "Unchanged"), *rules.GG_CODES], required=False, label="Level of help"
     )
     reason = forms.CharField(max_length=300, label="Why")
+
+
+class CareLevelForm(forms.Form):
+    name = forms.CharField(max_length=60, label="Care level")
+    lowest_score = forms.IntegerField(
+        min_value=0, max_value=200, label="From score", help_text="Up to the next level's score."
+    )

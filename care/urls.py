@@ -12,4 +12,7 @@ urlpatterns = [
     path("care/plans/<int:pk>/publish/", views.plan_publish, name="care_plan_publish"),
     path("care/tasks/<int:pk>/record/", views.task_record, name="care_task_record"),
     path("care/records/<int:pk>/amend/", views.record_amend, name="care_record_amend"),
+    path("care/levels/", views.care_levels, name="care_levels"),
+    path("care/levels/<int:pk>/", views.care_level_edit, name="care_level_edit"),
+    path("care/levels/<int:pk>/delete/", views.care_level_delete, name="care_level_delete"),
 ]

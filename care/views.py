@@ -8,14 +8,27 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.models import Role
-from accounts.permissions import CARE_STAFF, WRITERS_CLINICAL, facility_view, scoped_get
+from accounts.permissions import (
+    CARE_STAFF,
+    WRITERS_ADMIN,
+    WRITERS_CLINICAL,
+    facility_view,
+    scoped_get,
+)
 from core.views import run_service
 from residents.models import Resident
 
 from . import selectors, services
 from .catalog import adl_template
-from .forms import AssessmentForm, CareAmendForm, CareItemForm, CareRecordForm
-from .models import TASK_DOCUMENTABLE, CareRecord, CareTask, PlanStatus, ServicePlan
+from .forms import AssessmentForm, CareAmendForm, CareItemForm, CareLevelForm, CareRecordForm
+from .models import (
+    TASK_DOCUMENTABLE,
+    CareLevel,
+    CareRecord,
+    CareTask,
+    PlanStatus,
+    ServicePlan,
+)
 from .services.plans import plan_changes
 
 
@@ -236,3 +249,53 @@ def record_amend(request, pk: int):
             messages.success(request, f"Care record amended: {amendment.get_kind_display()}.")
             return redirect("care_resident", pk=record.resident_id)
     return render(request, "care/record_amend.html", {"record": record, "form": form})
+
+
+@facility_view(WRITERS_ADMIN, action="change the care level table")
+def care_levels(request):
+    """The facility's table from assessment score to care level, and the form that adds one."""
+    form = CareLevelForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        level = run_service(
+            form,
+            lambda: services.care_level_save(
+                actor=request.user, facility=request.facility, **form.cleaned_data
+            ),
+        )
+        if level is not None:
+            messages.success(request, f"“{level.name}” added to the care levels.")
+            return redirect("care_levels")
+    levels = CareLevel.objects.filter(facility=request.facility).order_by("lowest_score")
+    return render(request, "care/levels.html", {"levels": levels, "form": form})
+
+
+@facility_view(WRITERS_ADMIN, action="change the care level table")
+def care_level_edit(request, pk: int):
+    level = scoped_get(CareLevel, request, pk=pk)
+    form = CareLevelForm(
+        request.POST or None, initial={"name": level.name, "lowest_score": level.lowest_score}
+    )
+    if request.method == "POST" and form.is_valid():
+        saved = run_service(
+            form,
+            lambda: services.care_level_save(
+                actor=request.user, facility=request.facility, level=level, **form.cleaned_data
+            ),
+        )
+        if saved is not None:
+            messages.success(request, f"“{saved.name}” saved.")
+            return redirect("care_levels")
+    return render(request, "care/level_form.html", {"level": level, "form": form})
+
+
+@require_POST
+@facility_view(WRITERS_ADMIN, action="change the care level table")
+def care_level_delete(request, pk: int):
+    level = scoped_get(CareLevel, request, pk=pk)
+    form = forms.Form(request.POST)
+    name = run_service(form, lambda: services.care_level_delete(actor=request.user, level=level))
+    if name is None:
+        messages.error(request, _message(form))
+    else:
+        messages.success(request, f"“{name}” removed from the care levels.")
+    return redirect("care_levels")

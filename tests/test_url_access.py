@@ -24,7 +24,7 @@ from accounts.models import Membership, Role
 from accounts.permissions import roles_phrase
 from care import services as care_services
 from care.catalog import adl_template
-from care.models import CareTask
+from care.models import CareLevel, CareTask
 from core.shifts import shift_at
 from inventory import services as stock_services
 from mar import services as mar_services
@@ -466,6 +466,30 @@ EXPECTED: dict[str, dict[str, int]] = {
         "admin": 403,
         "outsider": 403,
     },
+    "care_levels": {
+        "anon": 302,
+        "med_tech": 403,
+        "caregiver": 403,
+        "nurse": 403,
+        "admin": 200,
+        "outsider": 200,
+    },
+    "care_level_edit": {
+        "anon": 302,
+        "med_tech": 403,
+        "caregiver": 403,
+        "nurse": 403,
+        "admin": 200,
+        "outsider": 404,
+    },
+    "care_level_delete": {
+        "anon": 405,
+        "med_tech": 405,
+        "caregiver": 405,
+        "nurse": 405,
+        "admin": 405,
+        "outsider": 405,
+    },
     "care_task_record": {
         "anon": 405,
         "med_tech": 405,
@@ -854,6 +878,7 @@ PARAMETERS: dict[str, dict[str, str]] = {
         "care/plans/": "care_plan",
         "care/tasks/": "care_task",
         "care/records/": "care_record",
+        "care/levels/": "care_level",
         "staff/": "membership",
         "orders/": "prescription",
         "alerts/": "alert",
@@ -1033,6 +1058,9 @@ POST_DATA: dict[str, dict] = {
     "care_plan_publish": {},
     "care_task_record": {"status": "done", "performance_code": "04"},
     "care_record_amend": {"kind": "correction", "performance_code": "02", "reason": "Wrong level"},
+    "care_levels": {"name": "Level 4 — memory care", "lowest_score": "30"},
+    "care_level_edit": {"name": "Level 3 — high", "lowest_score": "20"},
+    "care_level_delete": {},
     "other_code_list": {"code": "dialysis", "label": "At dialysis"},
     "other_code_edit": {"code": "asleep", "label": "Sound asleep"},
     "other_code_delete": {},
@@ -1278,6 +1306,7 @@ def objects(
         facility=facility,
         unit=unit,
         care_record=care_record,
+        care_level=CareLevel.objects.filter(facility=facility).order_by("lowest_score").last(),
         care_answers=care_answers,
         care_plan=care_plan,
         care_task=care_task,

@@ -129,3 +129,35 @@ def test_a_draft_item_needs_a_shift_and_plain_words(resident, template, nurse):
     with pytest.raises(DomainError, match="at least one care item"):
         services.plan_item_save(plan=plan, category="bathing", values={}, user=nurse, remove=True)
         services.plan_publish(plan=plan, published_by=nurse, now=NOW)
+
+
+def test_the_administrator_edits_the_care_level_table(admin_client, facility, resident, template):
+    from django.urls import reverse
+
+    response = admin_client.post(
+        reverse("care_levels"), {"name": "Level 4 — memory care", "lowest_score": "30"}
+    )
+    assert response.status_code == 302
+    refused = admin_client.post(
+        reverse("care_levels"), {"name": "Duplicate start", "lowest_score": "30"}
+    )
+    assert "Another level already has this name or starts at this score." in (
+        refused.content.decode()
+    )
+    levels = list(CareLevel.objects.filter(facility=facility).values_list("lowest_score", "name"))
+    assert (30, "Level 4 — memory care") in levels and len(levels) == 4
+    nurse = member(facility, Role.NURSE)
+    # The last answer of every question: the most help.
+    levels_answers = dict.fromkeys(AdlCategory.values, 6)
+    levels_answers.update(eating=5, continence=4, cognition=4, mobility_aids=4)
+    assessment = services.assessment_sign(
+        resident=resident,
+        template=template,
+        answers=answers_for(template, levels_answers),
+        reason="change",
+        signed_by=nurse,
+        now=NOW,
+    )
+    assert assessment.total_score >= 30 and assessment.care_level == "Level 4 — memory care"
+    with pytest.raises(DomainError, match="Only an administrator"):
+        services.care_level_save(actor=nurse, facility=facility, name="x", lowest_score=1)
