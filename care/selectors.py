@@ -62,14 +62,16 @@ class ShiftRow:
     documented: int
 
 
-def shift_care(*, facility, now: datetime.datetime) -> tuple[Shift, list[ShiftRow]]:
-    """The current shift's care by resident: how many tasks are open and documented (one
-    query for the tasks, one for their residents)."""
+def shift_care(*, facility, now: datetime.datetime, passing=None) -> tuple[Shift, list[ShiftRow]]:
+    """The current shift's care by resident: how many tasks are open and documented, for the
+    residents of `passing` (a unit, a cart, "my residents"; residents.selectors.Passing) when
+    given (one query for the tasks, one for their residents)."""
     shift = shift_at(now, facility.tz)
     counts: dict[int, list[int]] = {}
-    for resident_id, state in CareTask.objects.filter(
-        facility=facility, window_opens_at=shift.starts_at
-    ).values_list("resident_id", "state"):
+    tasks = CareTask.objects.filter(facility=facility, window_opens_at=shift.starts_at)
+    if passing is not None:
+        tasks = tasks.filter(passing.residents_q("resident__"))
+    for resident_id, state in tasks.values_list("resident_id", "state"):
         row = counts.setdefault(resident_id, [0, 0])
         row[0 if state in ("due", "overdue") else 1] += 1
     residents = Resident.objects.filter(pk__in=list(counts)).select_related("unit")

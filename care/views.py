@@ -17,6 +17,7 @@ from accounts.permissions import (
 )
 from core.views import run_service
 from residents.models import Resident
+from residents.selectors import SESSION_PASSING, passing_resolve
 
 from . import selectors, services
 from .catalog import adl_template
@@ -221,8 +222,15 @@ def task_record(request, pk: int):
 
 @facility_view(CARE_STAFF)
 def shift_care(request):
-    shift, rows = selectors.shift_care(facility=request.facility, now=timezone.now())
-    return render(request, "care/shift.html", {"shift": shift, "rows": rows})
+    now = timezone.now()
+    passing = passing_resolve(
+        facility=request.facility,
+        user=request.user,
+        choice=request.session.get(SESSION_PASSING),
+        now=now,
+    )
+    shift, rows = selectors.shift_care(facility=request.facility, now=now, passing=passing)
+    return render(request, "care/shift.html", {"shift": shift, "rows": rows, "passing": passing})
 
 
 @facility_view((Role.NURSE,), action="amend care records")

@@ -74,7 +74,7 @@ def order_detail(request, pk: int):
 # The med pass ----------------------------------------------------------------------------------
 
 # What the med tech is passing (a unit, a cart, "my residents" or all): kept for the session.
-SESSION_PASSING = "med_pass_passing"
+SESSION_PASSING = resident_selectors.SESSION_PASSING
 # A refused submit without JavaScript: its messages and typed values, for the next GET of the
 # resident's page only (POST/redirect/GET), never a password or PIN.
 SESSION_REFUSAL = "med_pass_refusal"

@@ -98,6 +98,9 @@ class Passing:
 
 
 WHOLE_FACILITY = "The whole facility"
+# Where the session keeps what the person passes (chosen on the med pass board; the shift's care
+# list follows the same choice).
+SESSION_PASSING = "med_pass_passing"
 
 
 def _mine_label(shift: Shift) -> str:

@@ -142,3 +142,23 @@ def test_the_med_pass_page_shows_the_care_still_to_document(
         page = medtech_client.get(url).content.decode()
     # The day shift's toileting (bathing is not due on a Wednesday).
     assert '<span class="badge warn">1 to document</span>' in page
+
+
+def test_the_shift_care_list_follows_what_the_med_tech_passes(
+    medtech_client, facility, unit, resident, template, nurse
+):
+    from tests.factories import UnitFactory
+
+    south = UnitFactory(facility=facility, name="South Wing")
+    other = ResidentFactory(facility=facility, unit=south, last_name="Southerly")
+    for who in (resident, other):
+        published_plan(who, template, nurse, at=NOW - datetime.timedelta(days=1))
+    services.care_tasks_generate(now=NOW)
+    with time_machine.travel(NOW, tick=False):
+        everyone = medtech_client.get(reverse("care_shift")).content.decode()
+        assert resident.last_name in everyone and "Southerly" in everyone
+        chosen = medtech_client.post(reverse("passing_choose"), {"passing": f"unit:{south.pk}"})
+        assert chosen.status_code == 302
+        page = medtech_client.get(reverse("care_shift")).content.decode()
+    assert "Southerly" in page and resident.last_name not in page
+    assert "South Wing (unit)" in page
