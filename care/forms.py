@@ -5,7 +5,13 @@ from django import forms
 from core.shifts import DEFAULT_SHIFTS
 
 from . import rules
-from .models import AdlCategory, AssessmentReason, CareAmendmentKind, CareStatus
+from .models import (
+    TASK_DOCUMENTABLE,
+    AdlCategory,
+    AssessmentReason,
+    CareAmendmentKind,
+    CareStatus,
+)
 
 WEEKDAYS = [(1, "Mon"), (2, "Tue"), (3, "Wed"), (4, "Thu"), (5, "Fri"), (6, "Sat"), (7, "Sun")]
 
@@ -85,3 +91,11 @@ class CareLevelForm(forms.Form):
     lowest_score = forms.IntegerField(
         min_value=0, max_value=200, label="From score", help_text="Up to the next level's score."
     )
+
+
+def with_record_forms(tasks) -> list:
+    """Each task still to document gets its one-line form (ids unique on the page)."""
+    for task in tasks:
+        if task.state in TASK_DOCUMENTABLE and task.record is None:
+            task.record_form = CareRecordForm(auto_id=f"t{task.pk}-%s")
+    return tasks

@@ -80,12 +80,16 @@ def shift_care(*, facility, now: datetime.datetime, passing=None) -> tuple[Shift
     return shift, rows
 
 
-def open_care_count(*, resident_id: int, now: datetime.datetime) -> int:
-    """How many of the resident's care tasks are still to document on the shifts running now or
-    ended within a day (one query): the med pass page's "Care" link shows it."""
-    return CareTask.objects.filter(
-        resident_id=resident_id,
-        state__in=("due", "overdue", "missed"),
-        window_opens_at__lte=now,
-        window_closes_at__gt=now - datetime.timedelta(hours=24),
-    ).count()
+def care_to_document(*, resident_id: int, now: datetime.datetime) -> list[CareTask]:
+    """The resident's care still to document, of the shift running now or ended within a day,
+    for the med pass page beside the doses (one query)."""
+    return list(
+        CareTask.objects.filter(
+            resident_id=resident_id,
+            state__in=("due", "overdue", "missed"),
+            window_opens_at__lte=now,
+            window_closes_at__gt=now - datetime.timedelta(hours=24),
+        )
+        .select_related("item")
+        .order_by("window_opens_at", "item__category")
+    )

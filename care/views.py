@@ -4,6 +4,7 @@ Thin: the services decide, `run_service` puts their refusals beside the fields."
 from django import forms
 from django.contrib import messages
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
@@ -21,9 +22,15 @@ from residents.selectors import SESSION_PASSING, passing_resolve
 
 from . import selectors, services
 from .catalog import adl_template
-from .forms import AssessmentForm, CareAmendForm, CareItemForm, CareLevelForm, CareRecordForm
+from .forms import (
+    AssessmentForm,
+    CareAmendForm,
+    CareItemForm,
+    CareLevelForm,
+    CareRecordForm,
+    with_record_forms,
+)
 from .models import (
-    TASK_DOCUMENTABLE,
     CareLevel,
     CareRecord,
     CareTask,
@@ -45,9 +52,7 @@ def _message(form) -> str:
 def resident_care(request, pk: int):
     resident = _resident(request, pk)
     care = selectors.resident_care(resident=resident, now=timezone.now())
-    for task in care.tasks:
-        if task.state in TASK_DOCUMENTABLE and task.record is None:
-            task.record_form = CareRecordForm()
+    with_record_forms(care.tasks)
     return render(request, "care/resident_care.html", {"resident": resident, "care": care})
 
 
@@ -217,6 +222,8 @@ def task_record(request, pk: int):
         messages.success(
             request, f"{task.item.get_category_display()}: {record.get_status_display().lower()}."
         )
+    if request.POST.get("back") == "pass":  # documented from the med pass page: back to it
+        return redirect(f"{reverse('resident_pass', args=[task.resident_id])}#care")
     return redirect("care_resident", pk=task.resident_id)
 
 

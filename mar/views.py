@@ -20,8 +20,9 @@ from accounts.permissions import (
     facility_view,
     scoped_get,
 )
-from care.selectors import open_care_count
-from core.shifts import parse_shift_key
+from care.forms import with_record_forms
+from care.selectors import care_to_document
+from core.shifts import parse_shift_key, shift_at
 from core.time import local_time
 from core.validators import parse_id
 from core.views import run_service
@@ -164,7 +165,10 @@ def _pass_context(request, resident: Resident, data) -> dict:
         "scan_form": ScanForm(),
         "followup_results": FollowUpResult.choices,
         # Medications and care together: the care still to document, beside the doses.
-        "care_open": open_care_count(resident_id=resident.pk, now=timezone.now()),
+        "care_tasks": with_record_forms(
+            care_to_document(resident_id=resident.pk, now=timezone.now())
+        ),
+        "shift_starts_at": shift_at(timezone.now(), resident.facility.tz).starts_at,
     }
 
 

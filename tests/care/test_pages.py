@@ -140,8 +140,20 @@ def test_the_med_pass_page_shows_the_care_still_to_document(
     url = reverse("resident_pass", args=[resident.pk])
     with time_machine.travel(NOW, tick=False):
         page = medtech_client.get(url).content.decode()
-    # The day shift's toileting (bathing is not due on a Wednesday).
+    # The day shift's toileting (bathing is not due on a Wednesday), documented right there.
     assert '<span class="badge warn">1 to document</span>' in page
+    assert "Care to document" in page and 'name="back" value="pass"' in page
+    task = CareTask.objects.get(
+        shift_name="day", item__category="toileting", shift_day=datetime.date(2026, 1, 14)
+    )
+    with time_machine.travel(NOW, tick=False):
+        response = medtech_client.post(
+            reverse("care_task_record", args=[task.pk]),
+            {"status": "done", "performance_code": "04", "back": "pass"},
+        )
+        assert response.url == f"{url}#care"
+        page = medtech_client.get(url).content.decode()
+    assert "Care to document" not in page and "to document</span>" not in page
 
 
 def test_the_shift_care_list_follows_what_the_med_tech_passes(
