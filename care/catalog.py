@@ -57,7 +57,7 @@ QUESTIONS = [
         AdlCategory.MOBILITY_AIDS,
         "Which mobility aid does the resident use?",
         [
-            ("None", 0, ""),
+            ("No mobility aid", 0, ""),
             ("Cane", 1, "05"),
             ("Walker", 2, "04"),
             ("Wheelchair", 3, "03"),

@@ -33,6 +33,12 @@ KIND_WORDS = {
     AlertKind.LOW_SUPPLY: ("low supply", "low supplies"),
     AlertKind.COUNT_DISCREPANCY: ("count discrepancy", "count discrepancies"),
     AlertKind.CERTIFICATION: ("certification alert", "certification alerts"),
+    AlertKind.MISSED_CARE: ("missed care task", "missed care tasks"),
+    AlertKind.REASSESSMENT_DUE: ("reassessment due", "reassessments due"),
+    AlertKind.REASSESS_SUGGESTED: (
+        "reassessment to consider",
+        "reassessments to consider",
+    ),
 }
 SEVERITY_CLASS = {AlertSeverity.URGENT: "bad", AlertSeverity.WARNING: "warn"}
 

@@ -188,6 +188,12 @@ def reassess_suggested_subject(resident_id: int, category: str, day) -> str:
     return f"reassess-care:{resident_id}:{category}:{day.isoformat()}"
 
 
+# The alerts about care, looked at on the resident's care page.
+CARE_ALERT_KINDS = (
+    AlertKind.MISSED_CARE,
+    AlertKind.REASSESSMENT_DUE,
+    AlertKind.REASSESS_SUGGESTED,
+)
 # The alerts a newly signed assessment settles.
 REASSESSMENT_KINDS = (AlertKind.REASSESSMENT_DUE, AlertKind.REASSESS_SUGGESTED)
 
@@ -262,6 +268,8 @@ class Alert(models.Model):
             return reverse("count_detail", args=[pk])
         if self.kind == AlertKind.LOW_SUPPLY and pk is not None:
             return reverse("stock_item", args=[pk])
+        if self.kind in CARE_ALERT_KINDS and self.resident_id:
+            return reverse("care_resident", args=[self.resident_id])
         if self.resident_id:
             return reverse("resident_pass", args=[self.resident_id])
         return ""

@@ -133,3 +133,23 @@ def test_discharge_cancels_the_open_tasks(resident, template, nurse):
         (TaskState.CANCELLED, "discharged")
     }
     assert services.care_tasks_generate(now=NOW + 24 * HOUR) == 0
+
+
+def test_the_inbox_reads_every_kind_of_alert_and_sends_care_to_the_care_page(
+    nurse_client, resident, template, nurse
+):
+    from django.urls import reverse
+
+    from mar.inbox import KIND_WORDS
+
+    assert set(KIND_WORDS) == set(AlertKind), "every kind of alert has its words in the inbox"
+    published_plan(resident, template, nurse)
+    services.care_tasks_generate(now=NOW)
+    services.care_tasks_mark(now=NOW + 24 * HOUR)
+    alert = Alert.objects.filter(kind=AlertKind.MISSED_CARE).first()
+    assert alert.subject_url == reverse("care_resident", args=[resident.pk])
+    for params in ({}, {"group": "kind"}):
+        page = nurse_client.get(reverse("alert_list"), params)
+        assert page.status_code == 200
+        body = page.content.decode()
+        assert "missed care" in body.lower(), body[body.find("<main") :][:3000]
