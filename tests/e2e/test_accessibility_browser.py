@@ -17,6 +17,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from accounts.models import Certification, Membership, Unit, User
+from care.models import CareLevel, CareRecord, ServicePlan
 from inventory.models import ControlledCount, StockItem
 from mar import services as mar_services
 from mar.models import OtherCode
@@ -104,6 +105,13 @@ def _demo_objects(demo) -> SimpleNamespace:
             actor=User.objects.get(username="admin"), resident=resident, substance="Latex"
         ),
         cart=Cart.objects.filter(facility=facility).order_by("pk").first(),
+        care_plan=ServicePlan.objects.filter(facility=facility, status="active")
+        .order_by("pk")
+        .first(),
+        care_record=CareRecord.objects.filter(facility=facility, voided=False)
+        .order_by("pk")
+        .first(),
+        care_level=CareLevel.objects.filter(facility=facility).order_by("pk").first(),
         pdf_job=MarPdfJob.objects.create(
             facility=facility,
             unit=north,
