@@ -13,7 +13,7 @@ from .models import (
     CareStatus,
 )
 
-WEEKDAYS = [(1, "Mon"), (2, "Tue"), (3, "Wed"), (4, "Thu"), (5, "Fri"), (6, "Sat"), (7, "Sun")]
+WEEKDAYS = list(enumerate(rules.WEEKDAY_NAMES, start=1))
 
 
 class AssessmentForm(forms.Form):

@@ -38,6 +38,8 @@ class AdlCategory(models.TextChoices):
 
 GG_CHOICES = rules.GG_CODES
 SHIFT_CHOICES = [(name, label) for name, label, _ in DEFAULT_SHIFTS]
+SHIFT_LABELS = dict(SHIFT_CHOICES)
+SHIFT_ORDER = {name: i for i, (name, _) in enumerate(SHIFT_CHOICES)}  # in a day's order
 
 
 # Assessments ----------------------------------------------------------------------------------
@@ -250,14 +252,11 @@ class CareItem(models.Model):
     @property
     def shifts_words(self) -> str:
         """ "Day, Evening"."""
-        labels = dict(SHIFT_CHOICES)
-        return ", ".join(labels.get(name, name) for name in self.shifts)
+        return ", ".join(SHIFT_LABELS.get(name, name) for name in self.shifts)
 
     @property
     def days_words(self) -> str:
-        """ "Every day" or "Tue, Fri"."""
-        names = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-        return ", ".join(names[d - 1] for d in sorted(self.weekdays)) or "Every day"
+        return rules.days_words(self.weekdays)
 
 
 # Care tasks -----------------------------------------------------------------------------------

@@ -39,6 +39,15 @@ REASSESS_AFTER_HOSPITAL = datetime.timedelta(hours=48)
 OVERDUE_BEFORE_SHIFT_END = datetime.timedelta(hours=1)
 
 
+# ISO weekdays 1..7 as a person reads them.
+WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def days_words(weekdays) -> str:
+    """ "Tue, Fri", or "Every day" for none."""
+    return ", ".join(WEEKDAY_NAMES[d - 1] for d in sorted(weekdays)) or "Every day"
+
+
 def worse_than_planned(observed: str, planned: str) -> bool:
     """More help was needed than the plan expects (both are performance codes)."""
     if observed not in PERFORMANCE_CODES or planned not in PERFORMANCE_CODES:

@@ -6,7 +6,7 @@ import calendar
 import datetime
 from dataclasses import dataclass, field
 
-from care.models import SHIFT_CHOICES, AdlCategory, CareTask, live_record_prefetch
+from care.models import SHIFT_LABELS, SHIFT_ORDER, AdlCategory, CareTask, live_record_prefetch
 from residents.models import Resident
 
 # What a cell reads for a task without a "done" record.
@@ -25,8 +25,6 @@ LEGEND = [
     ("M", "Missed: nothing documented before the shift ended"),
     ("—", "Not due: away, discharged or the plan changed"),
 ]
-_SHIFT_ORDER = {name: i for i, (name, _) in enumerate(SHIFT_CHOICES)}
-_SHIFT_LABELS = dict(SHIFT_CHOICES)
 
 
 @dataclass
@@ -62,7 +60,7 @@ def adl_month(*, resident: Resident, year: int, month: int) -> AdlMonth:
         if row is None:
             row = rows[key] = AdlRow(
                 AdlCategory(task.item.category).label,
-                _SHIFT_LABELS.get(task.shift_name, task.shift_name),
+                SHIFT_LABELS.get(task.shift_name, task.shift_name),
                 task.item.planned_code,
                 [""] * len(days),
             )
@@ -70,7 +68,7 @@ def adl_month(*, resident: Resident, year: int, month: int) -> AdlMonth:
         row.cells[index[task.shift_day]] = _cell(task)
     ordered = sorted(
         rows.items(),
-        key=lambda kv: (AdlCategory.values.index(kv[0][0]), _SHIFT_ORDER.get(kv[0][1], 9)),
+        key=lambda kv: (AdlCategory.values.index(kv[0][0]), SHIFT_ORDER.get(kv[0][1], 9)),
     )
     return AdlMonth(resident, first, days, [row for _, row in ordered])
 

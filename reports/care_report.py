@@ -7,10 +7,7 @@ from dataclasses import dataclass
 from django.db.models import Count, Q
 
 from accounts.models import Facility
-from care.models import SHIFT_CHOICES, CareTask
-
-_SHIFT_LABELS = dict(SHIFT_CHOICES)
-_SHIFT_ORDER = {name: i for i, (name, _) in enumerate(SHIFT_CHOICES)}
+from care.models import SHIFT_CHOICES, SHIFT_LABELS, SHIFT_ORDER, CareTask
 
 
 @dataclass(frozen=True)
@@ -46,7 +43,7 @@ def care_by_unit_and_shift(*, facility: Facility, year: int, month: int) -> list
     result = [
         CareCountRow(
             row["resident__unit__name"],
-            _SHIFT_LABELS.get(row["shift_name"], row["shift_name"]),
+            SHIFT_LABELS.get(row["shift_name"], row["shift_name"]),
             row["tasks"],
             row["done"],
             row["refused"],
@@ -55,5 +52,5 @@ def care_by_unit_and_shift(*, facility: Facility, year: int, month: int) -> list
         )
         for row in rows
     ]
-    order = {label: _SHIFT_ORDER[name] for name, label in SHIFT_CHOICES}
+    order = {label: SHIFT_ORDER[name] for name, label in SHIFT_CHOICES}
     return sorted(result, key=lambda r: (-r.missed, r.unit, order.get(r.shift, 9)))

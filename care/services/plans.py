@@ -45,7 +45,6 @@ ITEM_FIELDS = {
     "minutes": "minutes",
 }
 _CODE_WORDS = dict(rules.GG_CODES)
-_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
 @transaction.atomic
@@ -157,7 +156,7 @@ def _describe(name: str, value) -> str:
     if name == "shifts":
         return ", ".join(value)
     if name == "weekdays":
-        return ", ".join(_WEEKDAYS[d - 1] for d in value) or "every day"
+        return rules.days_words(value).replace("Every day", "every day")
     return str(value)
 
 

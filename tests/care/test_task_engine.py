@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.db import connection
 
 from care import services
 from care.models import CareTask, TaskState
@@ -153,3 +154,39 @@ def test_the_inbox_reads_every_kind_of_alert_and_sends_care_to_the_care_page(
         assert page.status_code == 200
         body = page.content.decode()
         assert "missed care" in body.lower(), body[body.find("<main") :][:3000]
+
+
+def test_two_generators_at_once_make_each_task_once(transactional_db, facility, unit):
+    """The beat and a queued generation after publishing may run together: the unique key
+    skips what the other made, and each task is counted by the run that made it."""
+    import threading
+
+    from accounts.models import Role
+    from care.catalog import adl_template
+    from tests.factories import member
+
+    nurse = member(facility, Role.NURSE)
+    template = adl_template()
+    for _ in range(5):
+        published_plan(ResidentFactory(facility=facility, unit=unit), template, nurse)
+    errors, added = [], []
+    barrier = threading.Barrier(2)
+
+    def run():
+        try:
+            barrier.wait()
+            added.append(services.care_tasks_generate(now=NOW))
+        except Exception as error:  # collected and asserted below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    # Bathing is not due on a Wednesday or Thursday: toileting on 3 shifts, for 5 residents.
+    assert CareTask.objects.count() == 5 * 3
+    assert sum(added) == 5 * 3
