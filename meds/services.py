@@ -274,8 +274,15 @@ def prescription_create(
 
 
 def _lock(prescription: Prescription) -> Prescription:
+    """The order, locked for a change of its status: its resident's row first, then the order's.
+
+    Every change that stops doses (a hold, a stop, an absence) locks the resident first; the dose
+    generator share-locks the residents it writes doses for before it writes them, so a change in
+    progress is waited for and never overtaken by doses made from what was read before it.
+    """
+    list(Resident.objects.select_for_update().filter(pk=prescription.resident_id).values("pk"))
     return (
-        Prescription.objects.select_for_update()
+        Prescription.objects.select_for_update(of=("self",))
         .select_related("facility", "resident", "medication")
         .get(pk=prescription.pk)
     )

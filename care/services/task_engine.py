@@ -121,10 +121,42 @@ def care_tasks_generate(
             pair_items.append(item_id)
             pair_shifts.append(index)
     with transaction.atomic():
+        _lock_residents(list(zones), pair_items, now=now, until=now + HORIZON)
         _revive(list(zones), now=now, until=now + HORIZON)
         if not pair_items:
             return 0
         return _insert(pair_items, pair_shifts, shifts, now=now)
+
+
+def _lock_residents(facility_ids: list[int], item_ids: list[int], *, now, until) -> None:
+    """Share-lock, in id order, the residents this run may write tasks for (those of the items
+    with missing tasks, and those with absence-cancelled tasks ahead). An absence or a plan's
+    publication locks the resident's row before it cancels tasks: one in progress is waited
+    for, and the statements that follow read the plan's and the resident's status again."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT r.id FROM residents_resident AS r
+            WHERE r.id IN (
+                SELECT p.resident_id FROM care_careitem AS i
+                JOIN care_serviceplan AS p ON p.id = i.plan_id
+                WHERE i.id = ANY(%(items)s::bigint[])
+                UNION
+                SELECT t.resident_id FROM care_caretask AS t
+                WHERE t.facility_id = ANY(%(facilities)s::bigint[])
+                  AND t.window_opens_at > %(now)s AND t.window_opens_at < %(until)s
+                  AND t.state = 'cancelled' AND t.cancel_reason IN ('loa', 'hospital')
+            )
+            ORDER BY r.id
+            FOR SHARE
+            """,
+            {
+                "items": sorted(set(item_ids)),
+                "facilities": facility_ids,
+                "now": now,
+                "until": until,
+            },
+        )
 
 
 def _existing(facility_ids: list[int], since: datetime.datetime) -> set[tuple]:
@@ -162,8 +194,9 @@ def _revive(facility_ids: list[int], *, now, until) -> int:
 def _insert(items: list[int], shift_indexes: list[int], shifts: list[Shift], *, now) -> int:
     """One INSERT whatever the count: each task as (item, index into `shifts`), two integer
     arrays; the shifts (a few per facility) as arrays of their own, joined by position. The
-    facility and resident come from the item's plan. A task another run made meanwhile is
-    skipped by the unique key."""
+    facility and resident come from the item's plan, still active, of a resident still present
+    (read again after _lock_residents). A task another run made meanwhile is skipped by the
+    unique key."""
     with connection.cursor() as cursor:
         cursor.execute(
             """
@@ -178,6 +211,8 @@ def _insert(items: list[int], shift_indexes: list[int], shifts: list[Shift], *, 
                  AS s(day, name, opens, closes, position) ON s.position = t.shift + 1
             JOIN care_careitem AS i ON i.id = t.item
             JOIN care_serviceplan AS p ON p.id = i.plan_id
+            JOIN residents_resident AS r ON r.id = p.resident_id
+            WHERE p.status = 'active' AND r.status = 'active'
             ON CONFLICT (item_id, shift_day, shift_name) DO NOTHING
             """,
             {

@@ -88,9 +88,55 @@ def doses_generate(
             missing_orders.append(order_id)
             missing_dues.append(due)
     with transaction.atomic():
+        _lock_residents(list(zones), missing_orders, eligible, now=now, horizon_end=horizon_end)
         added = _insert_doses(missing_orders, missing_dues) if missing_orders else 0
         _revive_doses(list(zones), eligible, now=now, horizon_end=horizon_end)
     return added
+
+
+def _lock_residents(
+    facility_ids: list[int],
+    missing_orders: list[int],
+    order_ids: list[int],
+    *,
+    now: datetime.datetime,
+    horizon_end: datetime.datetime,
+) -> None:
+    """Share-lock the residents this run is about to write doses for (the orders' with missing
+    doses, and those with cancelled doses that could come back), in id order.
+
+    The orders were read a moment ago. A hold, a stop or an absence locks the resident's row
+    before it cancels doses (meds.services._lock, resident_change_status): one in progress is
+    waited for here, and one that has committed is seen by the statements that follow, which
+    read the order's and the resident's status again. Without this, doses made from the earlier
+    read would land, due, after the change had cancelled the open ones.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT r.id FROM residents_resident AS r
+            WHERE r.id IN (
+                SELECT p.resident_id FROM meds_prescription AS p
+                WHERE p.id = ANY(%(missing)s::bigint[])
+                UNION
+                SELECT d.resident_id FROM mar_scheduleddose AS d
+                WHERE d.facility_id = ANY(%(facilities)s) AND d.due_at > %(now)s
+                  AND d.due_at < %(end)s AND d.state = %(cancelled)s
+                  AND d.cancel_reason <> 'discontinued'
+                  AND d.prescription_id = ANY(%(orders)s::bigint[])
+            )
+            ORDER BY r.id
+            FOR SHARE
+            """,
+            {
+                "missing": sorted(set(missing_orders)),
+                "facilities": facility_ids,
+                "now": now,
+                "end": horizon_end,
+                "cancelled": DoseState.CANCELLED,
+                "orders": order_ids,
+            },
+        )
 
 
 def _eligible_orders(now: datetime.datetime):
@@ -225,6 +271,8 @@ _INSERT_DOSES = """
         FROM unnest(%(orders)s::bigint[], %(dues)s::bigint[]) AS w(order_id, due)
     ) AS w
     JOIN meds_prescription AS p ON p.id = w.order_id
+    JOIN residents_resident AS r ON r.id = p.resident_id
+    WHERE p.status = %(active)s AND p.verified_at IS NOT NULL AND r.status = %(present)s
 """
 
 
@@ -242,6 +290,8 @@ def _insert_doses(order_ids: list[int], dues: list[int]) -> int:
     """
     params = {
         "due": DoseState.DUE,
+        "active": OrderStatus.ACTIVE,
+        "present": ResidentStatus.ACTIVE,
         "created": timezone.now(),
         "orders": order_ids,
         "dues": dues,
@@ -295,7 +345,8 @@ def _revive_doses(
     horizon_end: datetime.datetime,
 ) -> int:
     """Doses of these orders cancelled by a hold or an absence that has ended come back while
-    still ahead (a discontinued order's never do).
+    still ahead (a discontinued order's never do), when the order and its resident, read again
+    now (after _lock_residents), still make doses.
 
     The window of the facilities' doses is read through the (facility, due_at) index, and the
     orders are one array: the plan stays the same whatever the table's statistics say.
@@ -308,8 +359,16 @@ def _revive_doses(
             WHERE facility_id = ANY(%(facilities)s) AND due_at > %(now)s AND due_at < %(end)s
               AND state = %(cancelled)s AND cancel_reason <> 'discontinued'
               AND prescription_id = ANY(%(orders)s::bigint[])
+              AND EXISTS (
+                  SELECT FROM meds_prescription AS p
+                  JOIN residents_resident AS r ON r.id = p.resident_id
+                  WHERE p.id = mar_scheduleddose.prescription_id AND p.status = %(active)s
+                    AND r.status = %(present)s
+              )
             """,
             {
+                "active": OrderStatus.ACTIVE,
+                "present": ResidentStatus.ACTIVE,
                 "due": DoseState.DUE,
                 "cancelled": DoseState.CANCELLED,
                 "now": now,

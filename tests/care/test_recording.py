@@ -120,7 +120,9 @@ def test_worse_than_planned_three_times_in_a_week_suggests_reassessment_once(
     medtech = member(facility, Role.MED_TECH)
     services.care_tasks_generate(now=NOW)
     services.care_tasks_generate(now=NOW + 12 * HOUR)
-    tasks = list(CareTask.objects.filter(item__category=AdlCategory.TOILETING).order_by("pk"))
+    tasks = list(
+        CareTask.objects.filter(item__category=AdlCategory.TOILETING).order_by("window_opens_at")
+    )
     assert len(tasks) >= 4
     for number, task in enumerate(tasks[:4], start=1):
         services.care_task_record(

@@ -190,3 +190,31 @@ def test_two_generators_at_once_make_each_task_once(transactional_db, facility, 
     # Bathing is not due on a Wednesday or Thursday: toileting on 3 shifts, for 5 residents.
     assert CareTask.objects.count() == 5 * 3
     assert sum(added) == 5 * 3
+
+
+def test_a_hospital_move_in_progress_is_waited_for_and_no_task_of_it_lands_due(
+    transactional_db, facility, unit
+):
+    """The generator reads the plans, then the resident's move to hospital is in progress when
+    it writes: it waits, sees the move, and writes no task for that resident."""
+    from accounts.models import Role
+    from care.catalog import adl_template
+    from tests.concurrency import while_in_progress
+    from tests.factories import member
+
+    nurse = member(facility, Role.NURSE)
+    template = adl_template()
+    leaving = ResidentFactory(facility=facility, unit=unit)
+    staying = ResidentFactory(facility=facility, unit=unit)
+    for resident in (leaving, staying):
+        published_plan(resident, template, nurse)
+
+    def move():
+        resident_change_status(
+            actor=nurse, resident=leaving, to_status=ResidentStatus.HOSPITAL, reason="Fall"
+        )
+
+    added = while_in_progress(move, lambda: services.care_tasks_generate(now=NOW))
+    assert not CareTask.objects.filter(resident=leaving).exists()
+    assert CareTask.objects.filter(resident=staying, state=TaskState.DUE).count() == 3
+    assert added == [3]

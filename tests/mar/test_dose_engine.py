@@ -11,6 +11,7 @@ from mar import services
 from mar.models import Alert, AlertKind, AlertState, DoseState, ScheduledDose
 from meds import services as order_services
 from residents import services as resident_services
+from tests.concurrency import while_in_progress
 from tests.factories import (
     FacilityFactory,
     PrescriptionFactory,
@@ -125,6 +126,33 @@ def test_two_generators_at_once_make_no_duplicates(transactional_db):
     assert ScheduledDose.objects.count() == 30 * 4
     # Each row is counted by the run that made it: the counts add up, never twice.
     assert sum(added) == 30 * 4
+
+
+@pytest.mark.parametrize("change", ["hold", "loa"])
+def test_a_hold_or_absence_in_progress_is_waited_for_and_no_dose_of_it_lands_due(
+    transactional_db, change
+):
+    """The generator reads the orders, then a nurse's hold (or an LOA) is in progress when it
+    writes: it waits, sees the change, and writes nothing for that order."""
+    resident = ResidentFactory()
+    order = PrescriptionFactory(resident=resident)
+    other = PrescriptionFactory(resident=ResidentFactory(facility=resident.facility))
+    nurse = member(resident.facility, Role.NURSE)
+
+    def change_it():
+        if change == "hold":
+            order_services.prescription_hold(
+                actor=nurse, prescription=order, reason="NPO for a procedure"
+            )
+        else:
+            resident_services.resident_change_status(
+                actor=nurse, resident=resident, to_status="loa", reason="Family visit"
+            )
+
+    added = while_in_progress(change_it, lambda: services.doses_generate(now=NOW))
+    assert not ScheduledDose.objects.filter(prescription=order).exists()
+    assert ScheduledDose.objects.filter(prescription=other, state=DoseState.DUE).count() == 4
+    assert added == [4]
 
 
 def test_a_dose_missing_in_the_middle_is_made_again_and_counted(order):
