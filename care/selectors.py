@@ -83,7 +83,7 @@ def shift_care(*, facility, now: datetime.datetime, passing=None) -> tuple[Shift
 
 def care_to_document(*, resident_id: int, now: datetime.datetime) -> list[CareTask]:
     """The resident's care still to document, of the shift running now or ended within a day,
-    for the med pass page beside the doses (one query)."""
+    for the med pass page beside the doses (two queries: the tasks, and their live records)."""
     return list(
         CareTask.objects.filter(
             resident_id=resident_id,
@@ -92,5 +92,6 @@ def care_to_document(*, resident_id: int, now: datetime.datetime) -> list[CareTa
             window_closes_at__gt=now - datetime.timedelta(hours=24),
         )
         .select_related("item")
+        .prefetch_related(live_record_prefetch())
         .order_by("window_opens_at", "item__category")
     )

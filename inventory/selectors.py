@@ -188,6 +188,18 @@ def stock_items_for(
     return stock
 
 
+# What stock_items_for chooses, as a statement of its own for pages that read a resident's med
+# pass in one statement (mar.selectors): of the resident's facility, the resident's own item
+# first, else the house stock, for each of the medications the inner SELECT names.
+STOCK_ITEMS_FOR_SQL = """
+    SELECT DISTINCT ON (s.medication_id) s.*
+    FROM inventory_stockitem AS s
+    WHERE s.facility_id = %(facility)s AND (s.resident_id = %(resident)s OR s.resident_id IS NULL)
+      AND s.medication_id IN ({medications})
+    ORDER BY s.medication_id, s.resident_id NULLS LAST, s.id
+"""
+
+
 def stock_item_for(*, resident: Resident, medication: Medication) -> StockItem | None:
     """The supply a dose of `medication` for `resident` is taken from, or None (not tracked)."""
     return stock_items_for(resident=resident, medication_ids=[medication.pk]).get(medication.pk)

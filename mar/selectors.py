@@ -4,12 +4,14 @@ import datetime
 import uuid
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db import connection
+from django.db.models import Count, Q, QuerySet
 
 from accounts.models import Facility, Role, User
+from core import rows
 from core.time import local_day_time, local_stamp, local_time
 from inventory.models import StockItem
-from inventory.selectors import stock_items_for
+from inventory.selectors import STOCK_ITEMS_FOR_SQL
 from meds.models import HoldParameter, Medication, OrderStatus, Prescription
 from residents.models import Resident, ResidentStatus
 from residents.selectors import Passing
@@ -589,6 +591,7 @@ class ResidentPass:
     prn: list[PrnCard]
     followups_due: list[FollowUpCard]
     documented: list[DocumentedRow]
+    other_codes: list[OtherCode] = field(default_factory=list)  # the facility's, by label
 
 
 def resident_med_pass(
@@ -608,47 +611,10 @@ def resident_med_pass(
     The page is opened at every resident of every pass, so related rows are read once each
     (hold parameters, recent records) and shared out in Python.
     """
-    doses = list(
-        ScheduledDose.objects.filter(resident=resident)
-        .filter(
-            Q(state__in=[DoseState.DUE, DoseState.OVERDUE], window_opens_at__lte=now + UPCOMING)
-            | Q(state=DoseState.MISSED, due_at__gte=now - datetime.timedelta(hours=24))
-        )
-        .select_related("prescription__medication")
-        .order_by("due_at", "pk")
-    )
-    prn_orders = list(
-        Prescription.objects.filter(resident=resident, is_prn=True, status=OrderStatus.ACTIVE)
-        .select_related("medication")
-        .order_by("medication__name")
-    )
-    orders = {dose.prescription_id: dose.prescription for dose in doses}
-    orders.update({order.pk: order for order in prn_orders})
-    for order in orders.values():
-        order.facility = resident.facility  # the resident's own: no join, no query
-    hold_rules: dict[int, list[HoldParameter]] = {pk: [] for pk in orders}
-    for rule in HoldParameter.objects.filter(prescription_id__in=list(orders)):
-        hold_rules[rule.prescription_id].append(rule)
+    fetched = _pass_rows(resident, now)
+    doses, prn_orders, records = fetched.doses, fetched.prn_orders, fetched.records
+    hold_rules, stock = fetched.hold_rules, fetched.stock
     half_day_ago = now - datetime.timedelta(hours=12)
-    # What the page lists (the last 12 hours), and the doses given in the last 48 hours that PRN
-    # limits and dose spacing count.
-    records = list(
-        Administration.objects.filter(resident=resident)
-        .filter(
-            Q(recorded_at__gte=half_day_ago)
-            | Q(
-                status=AdminStatus.GIVEN,
-                voided=False,
-                administered_at__gte=now - datetime.timedelta(hours=48),
-            )
-        )
-        .select_related("prescription__medication", "recorded_by", "witness", "followup", "dose")
-        .prefetch_related(
-            Prefetch("amendments", queryset=Amendment.objects.select_related("amended_by"))
-        )
-        .order_by("-administered_at", "-pk")
-    )
-    stock = stock_items_for(resident=resident)
     given_scheduled: dict[int, list[Administration]] = {}
     for r in records:
         if r.dose_id is not None and r.status == AdminStatus.GIVEN and not r.voided:
@@ -706,6 +672,138 @@ def resident_med_pass(
         prn,
         followups_due,
         documented,
+        fetched.other_codes,
+    )
+
+
+# One statement reads what the page shows (see _pass_rows); each part is a JSON array of rows.
+_PASS_SQL = """
+WITH doses AS (
+    SELECT d.* FROM mar_scheduleddose AS d
+    WHERE d.resident_id = %(resident)s
+      AND ((d.state IN ('due', 'overdue') AND d.window_opens_at <= %(upcoming)s)
+           OR (d.state = 'missed' AND d.due_at >= %(day_ago)s))
+), records AS (
+    SELECT a.* FROM mar_administration AS a
+    WHERE a.resident_id = %(resident)s
+      AND (a.recorded_at >= %(half_day_ago)s
+           OR (a.status = 'given' AND NOT a.voided AND a.administered_at >= %(two_days_ago)s))
+), orders AS (
+    SELECT p.* FROM meds_prescription AS p
+    WHERE p.id IN (SELECT prescription_id FROM doses UNION SELECT prescription_id FROM records)
+       OR (p.resident_id = %(resident)s AND p.is_prn AND p.status = 'active')
+), amendments AS (
+    SELECT m.* FROM mar_amendment AS m WHERE m.administration_id IN (SELECT id FROM records)
+)
+SELECT
+    (SELECT json_agg(doses ORDER BY doses.due_at, doses.id) FROM doses),
+    (SELECT json_agg(orders) FROM orders),
+    (SELECT json_agg(m) FROM meds_medication AS m
+     WHERE m.id IN (SELECT medication_id FROM orders)),
+    (SELECT json_agg(h ORDER BY h.vital, h.id) FROM meds_holdparameter AS h
+     WHERE h.prescription_id IN (SELECT id FROM orders)),
+    (SELECT json_agg(records ORDER BY records.administered_at DESC, records.id DESC)
+     FROM records),
+    (SELECT json_agg(d) FROM mar_scheduleddose AS d
+     WHERE d.id IN (SELECT dose_id FROM records)),
+    (SELECT json_agg(f) FROM mar_prnfollowup AS f
+     WHERE f.administration_id IN (SELECT id FROM records)),
+    (SELECT json_agg(amendments ORDER BY amendments.amended_at, amendments.id)
+     FROM amendments),
+    (SELECT json_agg(u) FROM (
+        SELECT id, username, first_name, last_name, title FROM accounts_user
+        WHERE id IN (SELECT recorded_by_id FROM records UNION SELECT witness_id FROM records
+                     UNION SELECT amended_by_id FROM amendments)
+    ) AS u),
+    (SELECT json_agg(s) FROM ({stock}) AS s),
+    (SELECT json_agg(o ORDER BY o.label, o.id) FROM mar_othercode AS o
+     WHERE o.facility_id = %(facility)s)
+""".format(stock=STOCK_ITEMS_FOR_SQL.format(medications="SELECT medication_id FROM orders"))
+
+
+@dataclass
+class _PassRows:
+    doses: list[ScheduledDose]  # open, overdue, missed in the last day, upcoming: by due time
+    prn_orders: list[Prescription]  # the resident's active PRN orders, by medication name
+    hold_rules: dict[int, list[HoldParameter]]  # order id -> its hold parameters
+    records: list[Administration]  # newest first, with their order, dose, people, amendments
+    stock: dict[int, StockItem]  # medication id -> the supply it is taken from
+    other_codes: list[OtherCode]
+
+
+def _pass_rows(resident: Resident, now: datetime.datetime) -> _PassRows:
+    """What resident_med_pass decides from, read in ONE statement and made into the models'
+    own instances with their related objects attached (core.rows): the page is opened at every
+    resident of every pass, and building the querysets' SQL cost more than running it.
+
+    Doses: window open or opening in the next 2 hours, or closed and undocumented (overdue;
+    missed in the last 24 hours). Records: made in the last 12 hours, and the doses given in the
+    last 48 hours that PRN limits and dose spacing count.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _PASS_SQL,
+            {
+                "resident": resident.pk,
+                "facility": resident.facility_id,
+                "upcoming": now + UPCOMING,
+                "day_ago": now - datetime.timedelta(hours=24),
+                "half_day_ago": now - datetime.timedelta(hours=12),
+                "two_days_ago": now - datetime.timedelta(hours=48),
+            },
+        )
+        (
+            dose_rows,
+            order_rows,
+            medication_rows,
+            rule_rows,
+            record_rows,
+            record_dose_rows,
+            followup_rows,
+            amendment_rows,
+            user_rows,
+            stock_rows,
+            code_rows,
+        ) = cursor.fetchone()
+    medications = rows.by_pk(rows.instances(Medication, medication_rows))
+    orders = rows.instances(Prescription, order_rows)
+    rows.attach(orders, "medication", medications)
+    for order in orders:
+        order.facility = resident.facility  # the resident's own: no join, no query
+        order.resident = resident
+    orders_by_pk = rows.by_pk(orders)
+    hold_rules: dict[int, list[HoldParameter]] = {pk: [] for pk in orders_by_pk}
+    for rule in rows.instances(HoldParameter, rule_rows):
+        hold_rules[rule.prescription_id].append(rule)
+    doses = rows.instances(ScheduledDose, dose_rows)
+    rows.attach(doses, "prescription", orders_by_pk)
+    users = rows.by_pk(rows.instances(User, user_rows))
+    records = rows.instances(Administration, record_rows)
+    rows.attach(records, "prescription", orders_by_pk)
+    rows.attach(records, "dose", rows.by_pk(rows.instances(ScheduledDose, record_dose_rows)))
+    rows.attach(records, "recorded_by", users)
+    rows.attach(records, "witness", users)
+    followups = rows.instances(PrnFollowUp, followup_rows)
+    rows.attach(records, "followup", {f.administration_id: f for f in followups})
+    amendments = rows.instances(Amendment, amendment_rows)
+    rows.attach(amendments, "amended_by", users)
+    rows.attach_many(records, "amendments", amendments, "administration_id")
+    stock = {item.medication_id: item for item in rows.instances(StockItem, stock_rows)}
+    prn_orders = sorted(
+        (
+            o
+            for o in orders
+            if o.is_prn and o.status == OrderStatus.ACTIVE and o.resident_id == resident.pk
+        ),
+        key=lambda o: (o.medication.name, o.pk),
+    )
+    return _PassRows(
+        doses=doses,
+        prn_orders=prn_orders,
+        hold_rules=hold_rules,
+        records=records,
+        stock=stock,
+        other_codes=rows.instances(OtherCode, code_rows),
     )
 
 

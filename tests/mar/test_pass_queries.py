@@ -178,6 +178,20 @@ def _pass(client, facility, aide, passing: str, residents) -> None:
     assert client.post(reverse("passing_choose"), {"passing": value}).status_code == 302
 
 
+# Care planned every shift, each needing help (an assessment level above 1 plans the item).
+_MORE_CARE = {"toileting": 3, "dressing": 3, "grooming": 2, "transfers": 3}
+
+
+def _plan_care(resident, nurse, levels: dict[str, int]) -> None:
+    """A plan for `levels`, published a day ago (superseding any), and its tasks made now."""
+    from care import services as care_services
+    from care.catalog import adl_template
+    from tests.care.conftest import published_plan
+
+    published_plan(resident, adl_template(), nurse, at=NOW - timedelta(days=1), levels=levels)
+    care_services.care_tasks_generate(now=NOW)
+
+
 @pytest.mark.parametrize("passing", ["all", "mine", "cart"])
 @pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx-partial"])
 def test_board_queries_do_not_grow_with_residents_orders_and_doses(
@@ -223,8 +237,10 @@ def test_resident_pass_queries_do_not_grow_with_orders_doses_and_records(
     url = reverse("resident_pass", args=[resident.pk])
 
     _document(_add_orders(resident, copies=1), aide=aide, nurse=nurse_user)
+    _plan_care(resident, nurse_user, {"toileting": 3})
     small = _measure(client, url)
     _document(_add_orders(resident, copies=3), aide=aide, nurse=nurse_user)
+    _plan_care(resident, nurse_user, _MORE_CARE)
     large = _measure(client, url)
 
     page = large[2]
@@ -233,4 +249,5 @@ def test_resident_pass_queries_do_not_grow_with_orders_doses_and_records(
     assert page.count("Late entry: Documented after the pass") == 4
     assert page.count("Next allowed at") == 4
     assert page.count("Document follow-up") == 4  # the second PRN dose of each order
+    assert page.count('class="care-task"') == len(_MORE_CARE)  # the day shift's care
     _assert_same_count(small, large, f"resident med pass ({role})")
