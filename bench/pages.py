@@ -3,7 +3,8 @@
     .venv/bin/python bench/pages.py   # DATABASE_URL defaults to .../medtech_bench_pages
 
 The demo (seed_demo: 40 residents in Maple Grove, about 5 scheduled orders each with 48 h of
-doses) plus one resident with 12 orders, at 08:05 on a morning med pass. Each page is requested
+doses) plus one resident with 12 orders and a care plan (the day shift's care on the page beside
+the doses), at 08:05 on a morning med pass. Each page is requested
 in-process with Django's test Client as the demo med tech: the median of 30 requests after a
 warm-up, beside a trivial logged-in page (the facility picker) in the same run.
 Goal: each med pass page <= 3x the trivial page.
@@ -75,6 +76,7 @@ def build_demo() -> tuple:
 
     # Verifying an order queues a generation task on commit; there is no broker to ask here.
     settings.DOSE_GENERATION_QUEUE = "tests.seams.remember_generation"
+    settings.CARE_GENERATION_QUEUE = "tests.seams.remember_care_generation"
     with open(os.devnull, "w") as quiet:
         os.environ.setdefault("DEMO_HISTORY_DAYS", "0")  # the pages, not the history
         call_command("seed_demo", "--force", stdout=quiet)
@@ -135,6 +137,7 @@ def build_demo() -> tuple:
     Resident.objects.filter(pk=resident.pk).update(present_since=NOW - timedelta(days=35))
     mar_services.doses_generate(now=NOW)
     mar_services.doses_mark_overdue(now=NOW)
+    plan_care(resident, nurse)
 
     # This morning so far: the open doses without hold parameters given, one PRN given.
     open_doses = ScheduledDose.objects.filter(
@@ -155,6 +158,49 @@ def build_demo() -> tuple:
         now=NOW - timedelta(hours=2),
     )
     return maple, medtech, resident
+
+
+# The twelve-order resident's care: help with most ADLs, so the page lists the day shift's care
+# beside the doses (issue "Care beyond the cart": medications and care together).
+CARE_LEVELS = {
+    "bathing": 4,
+    "dressing": 3,
+    "grooming": 3,
+    "eating": 2,
+    "toileting": 3,
+    "transfers": 3,
+    "ambulation": 3,
+    "continence": 2,
+    "cognition": 2,
+    "mobility_aids": 3,
+}
+
+
+def plan_care(resident, nurse) -> None:
+    """Assess the resident, publish the plan a day before NOW and make the tasks up to NOW."""
+    from care import services as care_services
+    from care.catalog import adl_template
+
+    template = adl_template()
+    answers = {}
+    for question in template.questions.prefetch_related("choices"):
+        choices = list(question.choices.all())
+        position = min(CARE_LEVELS.get(question.category, 1), len(choices))
+        answers[question.pk] = next(c.pk for c in choices if c.position == position)
+    day_before = NOW - timedelta(days=1)
+    assessment = care_services.assessment_sign(
+        resident=resident,
+        template=template,
+        answers=answers,
+        reason="admission",
+        signed_by=nurse,
+        now=day_before,
+    )
+    plan = care_services.plan_draft_from_assessment(
+        assessment=assessment, created_by=nurse, now=day_before
+    )
+    care_services.plan_publish(plan=plan, published_by=nurse, now=day_before)
+    care_services.care_tasks_generate(now=NOW)
 
 
 def measure(client, url: str, **headers) -> tuple[float, int]:
@@ -183,6 +229,7 @@ def main() -> None:
     from django.test import Client
     from django.urls import reverse
 
+    from care.models import CareTask
     from mar.models import ScheduledDose
     from meds.models import Prescription
     from residents.models import Resident
@@ -203,7 +250,9 @@ def main() -> None:
         )
         print(
             f"resident page: {twelve.display_name}, "
-            f"{Prescription.objects.filter(resident=twelve).count()} orders"
+            f"{Prescription.objects.filter(resident=twelve).count()} orders, "
+            f"{CareTask.objects.filter(resident=twelve, window_opens_at__lte=NOW).count()} care "
+            "tasks on the page"
         )
         client = Client(HTTP_HOST="localhost")  # DEBUG's ALLOWED_HOSTS has no "testserver"
         client.force_login(medtech, backend="accounts.backends.StaffBackend")
@@ -211,7 +260,7 @@ def main() -> None:
             ("trivial logged-in page (facility picker)", reverse("facility_select"), {}),
             ("med pass board", reverse("board"), {}),
             ("med pass board, htmx refresh", reverse("board"), {"HTTP_HX_REQUEST": "true"}),
-            ("resident med pass (12 orders)", reverse("resident_pass", args=[twelve.pk]), {}),
+            ("resident med pass (12 orders, care)", reverse("resident_pass", args=[twelve.pk]), {}),
         ]
         results = [(label, *measure(client, url, **headers)) for label, url, headers in pages]
 

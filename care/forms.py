@@ -1,5 +1,7 @@
 """The care pages' forms (thin: the services decide)."""
 
+from dataclasses import dataclass
+
 from django import forms
 
 from core.shifts import DEFAULT_SHIFTS
@@ -93,9 +95,22 @@ class CareLevelForm(forms.Form):
     )
 
 
+@dataclass(frozen=True)
+class RecordLine:
+    """What the one line that documents a task offers (CareRecordForm's choices; "done" first,
+    checked): the same for every task, so one is shared by all."""
+
+    statuses: tuple = tuple(CareRecordForm.base_fields["status"].choices)
+    codes: tuple = tuple(CareRecordForm.base_fields["performance_code"].choices)
+
+
+RECORD_LINE = RecordLine()
+
+
 def with_record_forms(tasks) -> list:
-    """Each task still to document gets its one-line form (ids unique on the page)."""
+    """Each task still to document gets its one-line form (`care/_task.html` makes its ids
+    unique on the page)."""
     for task in tasks:
         if task.state in TASK_DOCUMENTABLE and task.record is None:
-            task.record_form = CareRecordForm(auto_id=f"t{task.pk}-%s")
+            task.record_form = RECORD_LINE
     return tasks

@@ -160,7 +160,7 @@ def _pass_context(request, resident: Resident, data) -> dict:
         "resident": resident,
         "pass": data,
         "passing": _passing(request),
-        "other_codes": data.other_codes,
+        "other_code_choices": [("", "—"), *((c.code, c.label) for c in data.other_codes)],
         "highlight": parse_id(request.GET.get("dose")) or 0,
         "scan_form": ScanForm(),
         "followup_results": FollowUpResult.choices,
