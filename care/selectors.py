@@ -3,14 +3,19 @@
 import datetime
 from dataclasses import dataclass
 
+from django.db import connection
 from django.db.models import Prefetch
 
+from accounts.models import User
+from core import rows
 from core.shifts import Shift, shift_at
 from residents.models import Resident
 
 from .models import (
     Assessment,
+    CareAmendment,
     CareItem,
+    CareRecord,
     CareTask,
     PlanStatus,
     ServicePlan,
@@ -81,17 +86,51 @@ def shift_care(*, facility, now: datetime.datetime, passing=None) -> tuple[Shift
     return shift, rows
 
 
+_TO_DOCUMENT_SQL = """
+WITH tasks AS (
+    SELECT t.* FROM care_caretask AS t
+    WHERE t.resident_id = %(resident)s AND t.state IN ('due', 'overdue', 'missed')
+      AND t.window_opens_at <= %(now)s AND t.window_closes_at > %(day_ago)s
+), items AS (
+    SELECT i.* FROM care_careitem AS i WHERE i.id IN (SELECT item_id FROM tasks)
+), records AS (
+    SELECT r.* FROM care_carerecord AS r
+    WHERE r.task_id IN (SELECT id FROM tasks) AND NOT r.voided
+), amendments AS (
+    SELECT a.* FROM care_careamendment AS a WHERE a.record_id IN (SELECT id FROM records)
+)
+SELECT
+    (SELECT json_agg(tasks ORDER BY tasks.window_opens_at, items.category, tasks.id)
+     FROM tasks JOIN items ON items.id = tasks.item_id),
+    (SELECT json_agg(items) FROM items),
+    (SELECT json_agg(records) FROM records),
+    (SELECT json_agg(amendments ORDER BY amendments.amended_at, amendments.id) FROM amendments),
+    (SELECT json_agg(u) FROM (
+        SELECT id, username, first_name, last_name, title FROM accounts_user
+        WHERE id IN (SELECT recorded_by_id FROM records UNION SELECT amended_by_id FROM amendments)
+    ) AS u)
+"""
+
+
 def care_to_document(*, resident_id: int, now: datetime.datetime) -> list[CareTask]:
     """The resident's care still to document, of the shift running now or ended within a day,
-    for the med pass page beside the doses (two queries: the tasks, and their live records)."""
-    return list(
-        CareTask.objects.filter(
-            resident_id=resident_id,
-            state__in=("due", "overdue", "missed"),
-            window_opens_at__lte=now,
-            window_closes_at__gt=now - datetime.timedelta(hours=24),
+    for the med pass page beside the doses: one statement (core.rows), each task with its item
+    and its live record (`task.record`; None unless an amendment is in flight)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _TO_DOCUMENT_SQL,
+            {"resident": resident_id, "now": now, "day_ago": now - datetime.timedelta(hours=24)},
         )
-        .select_related("item")
-        .prefetch_related(live_record_prefetch())
-        .order_by("window_opens_at", "item__category")
-    )
+        task_rows, item_rows, record_rows, amendment_rows, user_rows = cursor.fetchone()
+    tasks = rows.instances(CareTask, task_rows)
+    rows.attach(tasks, "item", rows.by_pk(rows.instances(CareItem, item_rows)))
+    users = rows.by_pk(rows.instances(User, user_rows))
+    records = rows.instances(CareRecord, record_rows)
+    rows.attach(records, "recorded_by", users)
+    amendments = rows.instances(CareAmendment, amendment_rows)
+    rows.attach(amendments, "amended_by", users)
+    rows.attach_many(records, "amendments", amendments, "record_id")
+    live = {record.task_id: record for record in records}
+    for task in tasks:
+        task.live_records = [live[task.pk]] if task.pk in live else []
+    return tasks
