@@ -4,6 +4,7 @@ Thin: the services decide, `run_service` puts their refusals beside the fields."
 from django import forms
 from django.contrib import messages
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -16,6 +17,7 @@ from accounts.permissions import (
     facility_view,
     scoped_get,
 )
+from core.shifts import shift_at
 from core.views import run_service
 from residents.models import Resident
 from residents.selectors import SESSION_PASSING, passing_resolve
@@ -36,6 +38,7 @@ from .models import (
     CareTask,
     PlanStatus,
     ServicePlan,
+    live_record_prefetch,
 )
 from .services.plans import plan_changes
 
@@ -216,6 +219,8 @@ def task_record(request, pk: int):
                 now=timezone.now(),
             ),
         )
+    if request.htmx:  # the line, swapped in place: its record, or the form with its messages
+        return _task_line(request, task.pk, refused=form if record is None else None)
     if record is None:
         messages.error(request, f"{task.item.get_category_display()}: {_message(form)}")
     else:
@@ -225,6 +230,42 @@ def task_record(request, pk: int):
     if request.POST.get("back") == "pass":  # documented from the med pass page: back to it
         return redirect(f"{reverse('resident_pass', args=[task.resident_id])}#care")
     return redirect("care_resident", pk=task.resident_id)
+
+
+# What a refused line keeps of what was typed (never more than the form's own inputs).
+_TYPED = ("status", "performance_code", "reason")
+
+
+def _task_line(request, task_id: int, *, refused: forms.Form | None):
+    """One task's line for htmx (care/_task.html); after a record on the med pass page, the
+    page's "to document" count too, out of band."""
+    now = timezone.now()
+    task = (
+        CareTask.objects.select_related("item")
+        .prefetch_related(live_record_prefetch())
+        .get(pk=task_id)
+    )
+    with_record_forms([task])
+    if refused is not None:
+        errors = {name: " ".join(str(m) for m in found) for name, found in refused.errors.items()}
+        errors["top"] = errors.pop("__all__", "")
+        task.refusal = {
+            "errors": errors,
+            "values": {name: request.POST.get(name, "")[:300] for name in _TYPED},
+        }
+    back = "pass" if request.POST.get("back") == "pass" else ""
+    context = {
+        "task": task,
+        "back": back,
+        "shift_starts_at": shift_at(now, request.facility.tz).starts_at,
+    }
+    response = render(request, "care/_task.html", context)
+    if back and refused is None:
+        count = len(selectors.care_to_document(resident_id=task.resident_id, now=now))
+        response.write(
+            render_to_string("care/_count.html", {"count": count, "oob": True}, request=request)
+        )
+    return response
 
 
 @facility_view(CARE_STAFF)

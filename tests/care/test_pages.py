@@ -174,3 +174,61 @@ def test_the_shift_care_list_follows_what_the_med_tech_passes(
         page = medtech_client.get(reverse("care_shift")).content.decode()
     assert "Southerly" in page and resident.last_name not in page
     assert "South Wing (unit)" in page
+
+
+TODAY = datetime.date(2026, 1, 14)  # NOW's day in New York
+
+
+def _htmx_record(client, task, **data):
+    with time_machine.travel(NOW, tick=False):
+        return client.post(
+            reverse("care_task_record", args=[task.pk]),
+            {"back": "pass", **data},
+            HTTP_HX_REQUEST="true",
+        )
+
+
+def test_care_documented_from_the_med_pass_is_swapped_in_place_with_the_new_count(
+    medtech_client, resident, template, nurse
+):
+    published_plan(
+        resident,
+        template,
+        nurse,
+        at=NOW - datetime.timedelta(days=1),
+        levels={"toileting": 3, "dressing": 3},
+    )
+    services.care_tasks_generate(now=NOW)
+    toileting, dressing = (
+        CareTask.objects.get(shift_name="day", shift_day=TODAY, item__category=category)
+        for category in ("toileting", "dressing")
+    )
+    response = _htmx_record(medtech_client, toileting, status="done", performance_code="03")
+    line = response.content.decode()
+    assert response.status_code == 200
+    assert f'id="task-{toileting.pk}"' in line
+    assert "Done (03 Partial/moderate assistance) by" in line and "<form" not in line
+    # The page's count, out of band: one left (dressing).
+    assert (
+        '<span id="care-count" hx-swap-oob="true"> <span class="badge warn">1 to document' in line
+    )
+    assert CareRecord.objects.get(task=toileting).performance_code == "03"
+    assert not CareRecord.objects.filter(task=dressing).exists()
+
+
+def test_a_refused_care_line_comes_back_with_its_message_beside_the_field_and_records_nothing(
+    medtech_client, resident, template, nurse
+):
+    published_plan(resident, template, nurse, at=NOW - datetime.timedelta(days=1))
+    services.care_tasks_generate(now=NOW)
+    task = CareTask.objects.get(shift_name="day", shift_day=TODAY, item__category="toileting")
+    response = _htmx_record(medtech_client, task, status="refused", performance_code="", reason="")
+    line = response.content.decode()
+    assert response.status_code == 200
+    reason_at = line.index(f'id="reason-{task.pk}"')
+    message_at = line.index("Say why the care was not given.")
+    assert reason_at < message_at < line.index("<button")  # beside the reason input
+    assert f'value="refused" id="t{task.pk}-status_1" required checked' in line
+    assert f'value="done" id="t{task.pk}-status_0" required>' in line
+    assert "hx-swap-oob" not in line
+    assert not CareRecord.objects.filter(task=task).exists()
