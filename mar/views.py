@@ -116,7 +116,9 @@ def board(request):
 
 
 def _resident(request, pk: int) -> Resident:
-    return scoped_get(Resident.objects.select_related("unit", "facility"), request, pk=pk)
+    resident = scoped_get(Resident.objects.select_related("unit"), request, pk=pk)
+    resident.facility = request.facility  # scoped_get found it there: no join, no query
+    return resident
 
 
 def _cards(data: selectors.ResidentPass) -> list:
