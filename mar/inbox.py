@@ -39,6 +39,7 @@ KIND_WORDS = {
         "reassessment to consider",
         "reassessments to consider",
     ),
+    AlertKind.CHANGE_OF_CONDITION: ("change of condition", "changes of condition"),
 }
 SEVERITY_CLASS = {AlertSeverity.URGENT: "bad", AlertSeverity.WARNING: "warn"}
 

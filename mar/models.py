@@ -111,6 +111,7 @@ class AlertKind(models.TextChoices):
     MISSED_CARE = "missed_care", "Missed care"
     REASSESSMENT_DUE = "reassessment_due", "Reassessment due"
     REASSESS_SUGGESTED = "reassess_suggested", "Consider reassessment"
+    CHANGE_OF_CONDITION = "condition_change", "Change of condition"
 
 
 class AlertSeverity(models.IntegerChoices):
@@ -268,6 +269,8 @@ class Alert(models.Model):
             return reverse("count_detail", args=[pk])
         if self.kind == AlertKind.LOW_SUPPLY and pk is not None:
             return reverse("stock_item", args=[pk])
+        if self.kind == AlertKind.CHANGE_OF_CONDITION and pk is not None:
+            return reverse("condition_report", args=[pk])  # clinical's page of the report
         if self.kind in CARE_ALERT_KINDS and self.resident_id:
             return reverse("care_resident", args=[self.resident_id])
         if self.resident_id:

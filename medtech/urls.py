@@ -12,6 +12,7 @@ urlpatterns = [
     path("residents/", include("residents.urls")),
     path("", include("meds.urls")),
     path("", include("care.urls")),
+    path("", include("clinical.urls")),
     path("stock/", include("inventory.urls")),
     path("", include("mar.urls")),
     path("", include("reports.urls")),

@@ -19,6 +19,7 @@ LEVELS = [
     ["meds", "care"],
     ["inventory"],
     ["mar"],
+    ["clinical"],
     ["reports"],
     ["demo"],
 ]

@@ -291,7 +291,7 @@ def alerts_raise_followups(
                 administered_at__gte=now - datetime.timedelta(days=2),
             ).select_related("prescription__medication")
         )
-        counts["prn_followup"] += _create_alerts(
+        counts["prn_followup"] += alerts_create(
             [
                 Alert(
                     facility=facility,
@@ -325,7 +325,7 @@ def _raise_low_supply_alerts(*, facility: Facility, now: datetime.datetime) -> i
         .values_list("item_id")
         .annotate(last=Max("id"))
     )
-    return _create_alerts(
+    return alerts_create(
         [
             Alert(
                 facility=facility,
@@ -379,11 +379,12 @@ def _raise_refusal_alerts(*, facility: Facility, now: datetime.datetime) -> int:
                 created_at=now,
             )
         )
-    return _create_alerts(alerts)
+    return alerts_create(alerts)
 
 
-def _create_alerts(alerts: list[Alert]) -> int:
+def alerts_create(alerts: list[Alert]) -> int:
     """Insert the alerts that do not exist yet (one per kind and subject); return how many.
+    The apps above raise theirs here too (clinical's changes of condition).
 
     The unique constraint stays the guard against a concurrent run (ignore_conflicts); the
     pre-check only makes the count honest, since bulk_create cannot tell what it skipped.
@@ -462,7 +463,7 @@ def alerts_raise_missed_care(*, facility_id: int, tasks, at: datetime.datetime) 
 def alert_raise_reassessment_due(*, resident, status_change_id: int, at) -> int:
     """Back from hospital: the resident is reassessed within 48 hours."""
     due = at + care_rules.REASSESS_AFTER_HOSPITAL
-    return _create_alerts(
+    return alerts_create(
         [
             Alert(
                 facility_id=resident.facility_id,
@@ -482,7 +483,7 @@ def alert_raise_reassessment_due(*, resident, status_change_id: int, at) -> int:
 
 def alert_raise_reassess_suggested(*, resident, category: str, at) -> int:
     words = AdlCategory(category).label.lower()
-    return _create_alerts(
+    return alerts_create(
         [
             Alert(
                 facility_id=resident.facility_id,

@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "care",
     "inventory",
     "mar",
+    "clinical",
     "reports",
     "demo",
 ]
@@ -196,6 +197,11 @@ CELERY_BEAT_SCHEDULE = {
     },
     "mark-care-tasks": {
         "task": "care.tasks.fan_out_care_sweeps",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
+    "escalate-condition-reports": {
+        "task": "clinical.tasks.escalate_conditions",
         "schedule": 60.0,
         "options": {"expires": 55},
     },

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from accounts.models import Facility
 from care.models import CareRecord, CareTask, PlanStatus, ServicePlan
+from clinical.models import ConditionReport
 from inventory.models import StockItem, StockMovement
 from inventory.selectors import count_overview, reorder_list
 from mar.models import (
@@ -42,6 +43,7 @@ def _totals() -> dict[str, int]:
             StockMovement,
             StockItem,
             CareRecord,
+            ConditionReport,
             ServicePlan,
         )
     }
@@ -137,6 +139,9 @@ def test_seed_demo_slow_builds_35_days_of_history_once(monkeypatch, settings):
     assert Alert.objects.filter(kind=AlertKind.MISSED_CARE).count() == missed_care.count()
     suggested = Alert.objects.filter(kind=AlertKind.REASSESS_SUGGESTED)
     assert suggested.values("resident").distinct().count() == 1
+    # A change of condition reported a few minutes ago waits for the nurse.
+    waiting = Alert.objects.get(kind=AlertKind.CHANGE_OF_CONDITION)
+    assert waiting.state == "open" and "eats less, tired or weak" in waiting.message
 
     # A second run adds nothing.
     before = _totals()

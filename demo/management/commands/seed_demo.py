@@ -9,6 +9,7 @@ from django.db import transaction
 
 from demo import build
 from demo.care import seed_care
+from demo.conditions import seed_conditions
 from demo.history import record_history
 from demo.people import login_lines
 from mar.models import DoseState, ScheduledDose
@@ -47,6 +48,8 @@ class Command(BaseCommand):
             cared = seed_care(facilities, staff, report=self.say)
         if cared:
             self.stdout.write(self.style.SUCCESS(f"Care: {cared} care tasks documented."))
+        with pghistory.context(command="seed_demo"):
+            seed_conditions(facilities, staff)
         self.say("demo: today's deliveries, doses and alerts")
         with transaction.atomic(), pghistory.context(command="seed_demo"):
             stocked = build.deliver_todays_stock(facilities, staff, password)
