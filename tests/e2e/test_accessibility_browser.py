@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from accounts.models import Certification, Membership, Unit, User
 from care.models import CareLevel, CareRecord, ServicePlan
+from clinical.models import ConditionReport
 from inventory.models import ControlledCount, StockItem
 from mar import services as mar_services
 from mar.models import OtherCode
@@ -112,6 +113,7 @@ def _demo_objects(demo) -> SimpleNamespace:
         .order_by("pk")
         .first(),
         care_level=CareLevel.objects.filter(facility=facility).order_by("pk").first(),
+        condition_report=ConditionReport.objects.filter(facility=facility).order_by("pk").first(),
         pdf_job=MarPdfJob.objects.create(
             facility=facility,
             unit=north,

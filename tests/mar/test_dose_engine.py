@@ -317,6 +317,7 @@ def test_beat_schedule_names_the_tasks_in_intervals():
         "care.tasks.fan_out_care_generation": 900.0,
         "care.tasks.fan_out_care_sweeps": 60.0,
         "accounts.tasks.clear_expired_sessions": 3600.0,
+        "clinical.tasks.escalate_conditions": 60.0,
     }
 
 
