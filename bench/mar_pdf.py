@@ -116,10 +116,10 @@ def populate():
         Amendment,
         PrnFollowUp,
         ScheduledDose,
-        VitalReading,
     )
     from meds.models import HoldParameter, Medication, Prescription
     from residents.models import Allergy, Resident
+    from vitals.models import ReadingSource, VitalReading
 
     facility = Facility.objects.create(name="Maple Grove Assisted Living", timezone=str(TZ))
     unit = Unit.objects.create(facility=facility, name="North Wing")
@@ -234,7 +234,7 @@ def populate():
                 )
     ScheduledDose.objects.bulk_create(doses, batch_size=5000)
 
-    administrations, readings = [], []
+    administrations, readings, links = [], [], []  # links: the record of each reading
     for n, dose in enumerate(doses):
         if dose.state == "cancelled":
             continue
@@ -288,10 +288,16 @@ def populate():
                     value=Decimal(value),
                     taken_at=a.administered_at,
                     taken_by=a.recorded_by,
-                    administration=a,
+                    source=ReadingSource.MED_PASS,
                 )
             )
+            links.append(a)
     VitalReading.objects.bulk_create(readings, batch_size=5000)
+    Link = Administration.readings.through
+    Link.objects.bulk_create(
+        (Link(administration=a, vitalreading=r) for a, r in zip(links, readings, strict=True)),
+        batch_size=5000,
+    )
 
     # PRN doses (about 10 a month each), most with a follow-up; one amendment of each kind.
     prns, followups = [], []

@@ -52,7 +52,7 @@ WRITTEN = [
     ("mar.Administration", "recorded_by_id", "recorded_at"),
     ("mar.Amendment", "amended_by_id", "amended_at"),
     ("mar.PrnFollowUp", "recorded_by_id", "recorded_at"),
-    ("mar.VitalReading", "taken_by_id", "taken_at"),
+    ("vitals.VitalReading", "taken_by_id", "taken_at"),
     ("inventory.StockMovement", "by_id", "at"),
     ("residents.Allergy", "recorded_by_id", "recorded_at"),
 ]
@@ -123,7 +123,9 @@ COPIED = [
     ("mar.Administration", "t.resident_id IN (SELECT id FROM _residents)"),
     ("mar.Amendment", "t.administration_id IN (SELECT id FROM _records)"),
     ("mar.PrnFollowUp", "t.administration_id IN (SELECT id FROM _records)"),
-    ("mar.VitalReading", "t.resident_id IN (SELECT id FROM _residents)"),
+    ("vitals.VitalReading", "t.resident_id IN (SELECT id FROM _residents)"),
+    # The records' links to their readings (`Administration.readings`).
+    ("mar.Administration_readings", "t.administration_id IN (SELECT id FROM _records)"),
     ("mar.Alert", "t.resident_id IN (SELECT id FROM _residents)"),
     # House stock stays one per facility and medication: the residents' own supply is copied.
     ("inventory.StockItem", "t.resident_id IN (SELECT id FROM _residents)"),

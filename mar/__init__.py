@@ -1,6 +1,7 @@
 """The medication administration record: what the schedule asks for and what happened.
 
-models      ScheduledDose, Administration, Amendment, PrnFollowUp, VitalReading, Alert, OtherCode
+models      ScheduledDose, Administration (and the vitals.VitalReading rows it was given on),
+            Amendment, PrnFollowUp, Alert, OtherCode
 rules.py    the pure clinical rules the med pass and the reports share (PRN limits, refusal
             pattern, hold parameters, amendments, F759 error kinds)
 services/   dose_engine (doses made ahead and swept), alerts, recording (the med pass writes)

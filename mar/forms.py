@@ -3,7 +3,7 @@ from django import forms
 from core import forms as core_forms
 from core.validators import finite_number
 from meds.barcodes import MAX_LENGTH
-from meds.models import VitalSign
+from vitals.models import HOLD_VITAL_CHOICES
 
 from .models import AdminStatus, AmendmentKind, FollowUpResult
 
@@ -12,7 +12,8 @@ class _VitalsMixin:
     """Optional vital-sign inputs named vital_<kind>; `vitals()` returns the filled ones."""
 
     def add_vital_fields(self) -> None:
-        for kind, label in VitalSign.choices:
+        # The signs a hold parameter may name: the cart asks for no others.
+        for kind, label in HOLD_VITAL_CHOICES:
             self.fields[f"vital_{kind}"] = forms.CharField(
                 required=False, max_length=10, label=label, validators=[finite_number]
             )
@@ -20,7 +21,7 @@ class _VitalsMixin:
     def vitals(self) -> dict[str, str]:
         return {
             kind: self.cleaned_data.get(f"vital_{kind}", "")
-            for kind in VitalSign.values
+            for kind, _label in HOLD_VITAL_CHOICES
             if self.cleaned_data.get(f"vital_{kind}")
         }
 

@@ -7,8 +7,9 @@ from django.db import models
 from accounts.models import Facility
 from core.audit import track
 from core.time import current_stamp
-from meds.models import Prescription, VitalSign
+from meds.models import Prescription
 from residents.models import Resident
+from vitals.models import VitalSign
 
 
 class DoseState(models.TextChoices):
@@ -372,6 +373,9 @@ class Administration(models.Model):
     # Readings taken with this record, e.g. {"pulse": "58", "systolic_bp": "132"}.
     vitals = models.JSONField(default=dict, blank=True)
     audit_json_keys = {"vitals": VitalSign}
+    # The same readings as rows of the resident's vitals (`vitals.VitalReading`), which cannot
+    # point up at this record: the link is kept here, written with the record.
+    readings = models.ManyToManyField("vitals.VitalReading", related_name="+", blank=True)
     # The hold parameter that triggered, in words, when "given" was refused for it.
     hold_triggered = models.CharField(max_length=200, blank=True)
     notes = models.CharField(max_length=500, blank=True)
@@ -543,31 +547,3 @@ DEFAULT_OTHER_CODES = [
     ("npo", "NPO (nothing by mouth)"),
     ("unable", "Unable to swallow"),
 ]
-
-
-@track()
-class VitalReading(models.Model):
-    """A vital sign taken on a resident, at the med pass or on its own."""
-
-    resident = models.ForeignKey(Resident, on_delete=models.PROTECT, related_name="vitals")
-    kind = models.CharField(max_length=16, choices=VitalSign.choices)
-    value = models.DecimalField(max_digits=6, decimal_places=1)
-    taken_at = models.DateTimeField()
-    taken_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
-    )
-    administration = models.ForeignKey(
-        Administration, on_delete=models.PROTECT, null=True, blank=True, related_name="readings"
-    )
-
-    class Meta:
-        ordering = ["-taken_at"]
-        indexes = [models.Index(fields=["resident", "kind", "taken_at"], name="vital_resident_idx")]
-        triggers = [
-            pgtrigger.Protect(
-                name="vital_append_only", operation=pgtrigger.Update | pgtrigger.Delete
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.get_kind_display()} {self.value}"

@@ -5,6 +5,7 @@ from decimal import Decimal
 from django import forms
 
 from core import forms as core_forms
+from vitals.models import HOLD_VITAL_CHOICES
 
 from .models import (
     Comparator,
@@ -14,7 +15,6 @@ from .models import (
     Medication,
     Recurrence,
     Route,
-    VitalSign,
 )
 from .services import HoldRule
 
@@ -126,7 +126,7 @@ class OrderForm(core_forms.Form):
         super().__init__(*args, **kwargs)
         for index in range(HOLD_ROWS):
             self.fields[f"hold_{index}_vital"] = forms.ChoiceField(
-                choices=[("", "—"), *VitalSign.choices], required=False, label="Hold if"
+                choices=[("", "—"), *HOLD_VITAL_CHOICES], required=False, label="Hold if"
             )
             self.fields[f"hold_{index}_comparator"] = forms.ChoiceField(
                 choices=[("", "—"), *Comparator.choices], required=False, label="is"

@@ -13,6 +13,7 @@ from core.audit import track
 from core.schedule import DoseSchedule, describe
 from core.words import count_of
 from residents.models import Resident
+from vitals.models import HOLD_VITAL_CHOICES, VITAL_UNITS, VitalSign
 
 
 class ControlledSchedule(models.TextChoices):
@@ -289,27 +290,6 @@ def build_dose_schedule(
     )
 
 
-class VitalSign(models.TextChoices):
-    SYSTOLIC_BP = "systolic_bp", "Systolic BP"
-    DIASTOLIC_BP = "diastolic_bp", "Diastolic BP"
-    PULSE = "pulse", "Pulse"
-    TEMPERATURE = "temperature", "Temperature"
-    RESPIRATIONS = "respirations", "Respirations"
-    SPO2 = "spo2", "SpO2"
-    BLOOD_GLUCOSE = "blood_glucose", "Blood glucose"
-
-
-VITAL_UNITS = {
-    VitalSign.SYSTOLIC_BP: "mmHg",
-    VitalSign.DIASTOLIC_BP: "mmHg",
-    VitalSign.PULSE: "/min",
-    VitalSign.TEMPERATURE: "°F",
-    VitalSign.RESPIRATIONS: "/min",
-    VitalSign.SPO2: "%",
-    VitalSign.BLOOD_GLUCOSE: "mg/dL",
-}
-
-
 class Comparator(models.TextChoices):
     LT = "lt", "below"
     LE = "le", "at or below"
@@ -324,7 +304,7 @@ class HoldParameter(models.Model):
     prescription = models.ForeignKey(
         Prescription, on_delete=models.PROTECT, related_name="hold_parameters"
     )
-    vital = models.CharField(max_length=16, choices=VitalSign.choices)
+    vital = models.CharField(max_length=16, choices=HOLD_VITAL_CHOICES)
     comparator = models.CharField(max_length=2, choices=Comparator.choices)
     threshold = models.DecimalField(max_digits=6, decimal_places=1)
 

@@ -26,7 +26,7 @@ from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
 from core.time import local_day_bounds
-from mar.models import VitalReading
+from mar.models import Administration
 from meds.models import OrderStatus, Prescription
 from residents.models import AllergyStatus
 
@@ -218,12 +218,16 @@ def _hold_readings(mars, orders) -> dict[int, dict[str, list[str]]]:
     start = local_day_bounds(mar.days[0], mar.tz)[0]
     end = local_day_bounds(mar.days[-1], mar.tz)[1]
     result: dict[int, dict[str, list[str]]] = {}
-    rows = VitalReading.objects.filter(
+    # The links of the records to their readings (`Administration.readings`), read from the
+    # link table with the readings joined: one query.
+    rows = Administration.readings.through.objects.filter(
         administration__dose__prescription_id__in=held,
         administration__dose__due_at__gte=start,
         administration__dose__due_at__lt=end,
-    ).values_list("administration_id", "kind", "value")
-    for administration_id, kind, value in rows.order_by("taken_at", "pk"):
+    ).values_list("administration_id", "vitalreading__kind", "vitalreading__value")
+    for administration_id, kind, value in rows.order_by(
+        "vitalreading__taken_at", "vitalreading_id"
+    ):
         result.setdefault(administration_id, {}).setdefault(kind, []).append(
             f"{value.normalize():f}"
         )

@@ -25,8 +25,9 @@ from mar.models import (
     ScheduledDose,
 )
 from mar.selectors import Change, amendment_changes
-from meds.models import VITAL_UNITS, Prescription, VitalSign
+from meds.models import Prescription
 from residents.models import Resident
+from vitals.models import VITAL_UNITS, VitalSign
 
 # What a cell without a standing record says, by the dose's state or why it was cancelled.
 MARKS = {

@@ -16,6 +16,7 @@ LEVELS = [
     ["core"],
     ["accounts"],
     ["residents"],
+    ["vitals"],
     ["meds", "care"],
     ["inventory"],
     ["mar"],
@@ -73,6 +74,13 @@ def test_siblings_of_a_layer_do_not_import_each_other():
     assert "meds" not in _allowed("care") and "care" not in _allowed("meds")
     assert {"core", "accounts", "residents"} <= _allowed("care") & _allowed("meds")
     assert "care" in _allowed("inventory")
+
+
+def test_vitals_sits_below_the_orders_and_the_care():
+    """A hold parameter names a vital sign: meds (and care) may import vitals, never the reverse,
+    and vitals reads nothing above the residents."""
+    assert "vitals" in _allowed("meds") & _allowed("care")
+    assert _allowed("vitals") == {"core", "accounts", "residents", "vitals"}
 
 
 def test_the_layer_check_sees_an_upward_import(tmp_path):

@@ -20,8 +20,9 @@ from core.time import local_day_time, local_time
 from core.validators import check_inputs
 from inventory.services import stock_consume, stock_reverse_for_administration
 from meds.barcodes import is_lot
-from meds.models import VITAL_UNITS, OrderStatus, Prescription, Route, VitalSign
+from meds.models import OrderStatus, Prescription, Route
 from residents.models import ResidentStatus
+from vitals.models import HOLD_VITALS, VITAL_UNITS, ReadingSource, VitalReading, VitalSign
 
 from .. import rules
 from ..models import (
@@ -37,7 +38,6 @@ from ..models import (
     OtherCode,
     PrnFollowUp,
     ScheduledDose,
-    VitalReading,
     dose_subject,
     prn_subject,
 )
@@ -91,7 +91,7 @@ def _parse_vitals(vitals: dict | None) -> dict[str, Decimal]:
     for kind, raw in (vitals or {}).items():
         if raw in (None, ""):
             continue
-        if kind not in VitalSign.values:
+        if kind not in HOLD_VITALS:  # the med pass takes the signs hold parameters name
             raise DomainError(f"Unknown vital sign {kind}.")
         try:
             value = Decimal(str(raw).strip())
@@ -196,17 +196,19 @@ def _save_administration(
         idempotency_key=key,
         **fields,
     )
-    VitalReading.objects.bulk_create(
-        VitalReading(
-            resident_id=order.resident_id,
-            kind=kind,
-            value=value,
-            taken_at=now,
-            taken_by=actor,
-            administration=administration,
+    if readings:
+        taken = VitalReading.objects.bulk_create(
+            VitalReading(
+                resident_id=order.resident_id,
+                kind=kind,
+                value=value,
+                taken_at=now,
+                taken_by=actor,
+                source=ReadingSource.MED_PASS,
+            )
+            for kind, value in readings.items()
         )
-        for kind, value in readings.items()
-    )
+        administration.readings.add(*taken)
     if status == AdminStatus.GIVEN:
         stock_consume(
             actor=actor,

@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "core",
     "accounts",
     "residents",
+    "vitals",
     "meds",
     "care",
     "inventory",

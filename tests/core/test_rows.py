@@ -12,8 +12,9 @@ from inventory.models import StockItem
 from inventory.selectors import STOCK_ITEMS_FOR_SQL, stock_items_for
 from mar import services
 from mar.models import Administration, AdminStatus, AmendmentKind, ScheduledDose
-from meds.models import Comparator, HoldParameter, Prescription, VitalSign
+from meds.models import Comparator, HoldParameter, Prescription
 from tests.factories import MedicationFactory, PrescriptionFactory, ResidentFactory, member
+from vitals.models import VitalSign
 
 pytestmark = pytest.mark.django_db
 NOW = datetime(2026, 6, 10, 12, 5, tzinfo=UTC)

@@ -8,9 +8,10 @@ Screenshots go to artifacts/e2e/ (git-ignored).
 import pytest
 
 from mar.models import Administration, AdminStatus
-from meds.models import Comparator, HoldParameter, VitalSign
+from meds.models import Comparator, HoldParameter
 from residents.models import Cart, ShiftAssignment
 from tests.e2e.conftest import CHROMIUM, login, shot
+from vitals.models import VitalSign
 
 pytestmark = [
     pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed"),

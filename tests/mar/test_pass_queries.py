@@ -20,7 +20,7 @@ from accounts.models import Role
 from core.shifts import shift_at
 from mar import services
 from mar.models import Administration, AdminStatus, AmendmentKind, ScheduledDose
-from meds.models import Comparator, HoldParameter, VitalSign
+from meds.models import Comparator, HoldParameter
 from residents import services as resident_services
 from residents.models import Cart
 from tests.factories import (
@@ -31,6 +31,7 @@ from tests.factories import (
     UnitFactory,
     member,
 )
+from vitals.models import VitalSign
 
 NOW = datetime(2026, 6, 10, 12, 5, tzinfo=UTC)  # 08:05 in New York
 N = 3

@@ -20,7 +20,6 @@ from mar.models import (
     DoseState,
     PrnFollowUp,
     ScheduledDose,
-    VitalReading,
 )
 from meds.models import HoldParameter
 from tests.factories import (
@@ -31,6 +30,7 @@ from tests.factories import (
     ResidentFactory,
     member,
 )
+from vitals.models import VitalReading
 
 NOW = datetime(2026, 6, 10, 12, 5, tzinfo=UTC)  # 08:05 New York: the 08:00 window is open
 
@@ -184,7 +184,9 @@ def test_hold_parameter_turns_given_into_held_with_the_reading(aide, resident, o
         "Pulse below 60" in administration.hold_triggered and "52" in administration.hold_triggered
     )
     assert "Recorded as held" in result.hold_message
-    assert VitalReading.objects.get(resident=resident).value == Decimal("52")
+    reading = VitalReading.objects.get(resident=resident)
+    assert (reading.kind, reading.value, reading.source) == ("pulse", Decimal("52"), "med_pass")
+    assert list(administration.readings.all()) == [reading]
 
 
 def test_vitals_within_limits_allow_given(aide, order):

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('mar', '0015_autovacuum_open_rows'),
+        ('mar', '0017_remove_vitalreading'),
     ]
 
     operations = [

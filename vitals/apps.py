@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class VitalsConfig(AppConfig):
+    name = "vitals"
+    verbose_name = "Vital signs"  # what the audit trail's kind filter reads
