@@ -9,7 +9,7 @@ import datetime
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from accounts.models import Facility, Role, User
@@ -359,6 +359,20 @@ def _already_documented(dose: ScheduledDose) -> AlreadyDocumented:
     )
 
 
+def _share_lock_resident_of(dose_id: int) -> None:
+    """Share-lock the dose's resident before the dose. A hold, a stop or an absence locks the
+    resident's row first, then the order, then the doses it cancels; recording locks the dose,
+    then the order (_check_spacing). Both taking the resident's row first keeps one order of
+    locks, so the two wait for each other instead of deadlocking (two recordings share it)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT r.id FROM residents_resident AS r "
+            "JOIN mar_scheduleddose AS d ON d.resident_id = r.id "
+            "WHERE d.id = %s FOR SHARE OF r",
+            [dose_id],
+        )
+
+
 @transaction.atomic
 def _record_dose(
     *,
@@ -373,6 +387,7 @@ def _record_dose(
     client_address=None,
     **fields,
 ) -> RecordResult:
+    _share_lock_resident_of(dose_id)
     dose = (
         ScheduledDose.objects.select_for_update(of=("self",))
         .select_related("facility", "prescription__medication", "resident")

@@ -515,3 +515,74 @@ def test_the_database_refuses_voiding_without_an_entered_in_error_amendment(aide
     )
     original.refresh_from_db()
     assert original.voided
+
+
+def test_a_hold_saved_while_a_dose_is_being_recorded_waits_instead_of_deadlocking(
+    transactional_db, monkeypatch
+):
+    """The med tech's "Given" has locked the dose and is about to check the order's spacing
+    when a nurse holds the order. The hold waits for the record (both take the resident's row
+    first); the dose stays given, the order is held and its later doses are cancelled."""
+    import time_machine
+    from django.utils import timezone
+
+    from mar.services import recording
+    from meds import services as order_services
+    from tests.concurrency import wait_until_a_session_waits_for_a_lock
+
+    resident = ResidentFactory()
+    order = PrescriptionFactory(resident=resident)
+    services.doses_generate(now=NOW)
+    dose = ScheduledDose.objects.get(
+        prescription=order, due_at=datetime(2026, 6, 10, 12, 0, tzinfo=UTC)
+    )
+    nurse = member(resident.facility, Role.NURSE)
+    dose_locked, go = threading.Event(), threading.Event()
+    check_spacing = recording._check_spacing
+
+    def paused_check_spacing(**kwargs):
+        dose_locked.set()  # the dose row is locked; the order's is next
+        assert go.wait(30)
+        return check_spacing(**kwargs)
+
+    monkeypatch.setattr(recording, "_check_spacing", paused_check_spacing)
+    errors: list[BaseException] = []
+
+    def give():
+        try:
+            _record(nurse, dose, now=timezone.now())
+        except BaseException as error:  # asserted below
+            errors.append(error)
+        finally:
+            dose_locked.set()
+            connection.close()
+
+    def hold():
+        try:
+            order_services.prescription_hold(actor=nurse, prescription=order, reason="NPO")
+        except BaseException as error:  # asserted below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    # Five minutes before the 08:00 dose (its window is open): the hold cancels the doses due
+    # from its moment on, the one being recorded among them.
+    early = datetime(2026, 6, 10, 11, 55, tzinfo=UTC)
+    with time_machine.travel(early, tick=True):
+        giving = threading.Thread(target=give)
+        giving.start()
+        assert dose_locked.wait(30)
+        holding = threading.Thread(target=hold)
+        holding.start()
+        try:
+            wait_until_a_session_waits_for_a_lock()
+        finally:
+            go.set()
+            giving.join()
+            holding.join()
+    assert errors == []
+    assert Administration.objects.get(dose=dose).status == "given"
+    order.refresh_from_db()
+    assert order.status == "on_hold"
+    later = ScheduledDose.objects.filter(prescription=order, due_at__gt=dose.due_at)
+    assert later.exists() and not later.exclude(state=DoseState.CANCELLED).exists()
