@@ -113,6 +113,11 @@ class AlertKind(models.TextChoices):
     REASSESSMENT_DUE = "reassessment_due", "Reassessment due"
     REASSESS_SUGGESTED = "reassess_suggested", "Consider reassessment"
     CHANGE_OF_CONDITION = "condition_change", "Change of condition"
+    VITAL_EXCEPTION = "vital_exception", "Vital sign out of range"
+    WEIGHT_LOSS = "weight_loss", "Re-weigh and review"
+    MISSED_MONITORING = "missed_monitoring", "Missed monitoring"
+    INCIDENT = "incident", "Incident"
+    INCIDENT_FOLLOWUP = "incident_followup", "Incident follow-up due"
 
 
 class AlertSeverity(models.IntegerChoices):
