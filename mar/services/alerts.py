@@ -35,6 +35,7 @@ from ..models import (
     certification_subject,
     count_subject,
     missed_rollup_subject,
+    monitoring_check_subject,
     prn_subject,
     reassess_suggested_subject,
     reassessment_subject,
@@ -431,9 +432,11 @@ def alert_raise_count_discrepancy(*, count, discrepancies) -> Alert:
 # Care (the care app tells mar through its signals; see mar/receivers.py) ---------------------
 
 
-def alerts_raise_missed_care(*, facility_id: int, tasks, at: datetime.datetime) -> int:
-    """One alert per care task the sweep turned missed, for the nurse of the shift: one
-    statement for any number (a sweep after an outage moves thousands)."""
+def alerts_raise_missed_care(
+    *, facility_id: int, tasks, at: datetime.datetime, monitoring: bool = False
+) -> int:
+    """One alert per care task (or monitoring check) the sweep turned missed, for the nurse of
+    the shift: one statement for any number (a sweep after an outage moves thousands)."""
     if not tasks:
         return 0
     with connection.cursor() as cursor:
@@ -448,10 +451,16 @@ def alerts_raise_missed_care(*, facility_id: int, tasks, at: datetime.datetime) 
             """,
             {
                 "facility": facility_id,
-                "kind": AlertKind.MISSED_CARE,
-                "prefix": care_task_subject(0).removesuffix("0"),
+                "kind": AlertKind.MISSED_MONITORING if monitoring else AlertKind.MISSED_CARE,
+                "prefix": (monitoring_check_subject if monitoring else care_task_subject)(
+                    0
+                ).removesuffix("0"),
                 "severity": int(AlertSeverity.WARNING),
-                "message": "Missed care: nothing documented before the shift ended",
+                "message": (
+                    "Missed monitoring: no check documented before the shift ended"
+                    if monitoring
+                    else "Missed care: nothing documented before the shift ended"
+                ),
                 "at": at,
                 "tasks": [task for task, _ in tasks],
                 "residents": [resident for _, resident in tasks],
