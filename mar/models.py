@@ -281,6 +281,8 @@ class Alert(models.Model):
             return reverse("stock_item", args=[pk])
         if self.kind == AlertKind.CHANGE_OF_CONDITION and pk is not None:
             return reverse("condition_report", args=[pk])  # clinical's page of the report
+        if self.kind in (AlertKind.INCIDENT, AlertKind.INCIDENT_FOLLOWUP) and pk is not None:
+            return reverse("incident_detail", args=[pk])  # incidents' page of the incident
         if self.kind in CARE_ALERT_KINDS and self.resident_id:
             return reverse("care_resident", args=[self.resident_id])
         if self.resident_id:

@@ -13,6 +13,7 @@ urlpatterns = [
     path("", include("meds.urls")),
     path("", include("care.urls")),
     path("", include("clinical.urls")),
+    path("", include("incidents.urls")),
     path("stock/", include("inventory.urls")),
     path("", include("mar.urls")),
     path("", include("reports.urls")),

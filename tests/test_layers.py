@@ -21,6 +21,7 @@ LEVELS = [
     ["inventory"],
     ["mar"],
     ["clinical"],
+    ["incidents"],
     ["reports"],
     ["demo"],
 ]

@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "inventory",
     "mar",
     "clinical",
+    "incidents",
     "reports",
     "demo",
 ]
