@@ -128,6 +128,7 @@ def incident_list(*, facility: Facility, filters: ListFilters):
 
 @dataclass
 class CountRow:
+    unit_id: int
     unit: str
     counts: list[int]  # one per IncidentKind, in its order
     total: int
@@ -157,7 +158,7 @@ def incident_counts(*, facility: Facility, year: int, month: int) -> MonthCounts
     rows = []
     for unit in facility.units.order_by("name"):
         counts = [found.get((unit.pk, kind), 0) for kind in IncidentKind.values]
-        rows.append(CountRow(unit.name, counts, sum(counts)))
+        rows.append(CountRow(unit.pk, unit.name, counts, sum(counts)))
     totals = [sum(row.counts[i] for row in rows) for i in range(len(IncidentKind.values))]
     return MonthCounts(list(IncidentKind.labels), rows, totals, sum(totals))
 

@@ -16,7 +16,7 @@ from accounts.models import Facility
 from core.time import local_stamp
 from core.words import counted
 
-from .models import Alert, AlertKind, AlertSeverity, AlertState
+from .models import DOSE_ALERT_KINDS, Alert, AlertKind, AlertSeverity, AlertState
 from .selectors import alert_list
 
 GROUPINGS = {"resident": "By resident", "kind": "By kind", "none": "One list"}
@@ -90,6 +90,10 @@ class AlertRow:
     handled_at: object
     link: str
     link_label: str
+    # Raise an incident from it (incidents' report form, by its URL name): a change of
+    # condition may be a fall, a missed or overdue dose a medication error.
+    report_link: str = ""
+    report_label: str = ""
 
 
 @dataclass
@@ -135,6 +139,16 @@ def _row(alert: Alert, tz) -> AlertRow:
     if alert.kind == AlertKind.MISSED_ROLLUP:
         link = reverse("alert_list") + "?" + AlertFilters(rollup_id=alert.pk).query(group="none")
         link_label = "See the missed doses"
+    report_link, report_label = "", ""
+    if alert.resident_id and alert.state != AlertState.RESOLVED:
+        if alert.kind == AlertKind.CHANGE_OF_CONDITION:
+            report_link = reverse("incident_report_new", args=[alert.resident_id])
+            report_label = "Report an incident"
+        elif alert.kind in DOSE_ALERT_KINDS and alert.dose_id:
+            report_link = (
+                reverse("incident_report_new", args=[alert.resident_id]) + f"?dose={alert.dose_id}"
+            )
+            report_label = "Report a medication error"
     handled, handled_at = "", None
     if alert.state == AlertState.RESOLVED:
         who = alert.resolved_by or "the dose engine"
@@ -164,6 +178,8 @@ def _row(alert: Alert, tz) -> AlertRow:
         handled_at=handled_at,
         link=link,
         link_label=link_label,
+        report_link=report_link,
+        report_label=report_label,
     )
 
 

@@ -15,6 +15,7 @@ from django.db.models import Q
 
 from accounts.models import User
 from core.time import local_day_bounds, local_stamp
+from incidents.selectors import incidents_on_records
 from mar.models import (
     STATUS_CODES,
     Administration,
@@ -115,6 +116,7 @@ class Record:
     amendments: list[AmendmentRow] = field(default_factory=list)
     corrected_text: str = ""  # the cell text an amendment put instead (a corrected status)
     followup: str = ""
+    incident_id: int | None = None  # an incident raised on this record (day view)
 
     @property
     def late(self) -> bool:
@@ -145,6 +147,7 @@ class DoseEntry:
     records: list[Record]
     mark: str = ""  # key of MARKS when no standing record explains the dose
     mark_text: str = ""
+    incident_id: int | None = None  # an incident raised on this dose (day view)
 
     @property
     def standing(self) -> Record | None:
@@ -223,10 +226,20 @@ class MonthMar:
 
 
 def mar_day(*, resident: Resident, day: datetime.date) -> DayMar:
-    """Every dose due on the facility-local `day` and every PRN given that day."""
+    """Every dose due on the facility-local `day` and every PRN given that day, each marked
+    with the incident raised on it (a medication error), if any."""
     tz = resident.facility.tz
     start, end = local_day_bounds(day, tz)
     loaded = _load(residents=[resident], tz=tz, start=start, end=end)[resident.pk]
+    records = [record for dose in loaded.doses for record in dose.records] + loaded.prns
+    raised = incidents_on_records(
+        administration_ids=[record.pk for record in records],
+        dose_ids=[dose.pk for dose in loaded.doses],
+    )
+    for record in records:
+        record.incident_id = raised["administration"].get(record.pk)
+    for dose in loaded.doses:
+        dose.incident_id = raised["dose"].get(dose.pk)
     return DayMar(resident, day, tz, loaded.doses, loaded.prns, loaded.staff, loaded.amendments)
 
 

@@ -24,6 +24,7 @@ urlpatterns = [
     path("reports/exceptions/", supervisor.report_exceptions, name="report_exceptions"),
     path("reports/prn/", supervisor.report_prn, name="report_prn"),
     path("reports/error-rate/", supervisor.report_error_rate, name="report_error_rate"),
+    path("reports/incidents/", supervisor.report_incidents, name="report_incidents"),
     path("reports/care/", care.report_care, name="report_care"),
     path("reports/controlled/", supervisor.report_controlled, name="report_controlled"),
     path(

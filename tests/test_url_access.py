@@ -27,6 +27,7 @@ from care.catalog import adl_template
 from care.models import CareLevel, CareTask
 from clinical import services as clinical_services
 from core.shifts import shift_at
+from incidents import services as incident_services
 from inventory import services as stock_services
 from mar import services as mar_services
 from mar.models import Alert, AlertKind, OtherCode, ScheduledDose
@@ -55,6 +56,7 @@ PERSONA_CLIENTS = {
 # administrator of another facility: pages without an object show them their own facility (200
 # or 403 by role); this facility's objects are 404. POST-only pages answer GET with 405 before
 # anything else; anonymous visitors are sent to the login page.
+POST_ONLY = dict.fromkeys(PERSONAS, 405)
 EXPECTED: dict[str, dict[str, int]] = {
     # A med tech's home is the med pass board.
     "home": {
@@ -499,6 +501,42 @@ EXPECTED: dict[str, dict[str, int]] = {
         "admin": 403,
         "outsider": 403,  # an administrator: refused by role before the resident is looked up
     },
+    "incident_report_new": {
+        "anon": 302,
+        "med_tech": 200,
+        "caregiver": 200,
+        "nurse": 200,
+        "admin": 403,
+        "outsider": 403,  # an administrator: refused by role before the resident is looked up
+    },
+    "incident_detail": {
+        "anon": 302,
+        "med_tech": 200,
+        "caregiver": 200,
+        "nurse": 200,
+        "admin": 200,
+        "outsider": 404,
+    },
+    "incident_list": {
+        "anon": 302,
+        "med_tech": 200,
+        "caregiver": 200,
+        "nurse": 200,
+        "admin": 200,
+        "outsider": 200,
+    },
+    "incident_amend": POST_ONLY,
+    "incident_close": POST_ONLY,
+    "incident_followup_complete": POST_ONLY,
+    "incident_followup_decline": POST_ONLY,
+    "report_incidents": {
+        "anon": 302,
+        "med_tech": 403,
+        "caregiver": 403,
+        "nurse": 200,
+        "admin": 200,
+        "outsider": 200,
+    },
     "condition_report": {
         "anon": 302,
         "med_tech": 200,
@@ -898,6 +936,9 @@ PARAMETERS: dict[str, dict[str, str]] = {
         "care/levels/": "care_level",
         "clinical/residents/": "resident",
         "clinical/conditions/": "condition_report",
+        "incidents/residents/": "resident",
+        "incidents/followups/": "incident_followup",
+        "incidents/": "incident",
         "staff/": "membership",
         "orders/": "prescription",
         "alerts/": "alert",
@@ -1077,6 +1118,22 @@ POST_DATA: dict[str, dict] = {
     "care_plan_publish": {},
     "care_task_record": {"status": "done", "performance_code": "04"},
     "condition_report_new": {"changes": ["eats_less", "tired"], "note": "Left her breakfast"},
+    "incident_report_new": lambda o: {
+        "kind": "other",
+        "occurred_at": _local_input(o, timedelta(hours=-1)),
+        "description": "Shouted at the nurse in the dining room",
+    },
+    "incident_amend": {"field": "discovered_by", "value": "Sam", "reason": "Sam found her"},
+    "incident_close": {"note": "Family and nurse review done"},
+    "incident_followup_complete": lambda o: {
+        f"done{o.incident_followup.pk}-method": "phone",
+        f"done{o.incident_followup.pk}-reached": "Jane (daughter)",
+        f"done{o.incident_followup.pk}-reached_at": _local_input(o, timedelta(0)),
+        f"done{o.incident_followup.pk}-response": "Will visit",
+    },
+    "incident_followup_decline": lambda o: {
+        f"decline{o.incident_followup.pk}-reason": "The resident asked us not to call"
+    },
     "care_record_amend": {"kind": "correction", "performance_code": "02", "reason": "Wrong level"},
     "care_levels": {"name": "Level 4 — memory care", "lowest_score": "30"},
     "care_level_edit": {"name": "Level 3 — high", "lowest_score": "20"},
@@ -1091,8 +1148,16 @@ POST_DATA: dict[str, dict] = {
         "incoming_secret": PASSWORD,
     },
 }
+
+
 # Path parameters a write test fills differently from the walk (NKDA needs no allergies).
+def _local_input(objects, delta) -> str:
+    """A datetime-local input's value: the facility's wall clock now, moved by `delta`."""
+    return (timezone.now() + delta).astimezone(objects.facility.tz).strftime("%Y-%m-%dT%H:%M")
+
+
 POST_OBJECTS: dict[str, dict[str, str]] = {
+    "incident_close": {"pk": "closable_incident"},
     "resident_nkda": {"pk": "bare_resident"},
     "care_plan_draft": {"pk": "bare_resident"},
     "order_verify": {"pk": "pending_prescription"},
@@ -1119,6 +1184,7 @@ OPEN_TO_ALL_WRITES = {
     "shift_assignments",  # a med tech takes their own residents
     "care_task_record",  # everyone on the floor documents care
     "condition_report_new",  # and reports a change of condition (administrators do not)
+    "incident_report_new",  # and an incident
     "mar_pdf_jobs",
 }
 # Pages that only read.
@@ -1130,6 +1196,9 @@ READ_ONLY = {
     "care_resident",
     "care_plan",
     "condition_report",
+    "incident_detail",
+    "incident_list",
+    "report_incidents",
     "healthz",
     "favicon",
     "staff_list",
@@ -1172,7 +1241,17 @@ WRITE_KINDS = {
 }
 
 # Every row of the project's own apps (their audit event tables included) is compared.
-PROJECT_APPS = ["accounts", "residents", "meds", "care", "inventory", "mar", "clinical", "reports"]
+PROJECT_APPS = [
+    "accounts",
+    "residents",
+    "meds",
+    "care",
+    "inventory",
+    "mar",
+    "clinical",
+    "incidents",
+    "reports",
+]
 
 
 def _walk(patterns, prefix: str = "", namespace: str = "", params: tuple = ()):
@@ -1327,11 +1406,39 @@ def objects(
     condition_report = clinical_services.condition_report(
         actor=medtech_user, resident=resident, changes=["confused"], note="", now=now
     )
+    # Two incidents of another type (no fall: no monitoring); the second has its follow-ups
+    # done, so it may close.
+    incident, closable_incident = (
+        incident_services.incident_report(
+            actor=medtech_user,
+            resident=resident,
+            kind="behaviour",
+            facts={"toward": "staff"},
+            occurred_at=now - timedelta(hours=2),
+            description="Pushed a caregiver away during the shower",
+            now=now,
+        )
+        for _ in range(2)
+    )
+    for followup in closable_incident.followups.all():
+        incident_services.followup_complete(
+            actor=nurse_user,
+            followup=followup,
+            note="Done",
+            method="phone",
+            reached="Jane (daughter)",
+            reached_at=now,
+            response="Thanks",
+            now=now,
+        )
     return SimpleNamespace(
         facility=facility,
         unit=unit,
         care_record=care_record,
         condition_report=condition_report,
+        incident=incident,
+        closable_incident=closable_incident,
+        incident_followup=incident.followups.get(kind="notify_representative"),
         care_level=CareLevel.objects.filter(facility=facility).order_by("lowest_score").last(),
         care_answers=care_answers,
         care_plan=care_plan,

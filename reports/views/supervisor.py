@@ -18,6 +18,7 @@ from accounts.permissions import WRITERS_CLINICAL, facility_view, scoped_get
 from core.audit import AuditChange, audit_kind, audit_kinds, audit_page, audit_rows
 from core.time import current_stamp
 from core.views import paginate
+from incidents.selectors import incident_counts
 from residents.models import Resident
 
 from .. import audit, controlled, error_rate, exceptions, params, prn
@@ -387,6 +388,35 @@ def _audit(request, events, filters: Filters, kind: str, name: str, context: dic
             "kinds": audit_kinds(),
             "kind": kind,
             **context,
+        },
+    )
+
+
+@facility_view(WRITERS_CLINICAL, action=ACTION)
+def report_incidents(request):
+    """The month's incidents by unit and type (when they happened, facility time)."""
+    year, month = params.month_param(request)
+    month_param = f"{year:04d}-{month:02d}"
+    counts = incident_counts(facility=request.facility, year=year, month=month)
+    if wants_csv(request):
+        return csv_response(
+            f"incidents-{month_param}",
+            ["Unit", *counts.kinds, "All"],
+            [
+                *([row.unit, *row.counts, row.total] for row in counts.rows),
+                ["All units", *counts.totals, counts.total],
+            ],
+            preamble=[["Facility", request.facility.name], ["Month", month_param], []],
+        )
+    return render(
+        request,
+        "reports/incidents.html",
+        {
+            "counts": counts,
+            "month": month_param,
+            "previous_month": params.shift_month(year, month, -1),
+            "next_month": params.shift_month(year, month, 1),
+            "csv_query": "?" + urlencode({"month": month_param, "format": "csv"}),
         },
     )
 
