@@ -1,8 +1,10 @@
 """incidents' forms (thin: the services decide). The report form asks the facts of one type."""
 
+import datetime
 from decimal import Decimal
 
 from django import forms
+from django.utils import timezone
 
 from core import forms as core_forms
 from meds.models import Prescription
@@ -11,7 +13,19 @@ from . import rules
 from .rules import FACTS, BodySite, Injury, NotifyMethod
 
 YES_NO = [("", "—"), ("yes", "Yes"), ("no", "No")]
-LOCAL = {"type": "datetime-local"}
+
+
+class LocalDateTimeField(forms.DateTimeField):
+    """A wall-clock time at the facility, kept naive: rules.local_instant places it. (Django
+    would read it in the facility's zone and refuse 01:30 on the night the clocks go back as
+    ambiguous; it is a time people type.)"""
+
+    widget = forms.DateTimeInput(format="%Y-%m-%dT%H:%M", attrs={"type": "datetime-local"})
+
+    def to_python(self, value):
+        with timezone.override(datetime.UTC):
+            value = super().to_python(value)
+        return value.replace(tzinfo=None) if value else value
 
 
 def _choices(choices) -> list[tuple[str, str]]:
@@ -47,11 +61,8 @@ def _fact_field(name: str) -> forms.Field:
             error_messages=messages,
         )
     if fact.kind == "instant":
-        return forms.DateTimeField(
-            label=f"{fact.label} (facility time)",
-            required=required,
-            widget=forms.DateTimeInput(attrs=LOCAL),
-            error_messages=messages,
+        return LocalDateTimeField(
+            label=f"{fact.label} (facility time)", required=required, error_messages=messages
         )
     return forms.CharField(
         max_length=rules.TEXT_MAX[name],
@@ -147,9 +158,7 @@ class FollowUpDoneForm(core_forms.Form):
 
     method = forms.ChoiceField(choices=_choices(NotifyMethod), required=False, label="How")
     reached = forms.CharField(max_length=120, required=False, label="Who was reached")
-    reached_at = forms.DateTimeField(
-        required=False, label="When (facility time)", widget=forms.DateTimeInput(attrs=LOCAL)
-    )
+    reached_at = LocalDateTimeField(required=False, label="When (facility time)")
     response = forms.CharField(max_length=300, required=False, label="Their response")
     note = forms.CharField(max_length=500, required=False, label="Note")
 
