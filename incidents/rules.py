@@ -158,9 +158,9 @@ class Fact:
 _FALL = (IncidentKind.FALL,)
 _ERROR = (IncidentKind.MEDICATION_ERROR,)
 FACTS: dict[str, Fact] = {
+    "occurred_at": Fact("When it happened", "instant", (), required=True),
     "description": Fact("What happened", "text", (), required=True),
     "discovered_by": Fact("Found or seen by", "text", ()),
-    "occurred_at": Fact("When it happened", "instant", (), required=True),
     "witnessed": Fact("Witnessed", "yes_no", _FALL, required=True),
     "location": Fact("Where", "choice", _FALL, required=True, choices=FallLocation),
     "pain_score": Fact("Pain score (0–10)", "score", _FALL, required=True),

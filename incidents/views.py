@@ -1,6 +1,7 @@
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.permissions import CARE_STAFF, facility_view, scoped_get
@@ -58,7 +59,10 @@ def incident_report_new(request, pk: int):
     elif kind not in IncidentKind.values:
         kind = IncidentKind.FALL
     tz = request.facility.tz
-    initial = {"kind": kind}
+    initial = {
+        "kind": kind,
+        "occurred_at": _local(timezone.now(), tz).replace(second=0, microsecond=0),
+    }
     if administration or dose:
         order = (administration or dose).prescription
         initial |= {
@@ -116,6 +120,7 @@ def _incident(request, pk: int) -> Incident:
             "prescription__medication",
             "administration__recorded_by",
             "dose",
+            "monitoring_episode",
         ),
         request,
         pk=pk,

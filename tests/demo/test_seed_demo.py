@@ -13,6 +13,7 @@ from django.utils import timezone
 from accounts.models import Facility
 from care.models import CareRecord, CareTask, PlanStatus, ServicePlan
 from clinical.models import ConditionReport
+from incidents.models import Incident, IncidentFollowUp
 from inventory.models import StockItem, StockMovement
 from inventory.selectors import count_overview, reorder_list
 from mar.models import (
@@ -44,6 +45,8 @@ def _totals() -> dict[str, int]:
             StockItem,
             CareRecord,
             ConditionReport,
+            Incident,
+            IncidentFollowUp,
             ServicePlan,
         )
     }
@@ -142,6 +145,20 @@ def test_seed_demo_slow_builds_35_days_of_history_once(monkeypatch, settings):
     # A change of condition reported a few minutes ago waits for the nurse.
     waiting = Alert.objects.get(kind=AlertKind.CHANGE_OF_CONDITION)
     assert waiting.state == "open" and "eats less, tired or weak" in waiting.message
+    # Two falls: one closed with every follow-up done, one sent to hospital with its
+    # notifications made and its reviews open; each monitored, no check left missed.
+    closed, transferred = Incident.objects.filter(kind="fall").order_by("occurred_at")
+    assert closed.state == "closed" and not closed.followups.filter(state="open").exists()
+    assert transferred.hospital_transfer and transferred.state == "open"
+    assert set(transferred.followups.filter(state="open").values_list("kind", flat=True)) == {
+        "neuro_checks",
+        "post_fall_review",
+        "care_plan_review",
+    }
+    assert closed.monitoring_episode_id and transferred.monitoring_episode_id
+    assert Alert.objects.get(subject=f"incident:{transferred.pk}").state == "open"
+    assert Alert.objects.get(subject=f"incident:{closed.pk}").state == "resolved"
+    assert not Alert.objects.filter(kind=AlertKind.MISSED_MONITORING).exists()
 
     # A second run adds nothing.
     before = _totals()

@@ -19,6 +19,7 @@ from django.utils import timezone
 from accounts.models import Certification, Membership, Unit, User
 from care.models import CareLevel, CareRecord, ServicePlan
 from clinical.models import ConditionReport
+from incidents.models import Incident, IncidentFollowUp
 from inventory.models import ControlledCount, StockItem
 from mar import services as mar_services
 from mar.models import OtherCode
@@ -114,6 +115,12 @@ def _demo_objects(demo) -> SimpleNamespace:
         .first(),
         care_level=CareLevel.objects.filter(facility=facility).order_by("pk").first(),
         condition_report=ConditionReport.objects.filter(facility=facility).order_by("pk").first(),
+        # The fall sent to hospital: its follow-ups' forms are open.
+        incident=Incident.objects.filter(facility=facility, state="open").order_by("pk").first(),
+        incident_followup=IncidentFollowUp.objects.filter(incident__facility=facility)
+        .order_by("pk")
+        .first(),
+        closable_incident=Incident.objects.filter(facility=facility).order_by("pk").last(),
         pdf_job=MarPdfJob.objects.create(
             facility=facility,
             unit=north,

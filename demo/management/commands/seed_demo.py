@@ -11,6 +11,7 @@ from demo import build
 from demo.care import seed_care
 from demo.conditions import seed_conditions
 from demo.history import record_history
+from demo.incidents import seed_incidents
 from demo.people import login_lines
 from mar.models import DoseState, ScheduledDose
 from mar.services import alerts_raise_followups, doses_generate, doses_mark_overdue
@@ -50,6 +51,7 @@ class Command(BaseCommand):
             self.stdout.write(self.style.SUCCESS(f"Care: {cared} care tasks documented."))
         with pghistory.context(command="seed_demo"):
             seed_conditions(facilities, staff)
+            seed_incidents(facilities, staff)
         self.say("demo: today's deliveries, doses and alerts")
         with transaction.atomic(), pghistory.context(command="seed_demo"):
             stocked = build.deliver_todays_stock(facilities, staff, password)
