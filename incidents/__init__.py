@@ -8,5 +8,7 @@ models      Incident (the reported facts never change: a database trigger refuse
 rules       the types, their fields and follow-ups, the anticoagulant names, local times
 services    incident_report (its follow-ups and the inbox alert; a fall starts monitoring),
             incident_amend, followup_complete / followup_decline, incident_close
+            followups_raise_due (the beat's sweep: a follow-up open 24 hours alerts the nurses)
 selectors   the incident as amended, the facility's list, the month's counts
+tasks       the beat's follow-up sweep
 """

@@ -82,6 +82,9 @@ class FollowUpKind(models.TextChoices):
     NURSE_REVIEW = "nurse_review", "Review by a nurse"
 
 
+# A follow-up still open this long after the report raises "incident follow-up due".
+FOLLOWUP_DUE = datetime.timedelta(hours=24)
+
 # A notification records how and whom; only a notification may be declined (with a reason).
 NOTIFICATIONS = (FollowUpKind.NOTIFY_PHYSICIAN, FollowUpKind.NOTIFY_REPRESENTATIVE)
 

@@ -6,7 +6,8 @@ import datetime
 from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import CharField, Exists, OuterRef, Q, Value
+from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
 from accounts.models import Role, User
@@ -14,6 +15,7 @@ from accounts.selectors import membership_role
 from care.models import MonitoringEpisode
 from care.services.monitoring import monitoring_start
 from clinical.services import REPORTERS
+from core.audit import automatic_work
 from core.errors import DomainError
 from core.time import local_stamp
 from core.validators import check_inputs
@@ -227,17 +229,7 @@ def incident_report(
         )
     )
     alerts_create(
-        [
-            Alert(
-                facility_id=resident.facility_id,
-                resident=resident,
-                kind=AlertKind.INCIDENT,
-                subject=incident_subject(incident.pk),
-                severity=_severity(incident),
-                message=_message(incident, resident),
-                created_at=now,
-            )
-        ]
+        [_alert(incident, AlertKind.INCIDENT, _severity(incident), _message(incident), now)]
     )
     return incident
 
@@ -256,12 +248,26 @@ def fall_monitoring_start(
     )
 
 
+def _alert(incident: Incident, kind: str, severity: int, message: str, now) -> Alert:
+    """The nurses' inbox alert about an incident (one per kind: its subject is the incident)."""
+    return Alert(
+        facility_id=incident.facility_id,
+        resident_id=incident.resident_id,
+        kind=kind,
+        subject=incident_subject(incident.pk),
+        severity=severity,
+        message=message[:2000],
+        created_at=now,
+    )
+
+
 def _severity(incident: Incident) -> int:
     serious = incident.hospital_transfer or incident.head_strike or incident.harm_reached
     return AlertSeverity.URGENT if serious else AlertSeverity.WARNING
 
 
-def _message(incident: Incident, resident: Resident) -> str:
+def _message(incident: Incident) -> str:
+    resident = incident.resident
     tz = resident.facility.tz
     flags = [
         words
@@ -278,7 +284,7 @@ def _message(incident: Incident, resident: Resident) -> str:
         f"{resident}: {incident.get_kind_display().lower()} at "
         f"{local_stamp(incident.occurred_at, tz)}{flagged}. “{incident.description[:300]}” "
         f"Reported by {incident.reported_by}."
-    )[:2000]
+    )
 
 
 # Amendments -------------------------------------------------------------------------------------
@@ -490,3 +496,42 @@ def incident_close(
         note="Incident closed.",
     )
     return incident
+
+
+@automatic_work("incident follow-up sweep")
+def followups_raise_due(*, now: datetime.datetime | None = None) -> int:
+    """Open incidents with a follow-up still open rules.FOLLOWUP_DUE after the report get one
+    "incident follow-up due" alert each (subject `incident:<id>`), naming what is open; the
+    close resolves it. Run every 5 minutes by the beat; returns how many alerts were raised
+    (an incident already alerted is not read again)."""
+    now = now or timezone.now()
+    alerted = Alert.objects.filter(
+        kind=AlertKind.INCIDENT_FOLLOWUP,
+        subject=Concat(Value("incident:"), Cast(OuterRef("incident_id"), CharField())),
+    )
+    followups = (
+        IncidentFollowUp.objects.filter(
+            state=FollowUpState.OPEN,
+            incident__state=IncidentState.OPEN,
+            incident__reported_at__lte=now - rules.FOLLOWUP_DUE,
+        )
+        .exclude(Exists(alerted))
+        .select_related("incident__resident__facility")
+        .order_by("incident_id", "pk")
+    )
+    waiting: dict[int, list[IncidentFollowUp]] = {}
+    for followup in followups:
+        waiting.setdefault(followup.incident_id, []).append(followup)
+    hours = int(rules.FOLLOWUP_DUE.total_seconds() // 3600)
+    alerts = []
+    for items in waiting.values():
+        incident = items[0].incident
+        message = (
+            f"{incident.resident}: {incident.get_kind_display().lower()} of "
+            f"{local_stamp(incident.occurred_at, incident.resident.facility.tz)} still has "
+            f"{', '.join(close_blockers(items))} open {hours} hours after the report."
+        )
+        alerts.append(
+            _alert(incident, AlertKind.INCIDENT_FOLLOWUP, AlertSeverity.WARNING, message, now)
+        )
+    return alerts_create(alerts)

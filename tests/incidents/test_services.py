@@ -419,3 +419,31 @@ def test_the_pain_score_is_checked_by_the_database_too(resident, med_tech):
             description="x",
             pain_score=12,
         )
+
+
+# --- a follow-up left open -------------------------------------------------------------------
+
+
+def test_a_follow_up_open_24_hours_alerts_once_and_the_close_resolves_it(resident, med_tech, nurse):
+    incident = report(resident, med_tech)
+    finish_early = report(resident, med_tech, IncidentKind.BEHAVIOUR, facts={"toward": "staff"})
+    finish(finish_early, nurse)
+    day = datetime.timedelta(hours=24)
+    assert services.followups_raise_due(now=NOW + day - HOUR) == 0
+    assert services.followups_raise_due(now=NOW + day) == 1
+    assert services.followups_raise_due(now=NOW + day + HOUR) == 0  # once
+    alert = Alert.objects.get(kind=AlertKind.INCIDENT_FOLLOWUP)
+    assert alert.subject == services.incident_subject(incident.pk)
+    assert "still has notify the physician, notify the representative" in alert.message
+    assert "open 24 hours after the report" in alert.message
+    finish(incident, nurse)
+    services.incident_close(actor=nurse, incident=incident, now=NOW + day)
+    alert.refresh_from_db()
+    assert alert.state == AlertState.RESOLVED
+
+
+def test_the_beat_sweeps_follow_ups_every_5_minutes():
+    from django.conf import settings
+
+    entry = settings.CELERY_BEAT_SCHEDULE["raise-incident-followup-alerts"]
+    assert entry["task"] == "incidents.tasks.raise_followup_alerts" and entry["schedule"] == 300.0

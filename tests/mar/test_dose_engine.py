@@ -318,6 +318,7 @@ def test_beat_schedule_names_the_tasks_in_intervals():
         "care.tasks.fan_out_care_sweeps": 60.0,
         "accounts.tasks.clear_expired_sessions": 3600.0,
         "clinical.tasks.escalate_conditions": 60.0,
+        "incidents.tasks.raise_followup_alerts": 300.0,
     }
 
 
