@@ -12,6 +12,7 @@ from meds.models import Prescription
 from residents.models import Resident
 
 from .rules import (
+    FACTS,
     NOTIFICATIONS,
     BodySite,
     ErrorKind,
@@ -123,6 +124,9 @@ class Incident(models.Model):
     closed_at = models.DateTimeField(null=True, blank=True)
     close_note = models.CharField(max_length=500, blank=True)
 
+    # The audit trail names the injuries' body sites in words.
+    audit_json_keys = {"injuries": BodySite}
+
     class Meta:
         ordering = ["-occurred_at", "-pk"]
         indexes = [
@@ -161,7 +165,9 @@ class IncidentAmendment(models.Model):
     now, who changed it, when and why. Append-only (database trigger)."""
 
     incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="amendments")
-    field = models.CharField(max_length=20)
+    field = models.CharField(
+        "Fact", max_length=20, choices=[(name, fact.label) for name, fact in FACTS.items()]
+    )
     # The values as JSON (text, true/false, a number, an ISO instant).
     before = models.JSONField(null=True, blank=True)
     after = models.JSONField(null=True, blank=True)

@@ -49,7 +49,7 @@ class BodySite(models.TextChoices):
 
 class Injury(models.TextChoices):
     BRUISE = "bruise", "Bruise"
-    SKIN_TEAR = "skin_tear", "Skin tear"
+    SKIN_TEAR = "tear", "Skin tear"
     CUT = "cut", "Cut"
     SWELLING = "swelling", "Swelling"
     PAIN = "pain", "Pain"

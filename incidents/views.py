@@ -217,6 +217,15 @@ def incident_close(request, pk: int):
     return _detail(request, incident, bound={"close": form})
 
 
+def _settled(request, form) -> bool:
+    """A refusal about the follow-up itself (already done by someone else, the incident closed
+    meanwhile): its form is gone from the page, so the page says why at its top."""
+    if form.refusal is not None and form.refusal.field is None:
+        messages.error(request, form.refusal.message)
+        return True
+    return False
+
+
 def _followup(request, pk: int) -> IncidentFollowUp:
     followup = get_object_or_404(
         IncidentFollowUp.objects.select_related("incident"),
@@ -251,6 +260,7 @@ def followup_complete(request, pk: int):
         )
         if done is not None:
             messages.success(request, f"{done.get_kind_display()}: recorded.")
+        if done is not None or _settled(request, form):
             return redirect(reverse("incident_detail", args=[followup.incident_id]) + "#followups")
     return _detail(request, _incident(request, followup.incident_id), bound={key: form})
 
@@ -270,6 +280,7 @@ def followup_decline(request, pk: int):
         )
         if done is not None:
             messages.success(request, f"{done.get_kind_display()}: declined.")
+        if done is not None or _settled(request, form):
             return redirect(reverse("incident_detail", args=[followup.incident_id]) + "#followups")
     return _detail(request, _incident(request, followup.incident_id), bound={key: form})
 

@@ -393,3 +393,21 @@ def test_the_detail_page_queries_do_not_grow_with_amendments(nurse_client, resid
     small = _count(nurse_client, url)
     amend([6, 7, 8, 9])
     assert _count(nurse_client, url) == small
+
+
+def test_a_follow_up_done_meanwhile_says_by_whom_at_the_top(
+    nurse_client, resident, facility, medtech_user
+):
+    incident = _fall(resident, medtech_user)
+    review = incident.followups.get(kind=FollowUpKind.POST_FALL_REVIEW)
+    other = member(facility, Role.NURSE, first_name="Rita", last_name="Ames")
+    services.followup_complete(actor=other, followup=review, note="Reviewed", now=NOW)
+    response = nurse_client.post(
+        reverse("incident_followup_complete", args=[review.pk]),
+        {f"done{review.pk}-note": "Reviewed too"},
+        follow=True,
+    )
+    page = _text(response)
+    assert "Post-fall review was already done by Rita Ames at 2026-03-04 10:00." in page
+    review.refresh_from_db()
+    assert review.note == "Reviewed"
