@@ -34,6 +34,7 @@ class ResidentCare:
     tasks: list[CareTask]
     episodes: list[MonitoringEpisode]  # running, or ended in the last 7 days
     checks: list[MonitoringCheck]  # of the last day's shifts up to now
+    monitored: bool = False  # an episode is running now
 
 
 def _plans(resident: Resident) -> dict[str, ServicePlan]:
@@ -85,6 +86,7 @@ def resident_care(*, resident: Resident, now: datetime.datetime) -> ResidentCare
         tasks,
         episodes,
         checks,
+        any(e.ended_at is None and e.ends_at > now for e in episodes),
     )
 
 

@@ -32,7 +32,7 @@ class EvaluationForm(core_forms.Form):
     background = forms.CharField(
         max_length=4000,
         label="B — Background (from the record; add what matters)",
-        widget=forms.Textarea(attrs={"rows": 7}),
+        widget=forms.Textarea(attrs={"rows": 10}),
     )
     assessment = forms.CharField(
         max_length=2000,

@@ -189,7 +189,7 @@ def condition_evaluate(
     )
     alert = _alert_of(report)
     if alert is not None and alert.state == AlertState.OPEN:
-        alert_acknowledge(actor=actor, alert=alert, note="Evaluated (SBAR).")
+        alert_acknowledge(actor=actor, alert=alert, note="Evaluated (SBAR)", now=now)
     return evaluation
 
 
@@ -301,6 +301,9 @@ def condition_close(
     alert = _alert_of(evaluation.report)
     if alert is not None and alert.state != AlertState.RESOLVED:
         alert_resolve(
-            actor=actor, alert=alert, note="Evaluated; physician and representative notified."
+            actor=actor,
+            alert=alert,
+            note="Evaluated; physician and representative notified.",
+            now=now,
         )
     return evaluation

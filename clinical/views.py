@@ -48,7 +48,14 @@ def condition_report(request, pk: int):
 
 def _render_report(request, report, *, notify_form=None, close_error: str = ""):
     evaluation = selectors.evaluation_of(report)
-    forms = {party: NotificationForm(initial={"party": party}) for party in NotifiedParty.values}
+    # A form for each party not yet notified (nor declined); a refused one keeps what was typed.
+    done = {n.party for n in evaluation.notifications.all()} if evaluation else set()
+    stamp = timezone.now().astimezone(request.facility.tz).strftime("%Y-%m-%dT%H:%M")
+    forms = {
+        party: NotificationForm(initial={"party": party, "reached_at": stamp})
+        for party in NotifiedParty.values
+        if party not in done
+    }
     if notify_form is not None:
         forms[notify_form.data.get("party")] = notify_form
     context = {
@@ -57,7 +64,9 @@ def _render_report(request, report, *, notify_form=None, close_error: str = ""):
         "evaluation": evaluation,
         "missing": selectors.parties_missing(evaluation) if evaluation else [],
         "notification_forms": [
-            (NotifiedParty(party).label, forms[party]) for party in NotifiedParty.values
+            (NotifiedParty(party).label, forms[party])
+            for party in NotifiedParty.values
+            if party in forms
         ],
         "close_error": close_error,
     }
