@@ -78,7 +78,9 @@ def _acknowledge(*, actor: User, alerts, note: str, at: datetime.datetime) -> in
 
 
 @transaction.atomic
-def alert_acknowledge(*, actor: User, alert: Alert, note: str = "") -> Alert:
+def alert_acknowledge(
+    *, actor: User, alert: Alert, note: str = "", now: datetime.datetime | None = None
+) -> Alert:
     """Acknowledge one alert (a roll-up: with the missed doses it gathers)."""
     check_inputs(note=note)
     locked = Alert.objects.select_for_update().get(pk=alert.pk)
@@ -88,7 +90,7 @@ def alert_acknowledge(*, actor: User, alert: Alert, note: str = "") -> Alert:
         actor=actor,
         alerts=Alert.objects.filter(pk=locked.pk),
         note=(note or "").strip(),
-        at=timezone.now(),
+        at=now or timezone.now(),
     )
     locked.refresh_from_db()
     return locked
@@ -122,7 +124,9 @@ def alerts_acknowledge(*, actor: User, facility: Facility, alert_ids: list[int],
 
 
 @transaction.atomic
-def alert_resolve(*, actor: User, alert: Alert, note: str) -> Alert:
+def alert_resolve(
+    *, actor: User, alert: Alert, note: str, now: datetime.datetime | None = None
+) -> Alert:
     """Resolve one alert (a roll-up: with the missed doses it gathers)."""
     check_inputs(note=note)
     note = (note or "").strip()
@@ -131,7 +135,7 @@ def alert_resolve(*, actor: User, alert: Alert, note: str) -> Alert:
     locked = Alert.objects.select_for_update().get(pk=alert.pk)
     if locked.state == AlertState.RESOLVED:
         raise DomainError("This alert is already resolved.")
-    now = timezone.now()
+    now = now or timezone.now()
     Alert.objects.filter(Q(pk=locked.pk) | Q(rolled_into=locked.pk)).exclude(
         state=AlertState.RESOLVED
     ).update(state=AlertState.RESOLVED, resolved_by=actor, resolved_at=now, resolution_note=note)

@@ -17,7 +17,13 @@ from django.conf import settings
 from django.utils import timezone
 
 from accounts.models import Certification, Membership, Unit, User
-from care.models import CareLevel, CareRecord, ServicePlan
+from care.models import (
+    CareLevel,
+    CareRecord,
+    MonitoringCheck,
+    MonitoringEpisode,
+    ServicePlan,
+)
 from clinical.models import ConditionReport
 from incidents.models import Incident, IncidentFollowUp
 from inventory.models import ControlledCount, StockItem
@@ -121,6 +127,10 @@ def _demo_objects(demo) -> SimpleNamespace:
         .order_by("pk")
         .first(),
         closable_incident=Incident.objects.filter(facility=facility).order_by("pk").last(),
+        monitoring_episode=MonitoringEpisode.objects.filter(facility=facility)
+        .order_by("pk")
+        .first(),
+        monitoring_check=MonitoringCheck.objects.filter(facility=facility).order_by("pk").first(),
         pdf_job=MarPdfJob.objects.create(
             facility=facility,
             unit=north,
