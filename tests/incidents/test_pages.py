@@ -411,3 +411,30 @@ def test_a_follow_up_done_meanwhile_says_by_whom_at_the_top(
     assert "Post-fall review was already done by Rita Ames at 2026-03-04 10:00." in page
     review.refresh_from_db()
     assert review.note == "Reviewed"
+
+
+def test_the_inbox_offers_an_incident_from_a_change_of_condition_and_a_missed_dose(
+    nurse_client, resident, medtech_user
+):
+    from clinical import services as clinical_services
+    from mar.models import Alert as InboxAlert
+
+    clinical_services.condition_report(
+        actor=medtech_user, resident=resident, changes=["fell"], note="", now=NOW
+    )
+    dose = scheduled_dose(
+        PrescriptionFactory(resident=resident), datetime.datetime(2026, 3, 4, 8, 0), state="missed"
+    )
+    InboxAlert.objects.create(
+        facility=resident.facility,
+        resident=resident,
+        dose=dose,
+        kind=AlertKind.MISSED_DOSE,
+        subject=f"dose:{dose.pk}",
+        message="Missed",
+        created_at=NOW,
+    )
+    inbox = nurse_client.get(reverse("alert_list"), {"group": "none"}).content.decode()
+    new = reverse("incident_report_new", args=[resident.pk])
+    assert f'href="{new}">Report an incident</a>' in inbox
+    assert f'href="{new}?dose={dose.pk}">Report a medication error</a>' in inbox
