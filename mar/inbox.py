@@ -91,7 +91,8 @@ class AlertRow:
     link: str
     link_label: str
     # Raise an incident from it (incidents' report form, by its URL name): a change of
-    # condition may be a fall, a missed or overdue dose a medication error.
+    # condition may be a fall, a missed or overdue dose a medication error. (The inbox shows
+    # it to those who report: not to administrators.)
     report_link: str = ""
     report_label: str = ""
 

@@ -414,7 +414,7 @@ def test_a_follow_up_done_meanwhile_says_by_whom_at_the_top(
 
 
 def test_the_inbox_offers_an_incident_from_a_change_of_condition_and_a_missed_dose(
-    nurse_client, resident, medtech_user
+    nurse_client, admin_client, resident, medtech_user
 ):
     from clinical import services as clinical_services
     from mar.models import Alert as InboxAlert
@@ -438,3 +438,5 @@ def test_the_inbox_offers_an_incident_from_a_change_of_condition_and_a_missed_do
     new = reverse("incident_report_new", args=[resident.pk])
     assert f'href="{new}">Report an incident</a>' in inbox
     assert f'href="{new}?dose={dose.pk}">Report a medication error</a>' in inbox
+    # Administrators do not report incidents: no link that would refuse them.
+    assert new not in admin_client.get(reverse("alert_list"), {"group": "none"}).content.decode()
