@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from accounts.models import Facility
 from care.models import CareRecord, CareTask, PlanStatus, ServicePlan
-from clinical.models import ConditionReport
+from clinical.models import ConditionEvaluation, ConditionReport
 from incidents.models import Incident, IncidentFollowUp
 from inventory.models import StockItem, StockMovement
 from inventory.selectors import count_overview, reorder_list
@@ -142,23 +142,33 @@ def test_seed_demo_slow_builds_35_days_of_history_once(monkeypatch, settings):
     assert Alert.objects.filter(kind=AlertKind.MISSED_CARE).count() == missed_care.count()
     suggested = Alert.objects.filter(kind=AlertKind.REASSESS_SUGGESTED)
     assert suggested.values("resident").distinct().count() == 1
-    # A change of condition reported a few minutes ago waits for the nurse.
-    # (the latest of the demo's changes of condition: the others are 20 hours and 6 days old)
-    waiting = Alert.objects.filter(kind=AlertKind.CHANGE_OF_CONDITION).latest("created_at")
-    assert waiting.state == "open" and "eats less, tired or weak" in waiting.message
+    # A change of condition reported a few minutes ago waits for the nurse; one evaluated
+    # yesterday is in monitoring (its alert acknowledged); one from last week is closed.
+    conditions = Alert.objects.filter(kind=AlertKind.CHANGE_OF_CONDITION).order_by("-created_at")
+    assert [alert.state for alert in conditions] == ["open", "acknowledged", "resolved"]
+    assert "eats less, tired or weak" in conditions[0].message
+    monitored = ConditionEvaluation.objects.get(closed_at__isnull=True)
+    assert monitored.monitoring.ends_at - monitored.monitoring.started_at == timedelta(hours=72)
+    assert monitored.monitoring.checks.filter(state="done").exists()
+    assert not Alert.objects.filter(kind=AlertKind.MISSED_MONITORING).exists()
+    closed = ConditionEvaluation.objects.get(closed_at__isnull=False)
+    assert sorted(closed.notifications.values_list("party", flat=True)) == [
+        "physician",
+        "representative",
+    ]
     # Two falls: one closed with every follow-up done, one sent to hospital with its
     # notifications made and its reviews open; each monitored, no check left missed.
-    closed, transferred = Incident.objects.filter(kind="fall").order_by("occurred_at")
-    assert closed.state == "closed" and not closed.followups.filter(state="open").exists()
+    closed_fall, transferred = Incident.objects.filter(kind="fall").order_by("occurred_at")
+    assert closed_fall.state == "closed" and not closed_fall.followups.filter(state="open").exists()
     assert transferred.hospital_transfer and transferred.state == "open"
     assert set(transferred.followups.filter(state="open").values_list("kind", flat=True)) == {
         "neuro_checks",
         "post_fall_review",
         "care_plan_review",
     }
-    assert closed.monitoring_episode_id and transferred.monitoring_episode_id
+    assert closed_fall.monitoring_episode_id and transferred.monitoring_episode_id
     assert Alert.objects.get(subject=f"incident:{transferred.pk}").state == "open"
-    assert Alert.objects.get(subject=f"incident:{closed.pk}").state == "resolved"
+    assert Alert.objects.get(subject=f"incident:{closed_fall.pk}").state == "resolved"
     assert not Alert.objects.filter(kind=AlertKind.MISSED_MONITORING).exists()
 
     # A second run adds nothing.
