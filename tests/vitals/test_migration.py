@@ -26,7 +26,9 @@ from tests.factories import (
 )
 from vitals.models import ReadingSource, VitalReading
 
-BEFORE = [("mar", "0015_autovacuum_open_rows")]
+# The flowsheet's tables (vitals 0002 on) point at the readings: they go back first (the
+# executor takes the targets in this order).
+BEFORE = [("vitals", "0001_initial"), ("mar", "0015_autovacuum_open_rows")]
 DUE = datetime(2026, 6, 10, 12, 0, tzinfo=UTC)
 TAKEN = datetime(2026, 6, 10, 14, 30, tzinfo=UTC)
 
