@@ -40,6 +40,8 @@ KIND_WORDS = {
         "reassessments to consider",
     ),
     AlertKind.CHANGE_OF_CONDITION: ("change of condition", "changes of condition"),
+    AlertKind.VITAL_EXCEPTION: ("vital sign out of range", "vital signs out of range"),
+    AlertKind.WEIGHT_LOSS: ("weight loss to review", "weight losses to review"),
 }
 SEVERITY_CLASS = {AlertSeverity.URGENT: "bad", AlertSeverity.WARNING: "warn"}
 

@@ -41,7 +41,7 @@ def flowsheet(request, pk: int):
     """The resident's charts, readings and open exceptions; the form that records vitals."""
     resident = _resident(request, pk)
     days = selectors.period_days(request.GET.get("days"))
-    form = ReadingsForm(request.POST or None)
+    form = ReadingsForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         readings = run_service(
             form,
