@@ -1,5 +1,6 @@
-"""A resident's orders and administrations, service plans and documented care as one FHIR R4
-Bundle (type "collection"); the care resources are reports/fhir_care.py's.
+"""A resident's orders and administrations, service plans and documented care, and vital signs
+as one FHIR R4 Bundle (type "collection"); the care resources are reports/fhir_care.py's, the
+vital signs' Observations reports/fhir_vitals.py's.
 
 Plain dictionaries, ready for `json.dumps`: the app does not depend on a FHIR library (the tests
 validate the output with one). Every entry's `fullUrl` is a `urn:uuid:` made with uuid5 from the
@@ -20,6 +21,7 @@ from meds.models import OrderStatus, Prescription, Recurrence
 from residents.models import Resident, ResidentStatus
 
 from .fhir_care import care_entries
+from .fhir_vitals import vital_entries
 
 WRISTBAND_SYSTEM = "urn:medtech:wristband"
 NDC_SYSTEM = "http://hl7.org/fhir/sid/ndc"
@@ -295,6 +297,16 @@ def resident_bundle(
         full_url=_full_url,
         uuid_of=_uuid,
         instant=_instant,
+    )
+    entries += vital_entries(
+        resident=resident,
+        start=start,
+        end=end,
+        patient_ref=patient_ref,
+        full_url=_full_url,
+        uuid_of=_uuid,
+        instant=_instant,
+        number=_number,
     )
     return {
         "resourceType": "Bundle",
