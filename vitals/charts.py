@@ -4,6 +4,7 @@ strokes that print, the range band shaded and each exception a triangle (a shape
 colour)."""
 
 import datetime
+import math
 from dataclasses import dataclass, field
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -45,6 +46,7 @@ class Chart:
     unit: str
     description: str
     count: int = 0
+    note: str = ""  # a finding beside the chart (the weight loss to review)
     lines: list[Line] = field(default_factory=list)
     bands: list[Band] = field(default_factory=list)
     y_ticks: list[Tick] = field(default_factory=list)
@@ -134,13 +136,11 @@ def chart(
                 ),
             )
         )
-    step = (high - low) / 4
+    step = _nice_step((high - low) / 4)
+    first = math.ceil(low / step) * step
     drawn.y_ticks = [
-        Tick(
-            at=y(low + step * i),
-            label=f"{low + step * i:.0f}" if step >= 1 else f"{low + step * i:.1f}",
-        )
-        for i in range(5)
+        Tick(at=y(first + step * i), label=_number(round(first + step * i, 1)))
+        for i in range(int((high - first) / step) + 1)
     ]
     drawn.x_ticks = [
         Tick(
@@ -150,6 +150,12 @@ def chart(
         for i in range(5)
     ]
     return drawn
+
+
+def _nice_step(rough: float) -> float:
+    """A step of 1, 2, 2.5 or 5 times a power of ten, at least `rough`: round tick labels."""
+    power = 10 ** math.floor(math.log10(rough))
+    return next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= rough)
 
 
 def _describe(title, kinds, points, ranges, unit, days, exceptions) -> str:

@@ -23,15 +23,16 @@ FORM_ORDER = (
 LABELS = {
     VitalSign.SYSTOLIC_BP: "BP systolic (top)",
     VitalSign.DIASTOLIC_BP: "BP diastolic (bottom)",
-    VitalSign.PAIN: "Pain (0–10)",
 }
+# Signs whose unit says nothing more than the label (pain: a score from 0 to 10).
+PLAIN = {VitalSign.PAIN: "Pain (0–10)"}
 
 
 def _reading_field(sign: VitalSign) -> forms.CharField:
     return forms.CharField(
         required=False,
         max_length=8,
-        label=f"{LABELS.get(sign, sign.label)} ({VITAL_UNITS[sign]})",
+        label=PLAIN.get(sign) or f"{LABELS.get(sign, sign.label)} ({VITAL_UNITS[sign]})",
         widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off", "size": 6}),
     )
 

@@ -13,6 +13,7 @@ from django.db.models import QuerySet
 from core.time import local_stamp
 from residents.models import Resident
 
+from . import rules
 from .charts import CHARTS, Chart, chart
 from .models import (
     VITAL_UNITS,
@@ -144,7 +145,8 @@ class Flowsheet:
 
 def flowsheet(*, resident: Resident, days: int, now: datetime.datetime, page=None) -> Flowsheet:
     """The resident's readings of the last `days` days as charts and a table (newest first, one
-    row per moment and person, paged), the ranges and the open exceptions: five queries."""
+    row per moment and person, paged), the ranges, the open exceptions and whether the latest
+    weight is a loss to review: six queries."""
     tz = resident.facility.tz
     start = now - datetime.timedelta(days=days)
     ranges = ranges_for(resident)
@@ -163,10 +165,14 @@ def flowsheet(*, resident: Resident, days: int, now: datetime.datetime, page=Non
             "exception__id",
         )
     )
+    loss = latest_weight_loss(resident=resident, now=now)
     points = defaultdict(list)
     moments = {}
     for kind, value, taken_at, source, first, last, username, exception in readings:
-        points[kind].append((taken_at, value, exception is not None))
+        out = exception is not None or (
+            loss is not None and kind == VitalSign.WEIGHT and taken_at == loss.at
+        )
+        points[kind].append((taken_at, value, out))
         by = f"{first} {last}".strip() or username
         moments.setdefault((taken_at, by, source), {})[kind] = (value, exception is not None)
     charts = [
@@ -183,6 +189,11 @@ def flowsheet(*, resident: Resident, days: int, now: datetime.datetime, page=Non
         )
         for key, title, kinds in CHARTS
     ]
+    if loss is not None:
+        next(c for c in charts if c.key == "weight").note = (
+            f"Re-weigh and review: {loss.loss.words(VITAL_UNITS[VitalSign.WEIGHT])} "
+            f"(weighed {local_stamp(loss.at, tz)}; triangle)."
+        )
     rows = [
         TableRow(
             when=local_stamp(taken_at, tz),
@@ -200,6 +211,34 @@ def flowsheet(*, resident: Resident, days: int, now: datetime.datetime, page=Non
         ranges=ranges,
         open_exceptions=exception_rows(open_exceptions(resident=resident), tz),
     )
+
+
+@dataclass(frozen=True)
+class LatestLoss:
+    at: datetime.datetime
+    loss: rules.WeightLoss
+
+
+def latest_weight_loss(*, resident: Resident, now: datetime.datetime) -> LatestLoss | None:
+    """The resident's latest weight judged by the weight-loss rule against the ones before it
+    (one query: the weights of the longest window)."""
+    longest = max(days for days, _, _ in rules.WEIGHT_LOSS_RULES)
+    widest = max(tolerance for _, _, tolerance in rules.WEIGHT_LOSS_RULES)
+    weights = list(
+        VitalReading.objects.filter(
+            resident=resident,
+            kind=VitalSign.WEIGHT,
+            taken_at__gte=now - datetime.timedelta(days=longest) - widest,
+            taken_at__lte=now,
+        )
+        .order_by("taken_at", "pk")
+        .values_list("taken_at", "value")
+    )
+    if not weights:
+        return None
+    at, value = weights[-1]
+    loss = rules.weight_loss(weights[:-1], at=at, weight=value)
+    return LatestLoss(at=at, loss=loss) if loss is not None else None
 
 
 def _cell(values: dict, kinds: tuple[str, ...]) -> Cell:

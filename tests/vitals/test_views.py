@@ -229,3 +229,15 @@ def test_the_inbox_counts_the_flowsheets_alerts_in_words(nurse_client, caregiver
     _take(caregiver, resident, {"weight": "150", "pulse": "130"}, NOW)
     page = nurse_client.get(reverse("alert_list")).content.decode()
     assert "1 vital sign out of range" in page and "1 weight loss to review" in page
+
+
+def test_the_weight_chart_shows_the_loss_to_review(nurse_client, caregiver, resident):
+    _take(caregiver, resident, {"weight": "160"}, NOW - 31 * DAY)
+    _take(caregiver, resident, {"weight": "150"}, NOW - DAY)
+    with time_machine.travel(NOW, tick=False):
+        page = nurse_client.get(reverse("flowsheet", args=[resident.pk]) + "?days=7").content
+    page = page.decode()
+    assert "Re-weigh and review: 6.2% weight loss in 30 days: 160 → 150 lb" in page
+    assert "(weighed 2026-06-09 12:00; triangle)" in page
+    weight = page[page.index("<strong>Weight</strong>") :]
+    assert weight.count("<polygon") == 1

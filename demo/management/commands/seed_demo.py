@@ -12,6 +12,7 @@ from demo.care import seed_care
 from demo.conditions import seed_conditions
 from demo.history import record_history
 from demo.people import login_lines
+from demo.vitals import seed_vitals
 from mar.models import DoseState, ScheduledDose
 from mar.services import alerts_raise_followups, doses_generate, doses_mark_overdue
 
@@ -50,6 +51,11 @@ class Command(BaseCommand):
             self.stdout.write(self.style.SUCCESS(f"Care: {cared} care tasks documented."))
         with pghistory.context(command="seed_demo"):
             seed_conditions(facilities, staff)
+        self.say("demo: 35 days of vital signs")
+        with pghistory.context(command="seed_demo"):
+            readings = seed_vitals(facilities, staff)
+        if readings:
+            self.stdout.write(self.style.SUCCESS(f"Vitals: {readings} readings recorded."))
         self.say("demo: today's deliveries, doses and alerts")
         with transaction.atomic(), pghistory.context(command="seed_demo"):
             stocked = build.deliver_todays_stock(facilities, staff, password)
