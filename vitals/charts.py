@@ -22,20 +22,22 @@ class Line:
     label: str
     points: str  # "x,y x,y ..." for <polyline>
     dashed: bool
-    dots: tuple = ()  # (x, y) of each reading when few
-    triangles: tuple = ()  # "x,y x,y x,y" of each exception marker (<polygon>)
+    dots: str = ""  # a <path> of a small square at each reading, when few
+    triangles: str = ""  # a <path> of a triangle at each reading out of range
 
 
+# Coordinates are strings made here: a template would localize each number it prints, which
+# costs more than the whole chart's arithmetic.
 @dataclass(frozen=True)
 class Band:
     label: str
-    y: float
-    height: float
+    y: str
+    height: str
 
 
 @dataclass(frozen=True)
 class Tick:
-    at: float
+    at: str
     label: str
 
 
@@ -51,13 +53,17 @@ class Chart:
     bands: list[Band] = field(default_factory=list)
     y_ticks: list[Tick] = field(default_factory=list)
     x_ticks: list[Tick] = field(default_factory=list)
-    width: int = WIDTH
-    height: int = HEIGHT
-    left: int = LEFT
-    plot_width: int = PLOT_W
-    plot_right: int = WIDTH - RIGHT
-    plot_bottom: int = HEIGHT - BOTTOM
-    top: int = TOP
+    width: str = str(WIDTH)
+    height: str = str(HEIGHT)
+    left: str = str(LEFT)
+    plot_width: str = str(PLOT_W)
+    plot_right: str = str(WIDTH - RIGHT)
+    plot_bottom: str = str(HEIGHT - BOTTOM)
+    top: str = str(TOP)
+    tick_left: str = str(LEFT - 4)  # where a y tick starts and its label ends
+    label_right: str = str(LEFT - 6)
+    tick_bottom: str = str(HEIGHT - BOTTOM + 4)  # where an x tick ends and its label sits
+    label_top: str = str(HEIGHT - 8)
 
 
 # One chart per vital; blood pressure is one chart with both its numbers.
@@ -74,7 +80,9 @@ CHARTS = (
 
 
 def _number(value: Decimal | float) -> str:
-    return f"{Decimal(value).normalize():f}" if isinstance(value, Decimal) else f"{value:g}"
+    if isinstance(value, Decimal):
+        return f"{value.normalize():f}"
+    return f"{value:.1f}".removesuffix(".0")
 
 
 def chart(
@@ -82,14 +90,14 @@ def chart(
     key: str,
     title: str,
     kinds: tuple[str, ...],
-    points: dict[str, list[tuple[datetime.datetime, Decimal, bool]]],
+    points: dict[str, list[tuple[float, float, bool]]],
     ranges: dict[str, tuple[Decimal | None, Decimal | None]],
     start: datetime.datetime,
     end: datetime.datetime,
     tz: ZoneInfo,
     days: int,
 ) -> Chart:
-    """A chart of `kinds` between `start` and `end`: `points[kind]` are (taken_at, value,
+    """A chart of `kinds` between `start` and `end`: `points[kind]` are (epoch seconds, value,
     out of range) in time order, `ranges[kind]` the band (low, high)."""
     unit = VITAL_UNITS[VitalSign(kinds[0])]
     values = [value for kind in kinds for _, value, _ in points.get(kind, [])]
@@ -102,10 +110,10 @@ def chart(
     low, high = float(min(values + bounds)), float(max(values + bounds))
     pad = max((high - low) * 0.08, 1.0)
     low, high = low - pad, high + pad
-    span = (end - start).total_seconds()
+    origin, span = start.timestamp(), (end - start).total_seconds()
 
-    def x(moment: datetime.datetime) -> float:
-        return round(LEFT + (moment - start).total_seconds() / span * PLOT_W, 1)
+    def x(epoch: float) -> float:
+        return round(LEFT + (epoch - origin) / span * PLOT_W, 1)
 
     def y(value) -> float:
         return round(TOP + (high - float(value)) / (high - low) * PLOT_H, 1)
@@ -116,21 +124,20 @@ def chart(
             top = y(band_high) if band_high is not None else TOP
             bottom = y(band_low) if band_low is not None else TOP + PLOT_H
             drawn.bands.append(
-                Band(label=VitalSign(kind).label, y=top, height=round(bottom - top, 1))
+                Band(label=VitalSign(kind).label, y=f"{top:.1f}", height=f"{bottom - top:.1f}")
             )
         series = points.get(kind, [])
-        coordinates = [(x(at), y(value), out) for at, value, out in series]
+        coordinates = [(x(at), y(value), out) for at, value, out in series]  # noqa: B023
         drawn.lines.append(
             Line(
                 label=VitalSign(kind).label,
-                points=" ".join(f"{cx},{cy}" for cx, cy, _ in coordinates),
+                points=" ".join(f"{cx:.1f},{cy:.1f}" for cx, cy, _ in coordinates),
                 dashed=index > 0,
-                dots=tuple((cx, cy) for cx, cy, _ in coordinates)
+                dots=" ".join(f"M{cx - 2:.1f} {cy - 2:.1f}h4v4h-4Z" for cx, cy, _ in coordinates)
                 if len(coordinates) <= DOTS_UP_TO
-                else (),
-                triangles=tuple(
-                    f"{cx},{round(cy - 6, 1)} {round(cx + 6, 1)},{round(cy + 5, 1)} "
-                    f"{round(cx - 6, 1)},{round(cy + 5, 1)}"
+                else "",
+                triangles=" ".join(
+                    f"M{cx:.1f} {cy - 6:.1f}L{cx + 6:.1f} {cy + 5:.1f}H{cx - 6:.1f}Z"
                     for cx, cy, out in coordinates
                     if out
                 ),
@@ -139,12 +146,12 @@ def chart(
     step = _nice_step((high - low) / 4)
     first = math.ceil(low / step) * step
     drawn.y_ticks = [
-        Tick(at=y(first + step * i), label=_number(round(first + step * i, 1)))
+        Tick(at=f"{y(first + step * i):.1f}", label=_number(round(first + step * i, 1)))
         for i in range(int((high - first) / step) + 1)
     ]
     drawn.x_ticks = [
         Tick(
-            at=x(start + (end - start) * i / 4),
+            at=f"{x((start + (end - start) * i / 4).timestamp()):.1f}",
             label=(start + (end - start) * i / 4).astimezone(tz).date().isoformat(),
         )
         for i in range(5)

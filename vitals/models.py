@@ -75,7 +75,11 @@ class VitalReading(models.Model):
     class Meta:
         ordering = ["-taken_at"]
         indexes = [
-            models.Index(fields=["resident", "kind", "taken_at"], name="vital_reading_resident_idx")
+            models.Index(
+                fields=["resident", "kind", "taken_at"], name="vital_reading_resident_idx"
+            ),
+            # The flowsheet's period of every sign, and its table newest first, a page at a time.
+            models.Index(fields=["resident", "taken_at"], name="vital_reading_time_idx"),
         ]
         triggers = [
             pgtrigger.Protect(

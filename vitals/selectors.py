@@ -6,9 +6,11 @@ import datetime
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.core.paginator import Page, Paginator
-from django.db.models import QuerySet
+from django.db import connection
+from django.db.models import CharField, IntegerField, QuerySet, Value
 
 from core.time import local_stamp
 from residents.models import Resident
@@ -21,13 +23,14 @@ from .models import (
     ResidentVitalRange,
     VitalException,
     VitalRange,
-    VitalReading,
     VitalSign,
 )
 
 PERIODS = (7, 30, 90)
 DEFAULT_PERIOD = 30
 ROWS_PER_PAGE = 40
+# The open exceptions the flowsheet shows (newest first); the list page has them all.
+FLOWSHEET_EXCEPTIONS = 10
 SOURCE_WORDS = dict(ReadingSource.choices)
 
 
@@ -67,15 +70,31 @@ class RangeRow:
     high: Decimal | None
 
 
+class _Own(NamedTuple):
+    low: Decimal | None
+    high: Decimal | None
+    pk: int
+    note: str
+
+
 def ranges_for(resident: Resident) -> list[RangeRow]:
-    """Every sign with the facility's range and the resident's own one (two queries)."""
-    facility = {
-        kind: (low, high)
-        for kind, low, high in VitalRange.objects.filter(
-            facility_id=resident.facility_id
-        ).values_list("kind", "low", "high")
-    }
-    own = {r.kind: r for r in ResidentVitalRange.objects.filter(resident=resident)}
+    """Every sign with the facility's range and the resident's own one (one query)."""
+    facility, own = {}, {}
+    theirs = VitalRange.objects.filter(facility_id=resident.facility_id).values_list(
+        "kind",
+        "low",
+        "high",
+        Value(None, output_field=IntegerField()),
+        Value("", output_field=CharField()),
+    )
+    mine = ResidentVitalRange.objects.filter(resident=resident).values_list(
+        "kind", "low", "high", "pk", "note"
+    )
+    for kind, low, high, pk, note in theirs.union(mine, all=True):
+        if pk is None:
+            facility[kind] = (low, high)
+        else:
+            own[kind] = _Own(low=low, high=high, pk=pk, note=note)
     rows = []
     for sign in VitalSign:
         unit = VITAL_UNITS[sign]
@@ -139,6 +158,7 @@ class Flowsheet:
     rows: Page
     ranges: list[RangeRow]
     open_exceptions: list = field(default_factory=list)
+    more_exceptions: bool = False  # more wait on the facility's list
     periods: tuple = PERIODS
     columns: tuple = TABLE_COLUMNS
 
@@ -151,30 +171,17 @@ def flowsheet(*, resident: Resident, days: int, now: datetime.datetime, page=Non
     start = now - datetime.timedelta(days=days)
     ranges = ranges_for(resident)
     bands = {row.kind: (row.low, row.high) for row in ranges}
-    readings = list(
-        VitalReading.objects.filter(resident=resident, taken_at__gte=start, taken_at__lte=now)
-        .order_by("taken_at", "pk")
-        .values_list(
-            "kind",
-            "value",
-            "taken_at",
-            "source",
-            "taken_by__first_name",
-            "taken_by__last_name",
-            "taken_by__username",
-            "exception__id",
-        )
-    )
-    loss = latest_weight_loss(resident=resident, now=now)
+    found = _points(resident=resident, start=start, end=now)
+    loss = _weight_loss([(epoch, value) for kind, epoch, value, _ in found if kind == "weight"])
+    lost_at = loss.at.timestamp() if loss is not None else None
+    origin = start.timestamp()
     points = defaultdict(list)
-    moments = {}
-    for kind, value, taken_at, source, first, last, username, exception in readings:
-        out = exception is not None or (
-            loss is not None and kind == VitalSign.WEIGHT and taken_at == loss.at
-        )
-        points[kind].append((taken_at, value, out))
-        by = f"{first} {last}".strip() or username
-        moments.setdefault((taken_at, by, source), {})[kind] = (value, exception is not None)
+    for kind, epoch, value, out in found:
+        if epoch < origin:
+            continue  # an older weight, read for the weight-loss rule only
+        if lost_at is not None and kind == VitalSign.WEIGHT and abs(epoch - lost_at) < 0.001:
+            out = True
+        points[kind].append((epoch, value, out))
     charts = [
         chart(
             key=key,
@@ -194,22 +201,15 @@ def flowsheet(*, resident: Resident, days: int, now: datetime.datetime, page=Non
             f"Re-weigh and review: {loss.loss.words(VITAL_UNITS[VitalSign.WEIGHT])} "
             f"(weighed {local_stamp(loss.at, tz)}; triangle)."
         )
-    rows = [
-        TableRow(
-            when=local_stamp(taken_at, tz),
-            by=by,
-            source=SOURCE_WORDS.get(source, source),
-            cells=tuple(_cell(values, kinds) for _, _, kinds in CHARTS),
-        )
-        for (taken_at, by, source), values in reversed(moments.items())
-    ]
+    shown = exception_rows(open_exceptions(resident=resident)[: FLOWSHEET_EXCEPTIONS + 1], tz)
     return Flowsheet(
         resident=resident,
         days=days,
         charts=charts,
-        rows=Paginator(rows, ROWS_PER_PAGE).get_page(page),
+        rows=_moment_page(resident=resident, start=start, end=now, tz=tz, page=page),
         ranges=ranges,
-        open_exceptions=exception_rows(open_exceptions(resident=resident), tz),
+        open_exceptions=shown[:FLOWSHEET_EXCEPTIONS],
+        more_exceptions=len(shown) > FLOWSHEET_EXCEPTIONS,
     )
 
 
@@ -219,26 +219,90 @@ class LatestLoss:
     loss: rules.WeightLoss
 
 
-def latest_weight_loss(*, resident: Resident, now: datetime.datetime) -> LatestLoss | None:
-    """The resident's latest weight judged by the weight-loss rule against the ones before it
-    (one query: the weights of the longest window)."""
-    longest = max(days for days, _, _ in rules.WEIGHT_LOSS_RULES)
-    widest = max(tolerance for _, _, tolerance in rules.WEIGHT_LOSS_RULES)
-    weights = list(
-        VitalReading.objects.filter(
-            resident=resident,
-            kind=VitalSign.WEIGHT,
-            taken_at__gte=now - datetime.timedelta(days=longest) - widest,
-            taken_at__lte=now,
-        )
-        .order_by("taken_at", "pk")
-        .values_list("taken_at", "value")
-    )
+# How far back the weight-loss rule reads: its longest window and that window's tolerance.
+WEIGHT_LOOKBACK = max(
+    datetime.timedelta(days=days) + tolerance for days, _, tolerance in rules.WEIGHT_LOSS_RULES
+)
+
+
+def _weight_loss(weights: list[tuple[float, float]]) -> LatestLoss | None:
+    """The latest of these weights (epoch seconds, value; oldest first) judged by the
+    weight-loss rule against the ones before it."""
     if not weights:
         return None
-    at, value = weights[-1]
-    loss = rules.weight_loss(weights[:-1], at=at, weight=value)
+    judged = [
+        (datetime.datetime.fromtimestamp(epoch, datetime.UTC), Decimal(f"{value:.1f}"))
+        for epoch, value in weights
+    ]
+    at, value = judged[-1]
+    loss = rules.weight_loss(judged[:-1], at=at, weight=value)
     return LatestLoss(at=at, loss=loss) if loss is not None else None
+
+
+_POINTS = """
+    SELECT r.kind, extract(epoch FROM r.taken_at)::float8, r.value::float8, e.id IS NOT NULL
+    FROM vitals_vitalreading r LEFT JOIN vitals_vitalexception e ON e.reading_id = r.id
+    WHERE r.resident_id = %s AND r.taken_at <= %s
+      AND (r.taken_at >= %s OR (r.kind = 'weight' AND r.taken_at >= %s))
+    ORDER BY r.taken_at, r.id
+"""
+
+
+def _points(*, resident: Resident, start, end) -> list[tuple[str, float, float, bool]]:
+    """(kind, epoch seconds, value, out of range) of every reading in the period, and of the
+    weights the weight-loss rule reads before it, oldest first: plain numbers straight from the
+    database (a chart needs no Decimal or datetime per point, and 90 days of 8 vitals are
+    thousands)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_POINTS, [resident.pk, end, start, min(start, end - WEIGHT_LOOKBACK)])
+        return cursor.fetchall()
+
+
+# The table's rows: the readings taken together (one moment, one person, one page) as one row.
+_MOMENTS = """
+    SELECT r.taken_at, r.source, u.first_name, u.last_name, u.username,
+           array_agg(r.kind ORDER BY r.id), array_agg(r.value ORDER BY r.id),
+           array_agg(e.id IS NOT NULL ORDER BY r.id)
+    FROM vitals_vitalreading r
+    JOIN accounts_user u ON u.id = r.taken_by_id
+    LEFT JOIN vitals_vitalexception e ON e.reading_id = r.id
+    WHERE r.resident_id = %s AND r.taken_at >= %s AND r.taken_at <= %s
+    GROUP BY r.taken_at, r.taken_by_id, r.source, u.first_name, u.last_name, u.username
+    ORDER BY r.taken_at DESC, r.taken_by_id, r.source
+    LIMIT %s OFFSET %s
+"""
+_MOMENT_COUNT = """
+    SELECT count(DISTINCT (r.taken_at, r.taken_by_id, r.source)) FROM vitals_vitalreading r
+    WHERE r.resident_id = %s AND r.taken_at >= %s AND r.taken_at <= %s
+"""
+
+
+def _moment_page(*, resident: Resident, start, end, tz, page) -> Page:
+    """One page of the table's rows, newest first (two queries: how many rows, then the page
+    read backwards along the resident's time index)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_MOMENT_COUNT, [resident.pk, start, end])
+        total = cursor.fetchone()[0]
+    chosen = Paginator(range(total), ROWS_PER_PAGE).get_page(page)
+    found = []
+    if total:
+        with connection.cursor() as cursor:
+            offset = chosen.start_index() - 1
+            cursor.execute(_MOMENTS, [resident.pk, start, end, ROWS_PER_PAGE, offset])
+            found = cursor.fetchall()
+    rows = []
+    for taken_at, source, first, last, username, kinds, values, outs in found:
+        taken = {kind: (value, out) for kind, value, out in zip(kinds, values, outs, strict=True)}
+        rows.append(
+            TableRow(
+                when=local_stamp(taken_at, tz),
+                by=f"{first} {last}".strip() or username,
+                source=SOURCE_WORDS.get(source, source),
+                cells=tuple(_cell(taken, kinds) for _, _, kinds in CHARTS),
+            )
+        )
+    chosen.object_list = rows
+    return chosen
 
 
 def _cell(values: dict, kinds: tuple[str, ...]) -> Cell:

@@ -21,6 +21,11 @@ NOW = datetime.datetime(2026, 6, 10, 16, 0, tzinfo=datetime.UTC)  # 12:00 in New
 DAY = datetime.timedelta(days=1)
 
 
+def _triangles(html: str) -> int:
+    """The out-of-range markers drawn: one closed triangle each."""
+    return sum(d.count("Z") for d in re.findall(r'class="out-of-range" d="([^"]*)"', html))
+
+
 @pytest.fixture
 def caregiver(facility):
     return member(facility, Role.CAREGIVER, username="carol")
@@ -94,11 +99,11 @@ def test_the_charts_show_the_period_asked_with_the_band_and_the_exceptions(
     assert 'role="img"' in pulse
     assert "2 readings from 72 to 118 /min" in pulse and "1 out of range, marked" in pulse
     assert "<title>Pulse over the last 7 days" in week
-    assert week.count("<polygon") == 1 and 'class="band"' not in week  # shape, not colour
+    assert _triangles(week) == 1 and 'class="band"' not in week  # shape, not colour
     assert "Blood pressure over the last 7 days. Systolic BP: 1 reading" in week
     assert "Systolic BP: solid line. Diastolic BP: dashed line." in week
     assert "Pulse over the last 90 days. Pulse: 4 readings" in quarter
-    assert quarter.count("<polygon") == 2
+    assert _triangles(quarter) == 2
     assert "Pulse over the last 30 days" in wrong  # an unknown period reads as 30 days
     assert 'aria-current="page">7 days' in week and 'href="?days=90"' in week
 
@@ -240,4 +245,22 @@ def test_the_weight_chart_shows_the_loss_to_review(nurse_client, caregiver, resi
     assert "Re-weigh and review: 6.2% weight loss in 30 days: 160 → 150 lb" in page
     assert "(weighed 2026-06-09 12:00; triangle)" in page
     weight = page[page.index("<strong>Weight</strong>") :]
-    assert weight.count("<polygon") == 1
+    assert _triangles(weight[: weight.index("</svg>")]) == 1
+
+
+def test_the_readings_table_pages_and_a_page_past_the_end_shows_the_last(
+    nurse_client, caregiver, resident
+):
+    services.readings_record_series(
+        actor=caregiver,
+        resident=resident,
+        series=[(NOW - i * DAY / 4, {"pulse": str(60 + i)}) for i in range(1, 46)],
+        source=ReadingSource.FLOWSHEET,
+        now=NOW,
+    )
+    url = reverse("flowsheet", args=[resident.pk]) + "?days=30"
+    with time_machine.travel(NOW, tick=False):
+        first = nurse_client.get(url).content.decode()
+        past = nurse_client.get(url + "&page=9").content.decode()
+    assert "Page 1 of 2 (45 in all)" in first and "<td>61</td>" in first
+    assert "Page 2 of 2 (45 in all)" in past and "<td>105</td>" in past
