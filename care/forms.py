@@ -114,3 +114,20 @@ def with_record_forms(tasks) -> list:
         if task.state in TASK_DOCUMENTABLE and task.record is None:
             task.record_form = RECORD_LINE
     return tasks
+
+
+class MonitoringCheckForm(forms.Form):
+    status = forms.ChoiceField(
+        choices=[("done", "Checked"), ("not_done", "Not done")],
+        initial="done",
+        widget=forms.RadioSelect,
+    )
+    note = forms.CharField(max_length=1000, label="What you saw")
+
+
+class MonitoringEndForm(forms.Form):
+    note = forms.CharField(
+        max_length=1000,
+        label="Why monitoring ends early",
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )

@@ -447,3 +447,119 @@ def live_record_prefetch():
         .prefetch_related("amendments"),
         to_attr="live_records",
     )
+
+
+# Monitoring ------------------------------------------------------------------------------------
+
+
+@track()
+class MonitoringEpisode(models.Model):
+    """A resident watched closely for a while (72 hours by default) after a change of condition
+    or a fall: a check every shift, made by the care task engine like care tasks. Ended early
+    by a nurse with a note; otherwise it runs out at `ends_at`."""
+
+    facility = models.ForeignKey(Facility, on_delete=models.PROTECT, related_name="+")
+    resident = models.ForeignKey(
+        Resident, on_delete=models.PROTECT, related_name="monitoring_episodes"
+    )
+    reason = models.CharField(max_length=300)  # what to watch, in words the checks show
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    started_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)  # ended early by a nurse
+    ended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+    end_note = models.CharField(max_length=1000, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(started_at__lt=models.F("ends_at")),
+                name="monitoring_episode_period",
+            ),
+        ]
+        indexes = [
+            # The engine and the pages: the episodes still running, by facility and resident.
+            models.Index(
+                fields=["facility", "ends_at"],
+                name="monitoring_running_idx",
+                condition=models.Q(ended_at__isnull=True),
+            ),
+            models.Index(fields=["resident", "-started_at"], name="monitoring_resident_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Monitoring of {self.resident}: {self.reason}"
+
+    @property
+    def last_moment(self):
+        """When the monitoring stops: its end, or when a nurse ended it."""
+        return self.ended_at if self.ended_at is not None else self.ends_at
+
+
+@track(inserts=False, per_statement=True)
+class MonitoringCheck(models.Model):
+    """One shift's check of a monitored resident: due -> overdue -> missed by the sweep, done
+    or not done by the person who checked (once; the note and readings stay as written)."""
+
+    episode = models.ForeignKey(
+        MonitoringEpisode, on_delete=models.PROTECT, related_name="checks", db_index=False
+    )
+    facility = models.ForeignKey(
+        Facility, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    resident = models.ForeignKey(
+        Resident, on_delete=models.PROTECT, related_name="monitoring_checks", db_index=False
+    )
+    shift_day = models.DateField()
+    shift_name = models.CharField(max_length=10, choices=SHIFT_CHOICES)
+    window_opens_at = models.DateTimeField()
+    window_closes_at = models.DateTimeField()
+    state = models.CharField(max_length=10, choices=TaskState.choices, default=TaskState.DUE)
+    cancel_reason = models.CharField(max_length=20, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    state_changed_at = models.DateTimeField(null=True, blank=True)
+    note = models.CharField(max_length=1000, blank=True)  # what the checker saw
+    checked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+    checked_at = models.DateTimeField(null=True, blank=True)
+    readings = models.ManyToManyField("vitals.VitalReading", related_name="+", blank=True)
+
+    class Meta:
+        ordering = ["window_opens_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["episode", "shift_day", "shift_name"], name="monitoring_check_unique_shift"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(window_opens_at__lt=models.F("window_closes_at")),
+                name="monitoring_check_window",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["facility", "state", "window_closes_at"],
+                name="monitoring_check_sweep_idx",
+                condition=models.Q(state__in=["due", "overdue"]),
+            ),
+            models.Index(
+                fields=["resident", "window_opens_at"], name="monitoring_check_resident_idx"
+            ),
+            models.Index(fields=["facility", "window_opens_at"], name="monitoring_check_fac_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Monitoring check of {self.resident}, {self.shift_name} shift {self.shift_day}"

@@ -9,3 +9,6 @@ care_tasks_missed = Signal()
 care_reassessment_suggested = Signal()
 # assessment: a nurse signed a new assessment (an open "reassessment due" is settled by it).
 assessment_signed = Signal()
+# facility_id, tasks: [(check id, resident id)], at: the sweep's instant. The monitoring checks
+# turned missed.
+monitoring_checks_missed = Signal()

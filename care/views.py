@@ -30,12 +30,16 @@ from .forms import (
     CareItemForm,
     CareLevelForm,
     CareRecordForm,
+    MonitoringCheckForm,
+    MonitoringEndForm,
     with_record_forms,
 )
 from .models import (
     CareLevel,
     CareRecord,
     CareTask,
+    MonitoringCheck,
+    MonitoringEpisode,
     PlanStatus,
     ServicePlan,
     live_record_prefetch,
@@ -54,9 +58,11 @@ def _message(form) -> str:
 @facility_view(CARE_STAFF)
 def resident_care(request, pk: int):
     resident = _resident(request, pk)
-    care = selectors.resident_care(resident=resident, now=timezone.now())
+    now = timezone.now()
+    care = selectors.resident_care(resident=resident, now=now)
     with_record_forms(care.tasks)
-    return render(request, "care/resident_care.html", {"resident": resident, "care": care})
+    context = {"resident": resident, "care": care, "now": now}
+    return render(request, "care/resident_care.html", context)
 
 
 @facility_view(WRITERS_CLINICAL, action="assess residents")
@@ -261,7 +267,7 @@ def _task_line(request, task_id: int, *, refused: forms.Form | None):
     }
     response = render(request, "care/_task.html", context)
     if back and refused is None:
-        count = len(selectors.care_to_document(resident_id=task.resident_id, now=now))
+        count = selectors.care_to_document(resident_id=task.resident_id, now=now).count
         response.write(
             render_to_string("care/_count.html", {"count": count, "oob": True}, request=request)
         )
@@ -355,3 +361,73 @@ def care_level_delete(request, pk: int):
     else:
         messages.success(request, f"“{name}” removed from the care levels.")
     return redirect("care_levels")
+
+
+@require_POST
+@facility_view(CARE_STAFF)
+def check_record(request, pk: int):
+    """Document a monitoring check in place (htmx: the check's block, and on the med pass page
+    the "to document" count out of band); without htmx, back to the page it came from."""
+    check = scoped_get(MonitoringCheck.objects.select_related("episode"), request, pk=pk)
+    form = MonitoringCheckForm(request.POST)
+    errors = {}
+    if form.is_valid():
+        saved = run_service(
+            form,
+            lambda: services.monitoring_check_record(
+                actor=request.user,
+                check_id=check.pk,
+                status=form.cleaned_data["status"],
+                note=form.cleaned_data["note"],
+            ),
+        )
+        if saved is not None:
+            check = saved
+    if form.errors:
+        errors = {name: " ".join(str(m) for m in found) for name, found in form.errors.items()}
+        errors["top"] = errors.pop("__all__", "")
+    back = "pass" if request.POST.get("back") == "pass" else ""
+    if not request.htmx:
+        if errors:
+            messages.error(request, " ".join(v for v in errors.values() if v))
+        else:
+            messages.success(request, "Monitoring check saved.")
+        if back:
+            return redirect(f"{reverse('resident_pass', args=[check.resident_id])}#monitoring")
+        return redirect(f"{reverse('care_resident', args=[check.resident_id])}#monitoring")
+    now = timezone.now()
+    context = {
+        "check": check,
+        "back": back,
+        "check_errors": errors,
+        "check_typed": {name: request.POST.get(name, "")[:1000] for name in ("status", "note")}
+        if errors
+        else {},
+        "shift_starts_at": shift_at(now, request.facility.tz).starts_at,
+    }
+    response = render(request, "care/_check.html", context)
+    if back and not errors:
+        count = selectors.care_to_document(resident_id=check.resident_id, now=now).count
+        response.write(
+            render_to_string("care/_count.html", {"count": count, "oob": True}, request=request)
+        )
+    return response
+
+
+@facility_view((Role.NURSE,), action="end monitoring early")
+def monitoring_end(request, pk: int):
+    episode = scoped_get(
+        MonitoringEpisode.objects.select_related("resident__unit", "started_by"), request, pk=pk
+    )
+    form = MonitoringEndForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        ended = run_service(
+            form,
+            lambda: services.monitoring_end(
+                actor=request.user, episode_id=episode.pk, note=form.cleaned_data["note"]
+            ),
+        )
+        if ended is not None:
+            messages.success(request, "Monitoring ended; the later checks are cancelled.")
+            return redirect(f"{reverse('care_resident', args=[episode.resident_id])}#monitoring")
+    return render(request, "care/monitoring_end.html", {"episode": episode, "form": form})

@@ -38,3 +38,40 @@ def changes_labels(changes: list[str]) -> list[str]:
 def changes_words(changes: list[str]) -> str:
     """ "eats less, tired or weak": the changes ticked, as a phrase."""
     return ", ".join(label.lower() for label in changes_labels(changes))
+
+
+class NotifiedParty(models.TextChoices):
+    """Who hears of a change of condition (CMS F580): the physician and the resident's
+    representative, each reached or explicitly not."""
+
+    PHYSICIAN = "physician", "Physician"
+    REPRESENTATIVE = "representative", "Representative"
+
+
+class NotificationMethod(models.TextChoices):
+    PHONE = "phone", "Phone"
+    IN_PERSON = "in_person", "In person"
+    FAX = "fax", "Fax"
+    PORTAL = "portal", "Portal or secure message"
+
+
+class NotificationResponse(models.TextChoices):
+    NEW_ORDER = "new_order", "New order"
+    MONITOR = "monitor", "Monitor"
+    SEND_OUT = "send_out", "Send out"
+    VISIT = "visit", "Will visit or see the resident"
+    NO_CHANGE = "no_change", "No change"
+    ACKNOWLEDGED = "acknowledged", "Acknowledged, no instructions"
+
+
+# The parties an evaluation cannot be closed without (reached, or declined with a reason).
+REQUIRED_PARTIES = (NotifiedParty.PHYSICIAN, NotifiedParty.REPRESENTATIVE)
+# How far back the SBAR's background reads the record.
+BACKGROUND_VITALS = datetime.timedelta(hours=72)
+BACKGROUND_PRN = datetime.timedelta(hours=72)
+BACKGROUND_REFUSALS = datetime.timedelta(days=7)
+
+
+def parties_missing(done: set[str]) -> list[str]:
+    """The required parties neither reached nor declined yet, in words ("physician")."""
+    return [NotifiedParty(p).label.lower() for p in REQUIRED_PARTIES if p not in done]

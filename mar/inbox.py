@@ -42,6 +42,9 @@ KIND_WORDS = {
     AlertKind.CHANGE_OF_CONDITION: ("change of condition", "changes of condition"),
     AlertKind.VITAL_EXCEPTION: ("vital sign out of range", "vital signs out of range"),
     AlertKind.WEIGHT_LOSS: ("weight loss to review", "weight losses to review"),
+    AlertKind.MISSED_MONITORING: ("missed monitoring check", "missed monitoring checks"),
+    AlertKind.INCIDENT: ("incident", "incidents"),
+    AlertKind.INCIDENT_FOLLOWUP: ("incident follow-up due", "incident follow-ups due"),
 }
 SEVERITY_CLASS = {AlertSeverity.URGENT: "bad", AlertSeverity.WARNING: "warn"}
 

@@ -185,6 +185,10 @@ def care_task_subject(task_id: int) -> str:
     return f"care:{task_id}"
 
 
+def monitoring_check_subject(check_id: int) -> str:
+    return f"monitoring:{check_id}"
+
+
 def reassessment_subject(resident_id: int, status_change_id: int) -> str:
     """A return from hospital: reassess within 48 hours."""
     return f"reassess:{resident_id}:{status_change_id}"

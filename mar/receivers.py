@@ -10,7 +10,12 @@ from django.dispatch import receiver
 from django.utils import timezone
 
 from accounts.models import Facility
-from care.signals import assessment_signed, care_reassessment_suggested, care_tasks_missed
+from care.signals import (
+    assessment_signed,
+    care_reassessment_suggested,
+    care_tasks_missed,
+    monitoring_checks_missed,
+)
 from inventory.signals import controlled_count_discrepancy
 from meds.models import OrderStatus
 from meds.signals import prescription_status_changed
@@ -87,6 +92,11 @@ def _count_discrepancy_alert(sender, count, discrepancies, **kwargs) -> None:
 @receiver(care_tasks_missed, dispatch_uid="mar.missed_care_alerts")
 def _on_care_tasks_missed(*, facility_id, tasks, at, **kwargs) -> None:
     alerts_raise_missed_care(facility_id=facility_id, tasks=tasks, at=at)
+
+
+@receiver(monitoring_checks_missed, dispatch_uid="mar.missed_monitoring_alerts")
+def _on_monitoring_checks_missed(*, facility_id, tasks, at, **kwargs) -> None:
+    alerts_raise_missed_care(facility_id=facility_id, tasks=tasks, at=at, monitoring=True)
 
 
 @receiver(care_reassessment_suggested, dispatch_uid="mar.reassess_suggested_alert")

@@ -5,9 +5,10 @@ import uuid
 from dataclasses import dataclass, field
 
 from django.db import connection
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from accounts.models import Facility, Role, User
+from care.models import MonitoringEpisode
 from core import rows
 from core.time import local_day_time, local_stamp, local_time
 from inventory.models import StockItem
@@ -142,6 +143,7 @@ class BoardResident:
     preferred_name: str
     room: str
     photo: str
+    monitored: bool = False  # a monitoring episode is running
     overdue: list[BoardDose] = field(default_factory=list)
     due_now: list[BoardDose] = field(default_factory=list)
     upcoming: list[BoardDose] = field(default_factory=list)
@@ -188,6 +190,13 @@ def med_pass_board(
             window_opens_at__lte=now + UPCOMING,
         )
         .filter(passing.residents_q("resident__") if passing else Q())
+        .annotate(
+            monitored=Exists(
+                MonitoringEpisode.objects.filter(
+                    resident_id=OuterRef("resident_id"), ended_at__isnull=True, ends_at__gt=now
+                )
+            )
+        )
         .order_by("resident__unit__name", "resident__last_name", "resident_id", "due_at")
         .values_list(
             "state",
@@ -201,15 +210,29 @@ def med_pass_board(
             "resident__photo",
             "resident__unit__name",
             "prescription__medication__name",
+            "monitored",
         )
     )
     tz = facility.tz
     units: dict[str, dict[int, BoardResident]] = {}
-    for state, due_at, opens, resident_id, first, last, preferred, room, photo, unit, med in rows:
+    for (
+        state,
+        due_at,
+        opens,
+        resident_id,
+        first,
+        last,
+        preferred,
+        room,
+        photo,
+        unit,
+        med,
+        watch,
+    ) in rows:
         row = units.setdefault(unit, {}).get(resident_id)
         if row is None:
             row = units[unit][resident_id] = BoardResident(
-                resident_id, first, last, preferred, room, photo
+                resident_id, first, last, preferred, room, photo, watch
             )
         dose = BoardDose(due_at, due_at.astimezone(tz).strftime("%H:%M"), med)
         if state == DoseState.OVERDUE:

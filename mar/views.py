@@ -158,6 +158,7 @@ def _uuid(value) -> uuid.UUID | None:
 
 
 def _pass_context(request, resident: Resident, data) -> dict:
+    todo = care_to_document(resident_id=resident.pk, now=timezone.now())
     return {
         "resident": resident,
         "pass": data,
@@ -166,10 +167,10 @@ def _pass_context(request, resident: Resident, data) -> dict:
         "highlight": parse_id(request.GET.get("dose")) or 0,
         "scan_form": ScanForm(),
         "followup_results": FollowUpResult.choices,
-        # Medications and care together: the care still to document, beside the doses.
-        "care_tasks": with_record_forms(
-            care_to_document(resident_id=resident.pk, now=timezone.now())
-        ),
+        # Medications and care together: the care still to document, beside the doses, and
+        # the monitoring checks of a resident under monitoring.
+        "care_tasks": with_record_forms(todo.tasks),
+        "todo": todo,
         "shift_starts_at": shift_at(timezone.now(), resident.facility.tz).starts_at,
     }
 

@@ -565,6 +565,46 @@ EXPECTED: dict[str, dict[str, int]] = {
         "admin": 200,
         "outsider": 404,
     },
+    "condition_evaluate": {
+        "anon": 302,
+        "med_tech": 403,
+        "caregiver": 403,
+        "nurse": 200,
+        "admin": 403,
+        "outsider": 403,
+    },
+    "condition_notify": {
+        "anon": 405,
+        "med_tech": 405,
+        "caregiver": 405,
+        "nurse": 405,
+        "admin": 405,
+        "outsider": 405,
+    },
+    "condition_close": {
+        "anon": 405,
+        "med_tech": 405,
+        "caregiver": 405,
+        "nurse": 405,
+        "admin": 405,
+        "outsider": 405,
+    },
+    "care_check_record": {
+        "anon": 405,
+        "med_tech": 405,
+        "caregiver": 405,
+        "nurse": 405,
+        "admin": 405,
+        "outsider": 405,
+    },
+    "care_monitoring_end": {
+        "anon": 302,
+        "med_tech": 403,
+        "caregiver": 403,
+        "nurse": 200,
+        "admin": 403,
+        "outsider": 403,
+    },
     "care_task_record": {
         "anon": 405,
         "med_tech": 405,
@@ -952,6 +992,8 @@ PARAMETERS: dict[str, dict[str, str]] = {
         "care/residents/": "resident",
         "care/plans/": "care_plan",
         "care/tasks/": "care_task",
+        "care/checks/": "monitoring_check",
+        "care/monitoring/": "monitoring_episode",
         "care/records/": "care_record",
         "care/levels/": "care_level",
         "clinical/residents/": "resident",
@@ -1139,6 +1181,24 @@ POST_DATA: dict[str, dict] = {
     "care_plan_publish": {},
     "care_task_record": {"status": "done", "performance_code": "04"},
     "condition_report_new": {"changes": ["eats_less", "tired"], "note": "Left her breakfast"},
+    "condition_evaluate": {
+        "situation": "Eats less since Monday",
+        "background": "Lisinopril daily",
+        "assessment": "Alert, no fever",
+        "recommendation": "Monitor intake",
+        "monitor": "on",
+        "monitor_hours": "72",
+    },
+    "condition_notify": lambda objects: {
+        "party": "physician",
+        "method": "phone",
+        "person_reached": "Dr. Ames",
+        "reached_at": timezone.now().astimezone(objects.facility.tz).strftime("%Y-%m-%dT%H:%M"),
+        "response": "monitor",
+    },
+    "condition_close": {},
+    "care_check_record": {"status": "done", "note": "Ate half her lunch"},
+    "care_monitoring_end": {"note": "Eating well again"},
     "care_record_amend": {"kind": "correction", "performance_code": "02", "reason": "Wrong level"},
     "care_levels": {"name": "Level 4 — memory care", "lowest_score": "30"},
     "flowsheet": {"pulse": "72", "temperature": "98.6"},
@@ -1164,6 +1224,8 @@ POST_OBJECTS: dict[str, dict[str, str]] = {
     "care_plan_draft": {"pk": "bare_resident"},
     "order_verify": {"pk": "pending_prescription"},
     "order_resume": {"pk": "held_prescription"},
+    "condition_notify": {"pk": "evaluated_report"},
+    "condition_close": {"pk": "notified_report"},
 }
 # Pages that accept POST but write nothing of a facility: the session's own pages.
 # (`my_pin` changes only the signed-in user's own PIN.)
@@ -1185,6 +1247,7 @@ OPEN_TO_ALL_WRITES = {
     "count_unit",
     "shift_assignments",  # a med tech takes their own residents
     "care_task_record",  # everyone on the floor documents care
+    "care_check_record",  # and monitoring checks
     "condition_report_new",  # and reports a change of condition (administrators do not)
     "flowsheet",  # and records vitals
     "mar_pdf_jobs",
@@ -1417,7 +1480,36 @@ def objects(
     own_range = vitals_services.resident_range_save(
         actor=nurse_user, resident=resident, kind="pulse", low="45", high="", note="Athlete"
     )
+    evaluated_report, notified_report = (
+        clinical_services.condition_report(
+            actor=medtech_user, resident=resident, changes=["tired"], note="", now=now
+        )
+        for _ in range(2)
+    )
+    for evaluated in (evaluated_report, notified_report):
+        clinical_services.condition_evaluate(
+            actor=nurse_user,
+            report_id=evaluated.pk,
+            situation="Tired",
+            background="—",
+            assessment="Stable",
+            recommendation="Monitor",
+            now=now,
+        )
+    for party in ("physician", "representative"):
+        clinical_services.condition_notify(
+            actor=nurse_user,
+            evaluation_id=notified_report.evaluation.pk,
+            party=party,
+            declined_reason="Asked not to be called at night",
+            now=now,
+        )
+    monitoring_episode = evaluated_report.evaluation.monitoring
     return SimpleNamespace(
+        evaluated_report=evaluated_report,
+        notified_report=notified_report,
+        monitoring_episode=monitoring_episode,
+        monitoring_check=monitoring_episode.checks.filter(window_opens_at__lte=now).first(),
         facility=facility,
         unit=unit,
         vital_exception=vital_reading.exception,

@@ -38,6 +38,7 @@ from ..models import (
     certification_subject,
     count_subject,
     missed_rollup_subject,
+    monitoring_check_subject,
     prn_subject,
     reassess_suggested_subject,
     reassessment_subject,
@@ -82,7 +83,9 @@ def _acknowledge(*, actor: User, alerts, note: str, at: datetime.datetime) -> in
 
 
 @transaction.atomic
-def alert_acknowledge(*, actor: User, alert: Alert, note: str = "") -> Alert:
+def alert_acknowledge(
+    *, actor: User, alert: Alert, note: str = "", now: datetime.datetime | None = None
+) -> Alert:
     """Acknowledge one alert (a roll-up: with the missed doses it gathers)."""
     check_inputs(note=note)
     locked = Alert.objects.select_for_update().get(pk=alert.pk)
@@ -92,7 +95,7 @@ def alert_acknowledge(*, actor: User, alert: Alert, note: str = "") -> Alert:
         actor=actor,
         alerts=Alert.objects.filter(pk=locked.pk),
         note=(note or "").strip(),
-        at=timezone.now(),
+        at=now or timezone.now(),
     )
     locked.refresh_from_db()
     return locked
@@ -126,7 +129,9 @@ def alerts_acknowledge(*, actor: User, facility: Facility, alert_ids: list[int],
 
 
 @transaction.atomic
-def alert_resolve(*, actor: User, alert: Alert, note: str) -> Alert:
+def alert_resolve(
+    *, actor: User, alert: Alert, note: str, now: datetime.datetime | None = None
+) -> Alert:
     """Resolve one alert (a roll-up: with the missed doses it gathers)."""
     check_inputs(note=note)
     note = (note or "").strip()
@@ -135,7 +140,7 @@ def alert_resolve(*, actor: User, alert: Alert, note: str) -> Alert:
     locked = Alert.objects.select_for_update().get(pk=alert.pk)
     if locked.state == AlertState.RESOLVED:
         raise DomainError("This alert is already resolved.")
-    now = timezone.now()
+    now = now or timezone.now()
     Alert.objects.filter(Q(pk=locked.pk) | Q(rolled_into=locked.pk)).exclude(
         state=AlertState.RESOLVED
     ).update(state=AlertState.RESOLVED, resolved_by=actor, resolved_at=now, resolution_note=note)
@@ -436,9 +441,11 @@ def alert_raise_count_discrepancy(*, count, discrepancies) -> Alert:
 # Care (the care app tells mar through its signals; see mar/receivers.py) ---------------------
 
 
-def alerts_raise_missed_care(*, facility_id: int, tasks, at: datetime.datetime) -> int:
-    """One alert per care task the sweep turned missed, for the nurse of the shift: one
-    statement for any number (a sweep after an outage moves thousands)."""
+def alerts_raise_missed_care(
+    *, facility_id: int, tasks, at: datetime.datetime, monitoring: bool = False
+) -> int:
+    """One alert per care task (or monitoring check) the sweep turned missed, for the nurse of
+    the shift: one statement for any number (a sweep after an outage moves thousands)."""
     if not tasks:
         return 0
     with connection.cursor() as cursor:
@@ -453,10 +460,16 @@ def alerts_raise_missed_care(*, facility_id: int, tasks, at: datetime.datetime) 
             """,
             {
                 "facility": facility_id,
-                "kind": AlertKind.MISSED_CARE,
-                "prefix": care_task_subject(0).removesuffix("0"),
+                "kind": AlertKind.MISSED_MONITORING if monitoring else AlertKind.MISSED_CARE,
+                "prefix": (monitoring_check_subject if monitoring else care_task_subject)(
+                    0
+                ).removesuffix("0"),
                 "severity": int(AlertSeverity.WARNING),
-                "message": "Missed care: nothing documented before the shift ended",
+                "message": (
+                    "Missed monitoring: no check documented before the shift ended"
+                    if monitoring
+                    else "Missed care: nothing documented before the shift ended"
+                ),
                 "at": at,
                 "tasks": [task for task, _ in tasks],
                 "residents": [resident for _, resident in tasks],

@@ -17,7 +17,13 @@ from django.conf import settings
 from django.utils import timezone
 
 from accounts.models import Certification, Membership, Unit, User
-from care.models import CareLevel, CareRecord, ServicePlan
+from care.models import (
+    CareLevel,
+    CareRecord,
+    MonitoringCheck,
+    MonitoringEpisode,
+    ServicePlan,
+)
 from clinical.models import ConditionReport
 from inventory.models import ControlledCount, StockItem
 from mar import services as mar_services
@@ -130,6 +136,10 @@ def _demo_objects(demo) -> SimpleNamespace:
             high="",
             note="Usual SpO2 90% (COPD)",
         ),
+        monitoring_episode=MonitoringEpisode.objects.filter(facility=facility)
+        .order_by("pk")
+        .first(),
+        monitoring_check=MonitoringCheck.objects.filter(facility=facility).order_by("pk").first(),
         pdf_job=MarPdfJob.objects.create(
             facility=facility,
             unit=north,
