@@ -125,6 +125,10 @@ def test_the_care_pages_read_in_constant_queries(
             at=NOW - datetime.timedelta(days=1),
             levels={"bathing": 5, "dressing": 4, "toileting": 3, "transfers": 4},
         )
+        for reason in ("Fell", "Eats less"):  # monitored too: a check each on every shift
+            services.monitoring_start(
+                actor=nurse, resident=other, reason=reason, now=NOW - datetime.timedelta(hours=9)
+            )
     services.care_tasks_generate(now=NOW - datetime.timedelta(hours=8))
     services.care_tasks_generate(now=NOW)
     with time_machine.travel(NOW, tick=False):

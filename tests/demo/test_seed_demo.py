@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from accounts.models import Facility
 from care.models import CareRecord, CareTask, PlanStatus, ServicePlan
-from clinical.models import ConditionReport
+from clinical.models import ConditionEvaluation, ConditionReport
 from inventory.models import StockItem, StockMovement
 from inventory.selectors import count_overview, reorder_list
 from mar.models import (
@@ -139,9 +139,20 @@ def test_seed_demo_slow_builds_35_days_of_history_once(monkeypatch, settings):
     assert Alert.objects.filter(kind=AlertKind.MISSED_CARE).count() == missed_care.count()
     suggested = Alert.objects.filter(kind=AlertKind.REASSESS_SUGGESTED)
     assert suggested.values("resident").distinct().count() == 1
-    # A change of condition reported a few minutes ago waits for the nurse.
-    waiting = Alert.objects.get(kind=AlertKind.CHANGE_OF_CONDITION)
-    assert waiting.state == "open" and "eats less, tired or weak" in waiting.message
+    # A change of condition reported a few minutes ago waits for the nurse; one evaluated
+    # yesterday is in monitoring (its alert acknowledged); one from last week is closed.
+    conditions = Alert.objects.filter(kind=AlertKind.CHANGE_OF_CONDITION).order_by("-created_at")
+    assert [alert.state for alert in conditions] == ["open", "acknowledged", "resolved"]
+    assert "eats less, tired or weak" in conditions[0].message
+    monitored = ConditionEvaluation.objects.get(closed_at__isnull=True)
+    assert monitored.monitoring.ends_at - monitored.monitoring.started_at == timedelta(hours=72)
+    assert monitored.monitoring.checks.filter(state="done").exists()
+    assert not Alert.objects.filter(kind=AlertKind.MISSED_MONITORING).exists()
+    closed = ConditionEvaluation.objects.get(closed_at__isnull=False)
+    assert sorted(closed.notifications.values_list("party", flat=True)) == [
+        "physician",
+        "representative",
+    ]
 
     # A second run adds nothing.
     before = _totals()
