@@ -199,6 +199,20 @@ def reassess_suggested_subject(resident_id: int, category: str, day) -> str:
     return f"reassess-care:{resident_id}:{category}:{day.isoformat()}"
 
 
+def vital_exception_subject(exception_id: int) -> str:
+    """A reading out of range (vitals' exception): settled when a nurse acknowledges it."""
+    return f"vital:{exception_id}"
+
+
+WEIGHT_SUBJECT_PREFIX = "weight:"
+
+
+def weight_subject(resident_id: int, reading_id: int) -> str:
+    """A resident's weight loss to review, keyed by the weight that first showed it: one open per
+    resident (the receiver checks under a lock), a new one once the last is resolved."""
+    return f"{WEIGHT_SUBJECT_PREFIX}{resident_id}:{reading_id}"
+
+
 # The alerts about care, looked at on the resident's care page.
 CARE_ALERT_KINDS = (
     AlertKind.MISSED_CARE,
@@ -283,6 +297,10 @@ class Alert(models.Model):
             return reverse("condition_report", args=[pk])  # clinical's page of the report
         if self.kind in (AlertKind.INCIDENT, AlertKind.INCIDENT_FOLLOWUP) and pk is not None:
             return reverse("incident_detail", args=[pk])  # incidents' page of the incident
+        if self.kind == AlertKind.VITAL_EXCEPTION:
+            return reverse("vital_exceptions")  # where the reading is acknowledged
+        if self.kind == AlertKind.WEIGHT_LOSS and self.resident_id:
+            return reverse("flowsheet", args=[self.resident_id]) + "?days=90"
         if self.kind in CARE_ALERT_KINDS and self.resident_id:
             return reverse("care_resident", args=[self.resident_id])
         if self.resident_id:

@@ -21,14 +21,18 @@ from meds.models import OrderStatus
 from meds.signals import prescription_status_changed
 from residents.models import ResidentStatus
 from residents.signals import resident_status_changed
+from vitals.signals import vital_exception_acknowledged, vital_exceptions_raised, weight_loss_found
 
 from .models import DEFAULT_OTHER_CODES, OtherCode
 from .services.alerts import (
     alert_raise_count_discrepancy,
     alert_raise_reassess_suggested,
     alert_raise_reassessment_due,
+    alert_raise_weight_loss,
     alerts_raise_missed_care,
+    alerts_raise_vital_exceptions,
     alerts_settle_reassessment,
+    alerts_settle_vital_exception,
 )
 from .services.dose_engine import doses_cancel_open, generation_queue
 
@@ -105,3 +109,18 @@ def _on_assessment_signed(*, assessment, **kwargs) -> None:
     alerts_settle_reassessment(
         resident_id=assessment.resident_id, by=assessment.signed_by, at=assessment.signed_at
     )
+
+
+@receiver(vital_exceptions_raised, dispatch_uid="mar.vital_exception_alerts")
+def _on_vital_exceptions(*, exceptions, at, **kwargs) -> None:
+    alerts_raise_vital_exceptions(exceptions=exceptions, at=at)
+
+
+@receiver(vital_exception_acknowledged, dispatch_uid="mar.settle_vital_exception_alert")
+def _on_vital_exception_acknowledged(*, exception, acknowledgement, **kwargs) -> None:
+    alerts_settle_vital_exception(exception=exception, acknowledgement=acknowledgement)
+
+
+@receiver(weight_loss_found, dispatch_uid="mar.weight_loss_alert")
+def _on_weight_loss(*, resident, reading, loss, at, **kwargs) -> None:
+    alert_raise_weight_loss(resident=resident, reading=reading, loss=loss, at=at)

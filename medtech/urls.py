@@ -11,6 +11,7 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("residents/", include("residents.urls")),
     path("", include("meds.urls")),
+    path("", include("vitals.urls")),
     path("", include("care.urls")),
     path("", include("clinical.urls")),
     path("", include("incidents.urls")),

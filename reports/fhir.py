@@ -1,6 +1,7 @@
-"""A resident's orders and administrations, service plans and documented care, and changes of
-condition as one FHIR R4 Bundle (type "collection"); the care resources are
-reports/fhir_care.py's, the changes of condition reports/fhir_clinical.py's.
+"""A resident's orders and administrations, service plans and documented care, changes of
+condition and vital signs as one FHIR R4 Bundle (type "collection"); the care resources are
+reports/fhir_care.py's, the changes of condition reports/fhir_clinical.py's, the vital signs'
+Observations reports/fhir_vitals.py's.
 
 Plain dictionaries, ready for `json.dumps`: the app does not depend on a FHIR library (the tests
 validate the output with one). Every entry's `fullUrl` is a `urn:uuid:` made with uuid5 from the
@@ -22,6 +23,7 @@ from residents.models import Resident, ResidentStatus
 
 from .fhir_care import care_entries
 from .fhir_clinical import clinical_entries
+from .fhir_vitals import vital_entries
 
 WRISTBAND_SYSTEM = "urn:medtech:wristband"
 NDC_SYSTEM = "http://hl7.org/fhir/sid/ndc"
@@ -305,6 +307,16 @@ def resident_bundle(
         patient_ref=patient_ref,
         full_url=_full_url,
         instant=_instant,
+    )
+    entries += vital_entries(
+        resident=resident,
+        start=start,
+        end=end,
+        patient_ref=patient_ref,
+        full_url=_full_url,
+        uuid_of=_uuid,
+        instant=_instant,
+        number=_number,
     )
     return {
         "resourceType": "Bundle",

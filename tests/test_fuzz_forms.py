@@ -65,6 +65,7 @@ QUERY_PARAMETERS = [
     "dose",
     "item",
     "controlled",
+    "days",
 ]
 GET_NAMES = sorted(
     name

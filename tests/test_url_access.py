@@ -42,6 +42,8 @@ from tests.factories import (
     ResidentFactory,
     member,
 )
+from vitals import services as vitals_services
+from vitals.models import ReadingSource, VitalRange
 
 PERSONAS = ["anon", "med_tech", "caregiver", "nurse", "admin", "outsider"]
 PERSONA_CLIENTS = {
@@ -492,6 +494,62 @@ EXPECTED: dict[str, dict[str, int]] = {
         "nurse": 405,
         "admin": 405,
         "outsider": 405,
+    },
+    "flowsheet": {
+        "anon": 302,
+        "med_tech": 200,
+        "caregiver": 200,
+        "nurse": 200,
+        "admin": 200,
+        "outsider": 404,
+    },
+    "resident_vital_ranges": {
+        "anon": 302,
+        "med_tech": 403,
+        "caregiver": 403,
+        "nurse": 200,
+        "admin": 403,
+        "outsider": 403,  # an administrator: refused by role before the resident is looked up
+    },
+    "resident_vital_range_remove": {
+        "anon": 405,
+        "med_tech": 405,
+        "caregiver": 405,
+        "nurse": 405,
+        "admin": 405,
+        "outsider": 405,
+    },
+    "vital_exceptions": {
+        "anon": 302,
+        "med_tech": 403,
+        "caregiver": 403,
+        "nurse": 200,
+        "admin": 200,
+        "outsider": 200,
+    },
+    "vital_exception_acknowledge": {
+        "anon": 302,
+        "med_tech": 403,
+        "caregiver": 403,
+        "nurse": 200,
+        "admin": 403,
+        "outsider": 403,
+    },
+    "vital_ranges": {
+        "anon": 302,
+        "med_tech": 403,
+        "caregiver": 403,
+        "nurse": 403,
+        "admin": 200,
+        "outsider": 200,
+    },
+    "vital_range_edit": {
+        "anon": 302,
+        "med_tech": 403,
+        "caregiver": 403,
+        "nurse": 403,
+        "admin": 200,
+        "outsider": 404,
     },
     "condition_report_new": {
         "anon": 302,
@@ -981,6 +1039,10 @@ PARAMETERS: dict[str, dict[str, str]] = {
         "incidents/residents/": "resident",
         "incidents/followups/": "incident_followup",
         "incidents/": "incident",
+        "vitals/residents/": "resident",
+        "vitals/resident-ranges/": "resident_vital_range",
+        "vitals/exceptions/": "vital_exception",
+        "vitals/ranges/": "vital_range",
         "staff/": "membership",
         "orders/": "prescription",
         "alerts/": "alert",
@@ -1196,6 +1258,11 @@ POST_DATA: dict[str, dict] = {
     "care_monitoring_end": {"note": "Eating well again"},
     "care_record_amend": {"kind": "correction", "performance_code": "02", "reason": "Wrong level"},
     "care_levels": {"name": "Level 4 — memory care", "lowest_score": "30"},
+    "flowsheet": {"pulse": "72", "temperature": "98.6"},
+    "resident_vital_ranges": {"kind": "spo2", "low": "88", "high": "", "note": "COPD"},
+    "resident_vital_range_remove": {},
+    "vital_exception_acknowledge": {"note": "Rechecked: 88", "back": "list"},
+    "vital_range_edit": {"low": "45", "high": "110"},
     "care_level_edit": {"name": "Level 3 — high", "lowest_score": "20"},
     "care_level_delete": {},
     "other_code_list": {"code": "dialysis", "label": "At dialysis"},
@@ -1248,6 +1315,7 @@ OPEN_TO_ALL_WRITES = {
     "care_check_record",  # and monitoring checks
     "condition_report_new",  # and reports a change of condition (administrators do not)
     "incident_report_new",  # and an incident
+    "flowsheet",  # and records vitals
     "mar_pdf_jobs",
 }
 # Pages that only read.
@@ -1262,6 +1330,8 @@ READ_ONLY = {
     "incident_detail",
     "incident_list",
     "report_incidents",
+    "vital_exceptions",
+    "vital_ranges",
     "healthz",
     "favicon",
     "staff_list",
@@ -1307,6 +1377,7 @@ WRITE_KINDS = {
 PROJECT_APPS = [
     "accounts",
     "residents",
+    "vitals",
     "meds",
     "care",
     "inventory",
@@ -1494,6 +1565,16 @@ def objects(
             response="Thanks",
             now=now,
         )
+    vital_reading = vitals_services.readings_record(
+        actor=medtech_user,
+        resident=resident,
+        values={"pulse": "130"},
+        source=ReadingSource.FLOWSHEET,
+        now=now - timedelta(minutes=20),
+    )[0]
+    own_range = vitals_services.resident_range_save(
+        actor=nurse_user, resident=resident, kind="pulse", low="45", high="", note="Athlete"
+    )
     evaluated_report, notified_report = (
         clinical_services.condition_report(
             actor=medtech_user, resident=resident, changes=["tired"], note="", now=now
@@ -1526,6 +1607,9 @@ def objects(
         monitoring_check=monitoring_episode.checks.filter(window_opens_at__lte=now).first(),
         facility=facility,
         unit=unit,
+        vital_exception=vital_reading.exception,
+        resident_vital_range=own_range,
+        vital_range=VitalRange.objects.get(facility=facility, kind="pulse"),
         care_record=care_record,
         condition_report=condition_report,
         incident=incident,

@@ -21,10 +21,13 @@ from core.time import local_stamp, local_time
 from core.validators import check_inputs
 from inventory.models import MovementKind, StockMovement
 from inventory.selectors import movements_since_last_matching_count, reorder_list
+from residents.models import Resident
+from vitals.models import VITAL_UNITS, VitalSign
 
 from .. import rules
 from ..models import (
     REASSESSMENT_KINDS,
+    WEIGHT_SUBJECT_PREFIX,
     Administration,
     AdminStatus,
     Alert,
@@ -41,6 +44,8 @@ from ..models import (
     reassessment_subject,
     refusal_subject,
     stock_subject,
+    vital_exception_subject,
+    weight_subject,
 )
 
 
@@ -528,4 +533,81 @@ def alerts_settle_reassessment(*, resident_id: int, by, at) -> int:
             resolved_at=at,
             resolution_note="Reassessed",
         )
+    )
+
+
+# Vitals (the flowsheet tells mar through its signals; see mar/receivers.py) -------------------
+
+
+def alerts_raise_vital_exceptions(*, exceptions, at: datetime.datetime) -> int:
+    """One alert per reading out of range, for the nurses' inbox."""
+    alerts = []
+    for exception in exceptions:
+        reading = exception.reading
+        unit = VITAL_UNITS[VitalSign(reading.kind)]
+        bounds = " to ".join(
+            f"{bound.normalize():f}" if bound is not None else "…"
+            for bound in (exception.low, exception.high)
+        )
+        whose = "their own range" if exception.resident_range else "range"
+        alerts.append(
+            Alert(
+                facility_id=exception.facility_id,
+                resident_id=exception.resident_id,
+                kind=AlertKind.VITAL_EXCEPTION,
+                subject=vital_exception_subject(exception.pk),
+                severity=AlertSeverity.WARNING,
+                message=(
+                    f"{exception.resident}: {reading.get_kind_display()} "
+                    f"{reading.value.normalize():f} {unit} ({whose} {bounds} {unit})"
+                ),
+                created_at=reading.taken_at,
+            )
+        )
+    return alerts_create(alerts)
+
+
+def alerts_settle_vital_exception(*, exception, acknowledgement) -> int:
+    """The nurse acknowledged the reading on the flowsheet: its alert is done."""
+    return alerts_resolve(
+        kinds=[AlertKind.VITAL_EXCEPTION],
+        subjects=[vital_exception_subject(exception.pk)],
+        by=acknowledgement.by,
+        at=acknowledgement.at,
+        note=acknowledgement.note,
+    )
+
+
+def alert_raise_weight_loss(*, resident, reading, loss, at: datetime.datetime) -> int:
+    """ "Re-weigh and review", one open per resident: while one is open or acknowledged a later
+    loss adds none. The resident's row lock (no key update: it waits for no reading's foreign
+    key check, and the med pass, which share-locks the resident, records no weight) orders two
+    weights recorded at once."""
+    Resident.objects.select_for_update(no_key=True).filter(pk=resident.pk).values_list("pk").first()
+    if (
+        Alert.objects.filter(
+            resident_id=resident.pk,
+            kind=AlertKind.WEIGHT_LOSS,
+            subject__startswith=f"{WEIGHT_SUBJECT_PREFIX}{resident.pk}:",
+        )
+        .exclude(state=AlertState.RESOLVED)
+        .exists()
+    ):
+        return 0
+    return alerts_create(
+        [
+            Alert(
+                facility_id=resident.facility_id,
+                resident_id=resident.pk,
+                kind=AlertKind.WEIGHT_LOSS,
+                subject=weight_subject(resident.pk, reading.pk),
+                severity=AlertSeverity.WARNING,
+                message=(
+                    f"{resident}: {loss.words(VITAL_UNITS[VitalSign.WEIGHT])} "
+                    f"(since {local_stamp(loss.reference_at, resident.facility.tz)}). "
+                    "Re-weigh and review."
+                ),
+                created_at=reading.taken_at,
+            )
+        ]
     )

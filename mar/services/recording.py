@@ -7,7 +7,7 @@ tabs or two med techs make one record and the others get a clear message.
 
 import datetime
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -22,7 +22,8 @@ from inventory.services import stock_consume, stock_reverse_for_administration
 from meds.barcodes import is_lot
 from meds.models import OrderStatus, Prescription, Route
 from residents.models import ResidentStatus
-from vitals.models import HOLD_VITALS, VITAL_UNITS, ReadingSource, VitalReading, VitalSign
+from vitals.models import HOLD_VITALS, VITAL_UNITS, ReadingSource, VitalSign
+from vitals.services import readings_record, readings_values
 
 from .. import rules
 from ..models import (
@@ -87,24 +88,18 @@ class CertificationRequired(DomainError):
 
 
 def _parse_vitals(vitals: dict | None) -> dict[str, Decimal]:
-    readings = {}
-    for kind, raw in (vitals or {}).items():
-        if raw in (None, ""):
-            continue
+    """The readings typed at the cart, checked as the flowsheet checks them (vitals' rules),
+    each refusal beside its field."""
+    vitals = {kind: raw for kind, raw in (vitals or {}).items() if raw not in (None, "")}
+    for kind in vitals:
         if kind not in HOLD_VITALS:  # the med pass takes the signs hold parameters name
             raise DomainError(f"Unknown vital sign {kind}.")
-        try:
-            value = Decimal(str(raw).strip())
-        except InvalidOperation:
-            raise DomainError(
-                f"{VitalSign(kind).label}: “{raw}” is not a number.", field=f"vital_{kind}"
-            ) from None
-        if not value.is_finite() or not Decimal("0") < value < Decimal("1000"):
-            raise DomainError(
-                f"{VitalSign(kind).label}: {raw} is out of range.", field=f"vital_{kind}"
-            )
-        readings[kind] = value
-    return readings
+    try:
+        return readings_values(vitals)
+    except DomainError as error:
+        raise DomainError(
+            error.message, field=f"vital_{error.field}" if error.field else None
+        ) from None
 
 
 def _apply_hold_parameters(
@@ -197,16 +192,15 @@ def _save_administration(
         **fields,
     )
     if readings:
-        taken = VitalReading.objects.bulk_create(
-            VitalReading(
-                resident_id=order.resident_id,
-                kind=kind,
-                value=value,
-                taken_at=now,
-                taken_by=actor,
-                source=ReadingSource.MED_PASS,
-            )
-            for kind, value in readings.items()
+        # The flowsheet's one way in (it takes no lock: the order above stays the locks' order);
+        # a reading out of range is an exception there and an alert in the inbox.
+        taken = readings_record(
+            actor=actor,
+            resident=resident,
+            values=readings,
+            source=ReadingSource.MED_PASS,
+            taken_at=now,
+            now=now,
         )
         administration.readings.add(*taken)
     if status == AdminStatus.GIVEN:

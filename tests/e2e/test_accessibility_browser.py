@@ -35,6 +35,8 @@ from residents import services as resident_services
 from residents.models import Cart, Resident, ResidentStatus
 from tests.e2e.conftest import CHROMIUM, DEMO_PASSWORD, login
 from tests.test_url_access import EXPECTED, URLS, _url
+from vitals import services as vitals_services
+from vitals.models import VitalException, VitalRange
 
 pytestmark = [
     pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed"),
@@ -127,6 +129,20 @@ def _demo_objects(demo) -> SimpleNamespace:
         .order_by("pk")
         .first(),
         closable_incident=Incident.objects.filter(facility=facility).order_by("pk").last(),
+        vital_exception=VitalException.objects.filter(
+            facility=facility, acknowledgement__isnull=True
+        )
+        .order_by("pk")
+        .first(),
+        vital_range=VitalRange.objects.filter(facility=facility).order_by("pk").first(),
+        resident_vital_range=vitals_services.resident_range_save(
+            actor=User.objects.get(username="nurse"),
+            resident=resident,
+            kind="spo2",
+            low="88",
+            high="",
+            note="Usual SpO2 90% (COPD)",
+        ),
         monitoring_episode=MonitoringEpisode.objects.filter(facility=facility)
         .order_by("pk")
         .first(),

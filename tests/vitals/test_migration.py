@@ -26,7 +26,14 @@ from tests.factories import (
 )
 from vitals.models import ReadingSource, VitalReading
 
-BEFORE = [("mar", "0015_autovacuum_open_rows")]
+# The tables that point at the readings (the flowsheet's from vitals 0002, monitoring's care
+# 0005, the evaluations' clinical 0002) go back first: the executor takes the targets in order.
+BEFORE = [
+    ("clinical", "0001_initial"),
+    ("care", "0004_care_levels_for_every_facility"),
+    ("vitals", "0001_initial"),
+    ("mar", "0015_autovacuum_open_rows"),
+]
 DUE = datetime(2026, 6, 10, 12, 0, tzinfo=UTC)
 TAKEN = datetime(2026, 6, 10, 14, 30, tzinfo=UTC)
 

@@ -13,6 +13,7 @@ from demo.conditions import seed_conditions
 from demo.history import record_history
 from demo.incidents import seed_incidents
 from demo.people import login_lines
+from demo.vitals import seed_vitals
 from mar.models import DoseState, ScheduledDose
 from mar.services import alerts_raise_followups, doses_generate, doses_mark_overdue
 
@@ -49,6 +50,11 @@ class Command(BaseCommand):
             cared = seed_care(facilities, staff, report=self.say)
         if cared:
             self.stdout.write(self.style.SUCCESS(f"Care: {cared} care tasks documented."))
+        self.say("demo: 35 days of vital signs")
+        with pghistory.context(command="seed_demo"):
+            readings = seed_vitals(facilities, staff)
+        if readings:
+            self.stdout.write(self.style.SUCCESS(f"Vitals: {readings} readings recorded."))
         with pghistory.context(command="seed_demo"):
             seed_conditions(facilities, staff)
             seed_incidents(facilities, staff)

@@ -1,0 +1,196 @@
+"""The flowsheet's trend charts as drawing instructions (coordinates, labels), computed here
+and drawn by `templates/vitals/_chart.html` as inline SVG: no JavaScript, black and grey
+strokes that print, the range band shaded and each exception a triangle (a shape, not a
+colour)."""
+
+import datetime
+import math
+from dataclasses import dataclass, field
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from .models import VITAL_UNITS, VitalSign
+
+WIDTH, HEIGHT = 640, 190
+LEFT, RIGHT, TOP, BOTTOM = 52, 14, 12, 30
+PLOT_W, PLOT_H = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+DOTS_UP_TO = 60  # points per line drawn as dots too; more read as a line
+
+
+@dataclass(frozen=True)
+class Line:
+    label: str
+    points: str  # "x,y x,y ..." for <polyline>
+    dashed: bool
+    dots: str = ""  # a <path> of a small square at each reading, when few
+    triangles: str = ""  # a <path> of a triangle at each reading out of range
+
+
+# Coordinates are strings made here: a template would localize each number it prints, which
+# costs more than the whole chart's arithmetic.
+@dataclass(frozen=True)
+class Band:
+    label: str
+    y: str
+    height: str
+
+
+@dataclass(frozen=True)
+class Tick:
+    at: str
+    label: str
+
+
+@dataclass
+class Chart:
+    key: str
+    title: str
+    unit: str
+    description: str
+    count: int = 0
+    note: str = ""  # a finding beside the chart (the weight loss to review)
+    lines: list[Line] = field(default_factory=list)
+    bands: list[Band] = field(default_factory=list)
+    y_ticks: list[Tick] = field(default_factory=list)
+    x_ticks: list[Tick] = field(default_factory=list)
+    width: str = str(WIDTH)
+    height: str = str(HEIGHT)
+    left: str = str(LEFT)
+    plot_width: str = str(PLOT_W)
+    plot_right: str = str(WIDTH - RIGHT)
+    plot_bottom: str = str(HEIGHT - BOTTOM)
+    top: str = str(TOP)
+    tick_left: str = str(LEFT - 4)  # where a y tick starts and its label ends
+    label_right: str = str(LEFT - 6)
+    tick_bottom: str = str(HEIGHT - BOTTOM + 4)  # where an x tick ends and its label sits
+    label_top: str = str(HEIGHT - 8)
+
+
+# One chart per vital; blood pressure is one chart with both its numbers.
+CHARTS = (
+    ("temperature", "Temperature", (VitalSign.TEMPERATURE,)),
+    ("pulse", "Pulse", (VitalSign.PULSE,)),
+    ("respirations", "Respirations", (VitalSign.RESPIRATIONS,)),
+    ("bp", "Blood pressure", (VitalSign.SYSTOLIC_BP, VitalSign.DIASTOLIC_BP)),
+    ("spo2", "SpO2", (VitalSign.SPO2,)),
+    ("blood_glucose", "Blood glucose", (VitalSign.BLOOD_GLUCOSE,)),
+    ("pain", "Pain", (VitalSign.PAIN,)),
+    ("weight", "Weight", (VitalSign.WEIGHT,)),
+)
+
+
+def _number(value: Decimal | float) -> str:
+    if isinstance(value, Decimal):
+        return f"{value.normalize():f}"
+    return f"{value:.1f}".removesuffix(".0")
+
+
+def chart(
+    *,
+    key: str,
+    title: str,
+    kinds: tuple[str, ...],
+    points: dict[str, list[tuple[float, float, bool]]],
+    ranges: dict[str, tuple[Decimal | None, Decimal | None]],
+    start: datetime.datetime,
+    end: datetime.datetime,
+    tz: ZoneInfo,
+    days: int,
+) -> Chart:
+    """A chart of `kinds` between `start` and `end`: `points[kind]` are (epoch seconds, value,
+    out of range) in time order, `ranges[kind]` the band (low, high)."""
+    unit = VITAL_UNITS[VitalSign(kinds[0])]
+    values = [value for kind in kinds for _, value, _ in points.get(kind, [])]
+    exceptions = sum(1 for kind in kinds for *_, out in points.get(kind, []) if out)
+    bounds = [b for kind in kinds for b in ranges.get(kind, (None, None)) if b is not None]
+    described = _describe(title, kinds, points, ranges, unit, days, exceptions)
+    drawn = Chart(key=key, title=title, unit=unit, description=described, count=len(values))
+    if not values:
+        return drawn
+    low, high = float(min(values + bounds)), float(max(values + bounds))
+    pad = max((high - low) * 0.08, 1.0)
+    low, high = low - pad, high + pad
+    origin, span = start.timestamp(), (end - start).total_seconds()
+
+    def x(epoch: float) -> float:
+        return round(LEFT + (epoch - origin) / span * PLOT_W, 1)
+
+    def y(value) -> float:
+        return round(TOP + (high - float(value)) / (high - low) * PLOT_H, 1)
+
+    for index, kind in enumerate(kinds):
+        band_low, band_high = ranges.get(kind, (None, None))
+        if band_low is not None or band_high is not None:
+            top = y(band_high) if band_high is not None else TOP
+            bottom = y(band_low) if band_low is not None else TOP + PLOT_H
+            drawn.bands.append(
+                Band(label=VitalSign(kind).label, y=f"{top:.1f}", height=f"{bottom - top:.1f}")
+            )
+        series = points.get(kind, [])
+        coordinates = [(x(at), y(value), out) for at, value, out in series]  # noqa: B023
+        drawn.lines.append(
+            Line(
+                label=VitalSign(kind).label,
+                points=" ".join(f"{cx:.1f},{cy:.1f}" for cx, cy, _ in coordinates),
+                dashed=index > 0,
+                dots=" ".join(f"M{cx - 2:.1f} {cy - 2:.1f}h4v4h-4Z" for cx, cy, _ in coordinates)
+                if len(coordinates) <= DOTS_UP_TO
+                else "",
+                triangles=" ".join(
+                    f"M{cx:.1f} {cy - 6:.1f}L{cx + 6:.1f} {cy + 5:.1f}H{cx - 6:.1f}Z"
+                    for cx, cy, out in coordinates
+                    if out
+                ),
+            )
+        )
+    step = _nice_step((high - low) / 4)
+    first = math.ceil(low / step) * step
+    drawn.y_ticks = [
+        Tick(at=f"{y(first + step * i):.1f}", label=_number(round(first + step * i, 1)))
+        for i in range(int((high - first) / step) + 1)
+    ]
+    drawn.x_ticks = [
+        Tick(
+            at=f"{x((start + (end - start) * i / 4).timestamp()):.1f}",
+            label=(start + (end - start) * i / 4).astimezone(tz).date().isoformat(),
+        )
+        for i in range(5)
+    ]
+    return drawn
+
+
+def _nice_step(rough: float) -> float:
+    """A step of 1, 2, 2.5 or 5 times a power of ten, at least `rough`: round tick labels."""
+    power = 10 ** math.floor(math.log10(rough))
+    return next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= rough)
+
+
+def _describe(title, kinds, points, ranges, unit, days, exceptions) -> str:
+    """What a screen reader says instead of the picture."""
+    parts = []
+    for kind in kinds:
+        series = points.get(kind, [])
+        label = VitalSign(kind).label if len(kinds) > 1 else title
+        if not series:
+            parts.append(f"{label}: no readings")
+            continue
+        values = [value for _, value, _ in series]
+        last = series[-1][1]
+        low, high = ranges.get(kind, (None, None))
+        band = (
+            f", range {_number(low) if low is not None else 'any'} to "
+            f"{_number(high) if high is not None else 'any'}"
+            if low is not None or high is not None
+            else ""
+        )
+        parts.append(
+            f"{label}: {len(series)} reading{'s' if len(series) != 1 else ''} from "
+            f"{_number(min(values))} to {_number(max(values))} {unit}, latest "
+            f"{_number(last)}{band}"
+        )
+    marked = (
+        f"; {exceptions} out of range, marked with triangles"
+        if exceptions
+        else "; none out of range"
+    )
+    return f"{title} over the last {days} days. " + "; ".join(parts) + marked + "."
