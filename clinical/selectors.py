@@ -96,7 +96,8 @@ def report_with_evaluation(queryset, pk: int) -> ConditionReport | None:
             Prefetch(
                 "evaluation__notifications",
                 queryset=ConditionNotification.objects.select_related("recorded_by"),
-            )
+            ),
+            "evaluation__readings",
         )
         .filter(pk=pk)
         .first()

@@ -2,6 +2,7 @@
 acknowledged in time, the nurse's evaluation, the notifications and the close."""
 
 import datetime
+from collections.abc import Mapping
 
 from django.db import transaction
 from django.utils import timezone
@@ -16,6 +17,8 @@ from core.validators import check_inputs
 from mar.models import Alert, AlertKind, AlertSeverity, AlertState, subject_id
 from mar.services.alerts import alert_acknowledge, alert_resolve, alerts_create
 from residents.models import Resident, ResidentStatus
+from vitals.models import ReadingSource
+from vitals.services import readings_record
 
 from . import rules
 from .models import ConditionEvaluation, ConditionNotification, ConditionReport
@@ -144,9 +147,11 @@ def condition_evaluate(
     assessment: str,
     recommendation: str,
     monitor_hours: int | None = DEFAULT_HOURS,
+    readings: Mapping[str, object] | None = None,
     now: datetime.datetime | None = None,
 ) -> ConditionEvaluation:
-    """The nurse's SBAR evaluation of a report (once). Acknowledges the report's alert if
+    """The nurse's SBAR evaluation of a report (once), with the vitals taken for it (sign ->
+    value; they go to the flowsheet, judged by its ranges). Acknowledges the report's alert if
     nobody has, and starts the monitoring episode unless `monitor_hours` is None."""
     sbar = {
         "situation": situation,
@@ -187,6 +192,16 @@ def condition_evaluate(
         monitoring=monitoring,
         **sbar,
     )
+    if readings and any(value not in (None, "") for value in readings.values()):
+        evaluation.readings.add(
+            *readings_record(
+                actor=actor,
+                resident=report.resident,
+                values=readings,
+                source=ReadingSource.EVALUATION,
+                now=now,
+            )
+        )
     alert = _alert_of(report)
     if alert is not None and alert.state == AlertState.OPEN:
         alert_acknowledge(actor=actor, alert=alert, note="Evaluated (SBAR)", now=now)

@@ -11,6 +11,7 @@ from core.time import local_stamp
 from core.views import run_service
 from mar.models import Alert, AlertKind
 from residents.models import Resident
+from vitals.forms import ReadingsForm
 
 from . import selectors, services
 from .forms import ConditionReportForm, EvaluationForm, NotificationForm
@@ -161,7 +162,8 @@ def condition_evaluate(request, pk: int):
         "background": selectors.background_words(resident=report.resident, now=now),
     }
     form = EvaluationForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
+    vitals = ReadingsForm(request.POST or None, prefix="vital", optional=True)
+    if request.method == "POST" and form.is_valid() and vitals.is_valid():
         data = form.cleaned_data
         evaluation = run_service(
             form,
@@ -173,12 +175,14 @@ def condition_evaluate(request, pk: int):
                 assessment=data["assessment"],
                 recommendation=data["recommendation"],
                 monitor_hours=data["monitor_hours"] if data["monitor"] else None,
+                readings=vitals.values(),
             ),
         )
         if evaluation is not None:
             messages.success(request, "Evaluation saved. Now notify the physician and family.")
             return redirect("condition_report", pk=report.pk)
-    return render(request, "clinical/evaluate.html", {"report": report, "form": form})
+    context = {"report": report, "form": form, "vitals": vitals}
+    return render(request, "clinical/evaluate.html", context)
 
 
 def _situation(report: ConditionReport) -> str:

@@ -38,17 +38,19 @@ def _reading_field(sign: VitalSign) -> forms.CharField:
 
 
 class ReadingsForm(forms.Form):
-    """Any of the vitals, each optional; at least one."""
+    """Any of the vitals, each optional; at least one unless `optional` (vitals taken with
+    something else: a nurse's evaluation)."""
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, optional: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
+        self.optional = optional
         for sign in FORM_ORDER:
             self.fields[sign.value] = _reading_field(sign)
 
     def clean(self):
         data = super().clean()
         for sign in FORM_ORDER:
-            raw = (self.data.get(sign.value) or "").strip() if self.data else ""
+            raw = (self.data.get(self.add_prefix(sign.value)) or "").strip() if self.data else ""
             if raw and sign.value not in self.errors:
                 try:
                     data[sign.value] = reading_value(sign.value, raw)
@@ -60,8 +62,10 @@ class ReadingsForm(forms.Form):
         ):
             missing = diastolic if data.get(systolic) else systolic
             self.add_error(missing, "Enter both numbers of the blood pressure.")
-        if not self.errors and not any(
-            data.get(sign.value) not in (None, "") for sign in FORM_ORDER
+        if (
+            not self.optional
+            and not self.errors
+            and not any(data.get(sign.value) not in (None, "") for sign in FORM_ORDER)
         ):
             raise forms.ValidationError("Enter at least one reading.")
         return data

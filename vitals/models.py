@@ -90,6 +90,10 @@ class VitalReading(models.Model):
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.value}"
 
+    @property
+    def unit(self) -> str:
+        return VITAL_UNITS[self.kind]
+
 
 # What a reading may be at all (a typing slip is refused, not recorded): the widest values a
 # living resident's reading can take with the units above.

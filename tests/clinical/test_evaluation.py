@@ -201,3 +201,29 @@ def test_a_notification_is_never_changed(resident, medtech_user, nurse_user):
     with pytest.raises(ProgrammingError), transaction.atomic():
         ConditionNotification.objects.filter(pk=notification.pk).update(declined_reason="x")
     assert ConditionNotification.objects.get().declined_reason == "No representative on file"
+
+
+def test_vitals_taken_for_the_evaluation_go_to_the_flowsheet(
+    nurse_client, resident, medtech_user, nurse_user
+):
+    report = _report(resident, medtech_user)
+    url = reverse("condition_evaluate", args=[report.pk])
+    with time_machine.travel(NOW + datetime.timedelta(minutes=10), tick=False):
+        refused = nurse_client.post(url, {**SBAR, "monitor_hours": "72", "vital-pulse": "900"})
+        assert refused.status_code == 200
+        body = refused.content.decode()
+        assert body.index('name="vital-pulse"') < body.index("cannot be right")
+        assert not ConditionEvaluation.objects.exists()
+        saved = nurse_client.post(
+            url,
+            {**SBAR, "monitor_hours": "72", "vital-pulse": "104", "vital-temperature": "100.9"},
+        )
+    assert saved.status_code == 302
+    evaluation = ConditionEvaluation.objects.get()
+    readings = {r.kind: r.value for r in evaluation.readings.all()}
+    assert readings == {"pulse": Decimal("104"), "temperature": Decimal("100.9")}
+    assert set(VitalReading.objects.filter(resident=resident).values_list("source", flat=True)) == {
+        ReadingSource.EVALUATION
+    }
+    page = nurse_client.get(reverse("condition_report", args=[report.pk])).content.decode()
+    assert "Pulse 104 /min" in page and "Temperature 100.9 °F" in page
