@@ -7,6 +7,8 @@ VENV_PYTHON := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 EMBEDDED := $(VENV_PYTHON) -m core.embedded
 PYTEST_ARGS ?=
+# One pytest process per core, each with its own test database (pytest-xdist); 1 for one process.
+TEST_WORKERS ?= auto
 
 .PHONY: help install run test lint fmt browser axe clean
 
@@ -34,7 +36,7 @@ run: install
 	DJANGO_SETTINGS_MODULE=medtech.settings.local $(EMBEDDED) run
 
 test: install browser axe
-	$(EMBEDDED) exec -- $(VENV_PYTHON) -m pytest $(PYTEST_ARGS)
+	$(EMBEDDED) exec -- $(VENV_PYTHON) -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .
