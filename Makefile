@@ -36,7 +36,7 @@ run: install
 	DJANGO_SETTINGS_MODULE=medtech.settings.local $(EMBEDDED) run
 
 test: install browser axe
-	$(EMBEDDED) exec -- $(VENV_PYTHON) -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
+	$(EMBEDDED) exec -- $(VENV_PYTHON) -m pytest -n $(TEST_WORKERS) --maxschedchunk 1 $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

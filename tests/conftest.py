@@ -115,3 +115,27 @@ def queued_care_generations():
     seams.CARE_GENERATIONS_QUEUED.clear()
     yield seams.CARE_GENERATIONS_QUEUED
     seams.CARE_GENERATIONS_QUEUED.clear()
+
+
+# The slowest tests, slowest first (`--durations` on CI). They are collected first, so that with
+# one process per core (`make test`, sending one test at a time) each starts at once beside the
+# rest instead of holding the run at its end.
+SLOWEST = (
+    "tests/demo/test_seed_demo.py",
+    "tests/e2e/test_accessibility_browser.py",
+    "tests/vitals/test_migration.py",
+    "tests/care/test_migrations.py",
+    "tests/test_fuzz_forms.py::test_hostile_query_parameters_never_error",
+    "tests/demo/test_every_page_reads.py",
+    "tests/demo/test_demo_logins.py",
+)
+
+
+def pytest_collection_modifyitems(items):
+    def rank(item) -> int:
+        return next(
+            (n for n, prefix in enumerate(SLOWEST) if item.nodeid.startswith(prefix)),
+            len(SLOWEST),
+        )
+
+    items.sort(key=rank)  # stable: the rest keep their order

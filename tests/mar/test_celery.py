@@ -53,6 +53,9 @@ def test_tasks_are_registered_under_the_beat_names():
     from django.conf import settings
 
     names = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    # What a worker does when it starts: import every installed app's tasks module (in a test
+    # process only the modules other tests happened to import are loaded).
+    app.loader.import_default_modules()
     assert names <= set(app.tasks)
     assert generate_due_doses.name == "mar.tasks.generate_due_doses"
     assert mark_overdue_doses.name == "mar.tasks.mark_overdue_doses"
