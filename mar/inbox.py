@@ -45,6 +45,14 @@ KIND_WORDS = {
     AlertKind.MISSED_MONITORING: ("missed monitoring check", "missed monitoring checks"),
     AlertKind.INCIDENT: ("incident", "incidents"),
     AlertKind.INCIDENT_FOLLOWUP: ("incident follow-up due", "incident follow-ups due"),
+    AlertKind.APPOINTMENT_OUTCOME: (
+        "appointment outcome not recorded",
+        "appointment outcomes not recorded",
+    ),
+    AlertKind.HANDOFF_UNACKNOWLEDGED: (
+        "shift report not acknowledged",
+        "shift reports not acknowledged",
+    ),
 }
 SEVERITY_CLASS = {AlertSeverity.URGENT: "bad", AlertSeverity.WARNING: "warn"}
 

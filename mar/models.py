@@ -118,6 +118,8 @@ class AlertKind(models.TextChoices):
     MISSED_MONITORING = "missed_monitoring", "Missed monitoring"
     INCIDENT = "incident", "Incident"
     INCIDENT_FOLLOWUP = "incident_followup", "Incident follow-up due"
+    APPOINTMENT_OUTCOME = "appointment_outcome", "Appointment outcome not recorded"
+    HANDOFF_UNACKNOWLEDGED = "handoff_unacked", "Shift report not acknowledged"
 
 
 class AlertSeverity(models.IntegerChoices):

@@ -18,10 +18,11 @@ LEVELS = [
     ["residents"],
     ["vitals"],
     ["meds", "care"],
-    ["inventory"],
+    ["inventory", "appointments"],
     ["mar"],
     ["clinical"],
     ["incidents"],
+    ["handoff"],
     ["reports"],
     ["demo"],
 ]

@@ -42,9 +42,11 @@ INSTALLED_APPS = [
     "meds",
     "care",
     "inventory",
+    "appointments",
     "mar",
     "clinical",
     "incidents",
+    "handoff",
     "reports",
     "demo",
 ]
