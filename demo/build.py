@@ -360,7 +360,7 @@ def ensure_carts(facilities: dict[str, Facility], staff: dict[str, User]) -> Non
             Resident.objects.filter(
                 pk__in=[r.pk for r in residents[index * half : (index + 1) * half]]
             ).update(cart=cart)
-    shift = shift_at(timezone.now(), maple.tz)
+    shift = shift_at(timezone.now(), maple.shifts)
     if not ShiftAssignment.objects.filter(
         med_tech=staff["medtech"], shift_day=shift.day, shift_name=shift.name
     ).exists():

@@ -207,7 +207,7 @@ def _add_carted_residents(facility, units, count, start, nurse, med_tech):
     from core.shifts import shift_at
     from residents.models import Cart
 
-    shift = shift_at(timezone.now(), facility.tz)
+    shift = shift_at(timezone.now(), facility.shifts)
     added = []
     for i in range(start, start + count):
         cart = Cart.objects.get_or_create(facility=facility, name=f"Cart {i % 3}")[0]

@@ -1103,6 +1103,9 @@ POST_DATA: dict[str, dict] = {
         "prn_requires_nurse_approval": "on",
         "medtechs_may_give_schedule_ii": "",
         "idle_logout_minutes": 20,
+        "day_shift_starts": "06:00",
+        "evening_shift_starts": "14:00",
+        "night_shift_starts": "22:00",
     },
     "unit_create": {"name": "South Wing"},
     "resident_admit": {
@@ -1199,7 +1202,7 @@ POST_DATA: dict[str, dict] = {
         "is_time_critical": "on",
     },
     "shift_assignments": lambda objects: {
-        "shift": shift_at(timezone.now(), objects.facility.tz).key,
+        "shift": shift_at(timezone.now(), objects.facility.shifts).key,
         "residents": [objects.resident.pk],
     },
     "cart_list": {"name": "East cart"},
