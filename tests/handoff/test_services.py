@@ -33,8 +33,8 @@ def _sections(view) -> dict[str, list[str]]:
 
 
 def _record_the_morning(resident, med_tech, nurse):
-    """A refused dose at 08:00, a 07:00 one given late at 09:00, a 06:00 dose missed (before the shift
-    began but closing in it), a fall at 09:30 and a leave at 09:45."""
+    """A refused dose at 08:00, a 07:00 one given late at 09:00, a 06:00 dose missed (before
+    the shift began but closing in it) and a fall at 09:30."""
     order = PrescriptionFactory(resident=resident)
     due = datetime.datetime(2026, 3, 4, 13, 0, tzinfo=datetime.UTC)  # 08:00 EST
     record_dose(nurse, scheduled_dose(order, due), "refused", reason="Said she felt sick")
