@@ -295,8 +295,8 @@ def condition_section(scope: ReportScope) -> Section:
             Line(
                 episode.started_at,
                 str(episode.resident),
-                f"Under monitoring until {local_time(end, tz)} "
-                f"{end.astimezone(tz):%Y-%m-%d}: {episode.reason}",
+                f"Under monitoring until {end.astimezone(tz):%Y-%m-%d} {local_time(end, tz)}: "
+                f"{episode.reason}",
                 _resident_url("care_resident", episode.resident_id),
                 "Monitoring",
             )
@@ -472,12 +472,16 @@ def counts_section(scope: ReportScope) -> Section:
         .first()
     )
     if controlled and (last is None or last < scope.until - COUNT_DUE_AFTER):
-        since = f"last counted {local_time(last, tz)} {last.astimezone(tz):%Y-%m-%d}"
+        since = (
+            f"last counted {last.astimezone(tz):%Y-%m-%d} {local_time(last, tz)}"
+            if last is not None
+            else "never counted"
+        )
         section.lines.append(
             Line(
                 scope.until,
                 "",
-                f"Controlled drugs to count ({since if last else 'never counted'})",
+                f"Controlled drugs to count ({since})",
                 reverse("count_unit", args=[scope.unit.pk]),
                 "Count due",
             )

@@ -21,14 +21,19 @@ from .models import HandoffNote, ReportState, ShiftReport
 READERS = CARE_STAFF
 
 
-def _unit(request, raw) -> Unit:
-    """The unit a page names (?unit=), else the facility's first; another facility's is a 404."""
+def _unit(request, raw) -> Unit | None:
+    """The unit a page names (?unit=), else the facility's first (None when it has none);
+    another facility's is a 404."""
     pk = parse_id(raw) if raw else None
     units = Unit.objects.filter(facility=request.facility).order_by("name")
     if pk is not None:
         return get_object_or_404(units, pk=pk)
-    unit = units.first()
-    if unit is None:  # no unit yet: nothing to report on
+    return units.first()
+
+
+def _posted_unit(request) -> Unit:
+    unit = _unit(request, request.POST.get("unit"))
+    if unit is None:
         raise Http404("This facility has no unit yet.")
     return unit
 
@@ -82,6 +87,8 @@ def shift_report(request):
     """A unit's report of a shift (?unit=, ?shift=): live while it is open, frozen once
     submitted; the notes, the submission and the acknowledgement on the same page."""
     unit = _unit(request, request.GET.get("unit"))
+    if unit is None:
+        return render(request, "handoff/no_unit.html")
     shift = selectors.shift_from_key(
         facility=request.facility, key=request.GET.get("shift", ""), now=timezone.now()
     )
@@ -101,7 +108,7 @@ def shift_report_detail(request, pk: int):
 
 
 def _posted_scope(request):
-    unit = _unit(request, request.POST.get("unit"))
+    unit = _posted_unit(request)
     shift = selectors.shift_from_key(
         facility=request.facility, key=request.POST.get("shift", ""), now=timezone.now()
     )
