@@ -23,12 +23,14 @@ from inventory.models import ControlledCount, StockItem
 from inventory.selectors import COUNT_DUE_AFTER
 from mar.models import Administration, AdminStatus, DoseState, PrnFollowUp, ScheduledDose
 from meds.models import OrderStatus, Prescription, PrescriptionStatusChange
-from residents.models import ResidentStatusChange
+from residents.models import ResidentStatus, ResidentStatusChange
 from vitals.models import VITAL_UNITS, VitalException
 
 from .models import AmendmentKind, HandoffNote, HandoffNoteAmendment, ShiftReport
 
 SNAPSHOT_VERSION = 1
+URGENT_MARKS = {"Missed", "Overdue", "Fall", "Discrepancy", "Follow-up pending", "Hospital"}
+WARNING_MARKS = {"Refused", "Held", "Late", "Change of condition", "Out of range", "Count due"}
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,13 @@ class Line:
     text: str
     url: str
     mark: str = ""  # a word that stands out: "Missed", "Fall", "Pending" …
+
+    @property
+    def tone(self) -> str:
+        """The mark's colour (beside its word): what needs someone now reads as bad."""
+        if self.mark in URGENT_MARKS:
+            return "bad"
+        return "warn" if self.mark in WARNING_MARKS else "info"
 
 
 @dataclass
@@ -363,11 +372,12 @@ def vitals_section(scope: ReportScope) -> Section:
 
 
 def care_section(scope: ReportScope) -> Section:
-    """Care tasks and monitoring checks of the shift left undocumented: missed, overdue, or
-    still due (two queries)."""
+    """Care tasks and monitoring checks of the shift left undocumented: missed, or overdue (in
+    the shift's last hour), two queries. Those still due while the shift runs are not yet
+    late."""
     section = Section("care", "Missed care tasks")
     start, until = scope.window
-    states = [TaskState.DUE, TaskState.OVERDUE, TaskState.MISSED]
+    states = [TaskState.OVERDUE, TaskState.MISSED]
     tasks = (
         CareTask.objects.filter(
             facility=scope.facility,
@@ -429,13 +439,19 @@ def absences_section(scope: ReportScope) -> Section:
         .order_by("effective_at", "pk")
     )
     for change in changes:
+        if not change.from_status:
+            mark = "Admitted"
+        elif change.to_status == ResidentStatus.ACTIVE:
+            mark = "Returned"
+        else:
+            mark = change.get_to_status_display()
         section.lines.append(
             Line(
                 change.effective_at,
                 str(change.resident),
                 f"{change.status_words.capitalize()}: {change.reason}",
                 _resident_url("resident_detail", change.resident_id),
-                change.get_to_status_display(),
+                mark,
             )
         )
     section.empty = "Nobody left or came back."
@@ -653,11 +669,12 @@ class ReportRow:
     unit: Unit
     shift: Shift
     report: ShiftReport | None
+    running: bool = False
 
     @property
     def state_words(self) -> str:
         if self.report is None or self.report.state == "open":
-            return "Not submitted"
+            return "Running, not submitted yet" if self.running else "Not submitted"
         return self.report.get_state_display()
 
 
@@ -677,7 +694,12 @@ def last_day_reports(*, facility: Facility, now: datetime.datetime) -> list[Repo
         ).select_related("submitted_by", "acknowledged_by")
     }
     return [
-        ReportRow(unit, shift, reports.get((unit.pk, shift.day, shift.name)))
+        ReportRow(
+            unit,
+            shift,
+            reports.get((unit.pk, shift.day, shift.name)),
+            shift.starts_at <= now < shift.ends_at,
+        )
         for shift in shifts
         for unit in units
     ]
