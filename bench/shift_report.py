@@ -1,6 +1,6 @@
 """Benchmark building a unit's shift report on this machine's PostgreSQL (prints; never fails CI).
 
-    .venv/bin/python bench/shift_report.py   # DATABASE_URL defaults to .../medtech_bench_handoff
+    .venv/bin/python bench/shift_report.py [--reuse]   # DATABASE_URL: .../medtech_bench_handoff
 
 The demo with one day of med pass history (seed_demo with DEMO_HISTORY_DAYS=1: refusals, late
 and missed doses, PRNs, care, vitals, changes of condition, falls), every Maple Grove resident
@@ -11,7 +11,8 @@ with each page's query count. The report of the shift before the running one is 
 (read from the record) and, once submitted, frozen (read from its snapshot); the submission
 itself (building and storing the snapshot) is timed once. Goal: the live report of a 40-resident
 unit <= 3x the trivial page.
-The database named in DATABASE_URL is dropped and recreated.
+The database named in DATABASE_URL is dropped and recreated (`--reuse`: the one a previous run
+built is measured again, the residents moved into a unit whose running shift is not submitted).
 """
 
 import os
@@ -51,7 +52,9 @@ def build():
 def main() -> None:
     from bench.pages import measure, recreate_database
 
-    recreate_database()
+    reuse = "--reuse" in sys.argv
+    if not reuse:
+        recreate_database()
     django.setup()
     from django.core.management import call_command
     from django.test import Client
@@ -65,7 +68,10 @@ def main() -> None:
 
     call_command("migrate", verbosity=0)
     start = time.perf_counter()
-    maple, north, medtech, nurse = build()
+    if reuse:
+        maple, north, medtech, nurse = _reused(shift_at, ShiftReport, Resident)
+    else:
+        maple, north, medtech, nurse = build()
     print(
         f"demo with 1 day of history built in {time.perf_counter() - start:.0f} s; "
         f"{Resident.objects.filter(unit=north).count()} residents in {north.name}"
@@ -126,6 +132,28 @@ def main() -> None:
         verdict = "" if label.startswith("trivial") else ("OK" if ratio <= GOAL else "SLOW")
         print(f"{label:<44} {ms:6.1f} ms {queries:8d} {ratio:6.2f}x {verdict}")
     print(f"\ngoal: a 40-resident unit's live report <= {GOAL:g}x the trivial logged-in page")
+
+
+def _reused(shift_at, ShiftReport, Resident):
+    """The built database's home, its residents moved into a unit whose running shift has no
+    submitted report yet (a run submits the one it measured)."""
+    from django.utils import timezone
+
+    from accounts.models import Facility, Unit, User
+
+    maple = Facility.objects.get(name="Maple Grove Assisted Living")
+    running = shift_at(timezone.now(), maple.shifts)
+    taken = ShiftReport.objects.filter(
+        facility=maple,
+        shift_day=running.day,
+        shift_name=running.name,
+        submitted_at__isnull=False,
+    ).values_list("unit_id", flat=True)
+    unit = Unit.objects.filter(facility=maple).exclude(pk__in=list(taken)).order_by("name").first()
+    if unit is None:
+        unit = Unit.objects.create(facility=maple, name=f"Bench wing {Unit.objects.count()}")
+    Resident.objects.filter(facility=maple).update(unit=unit)
+    return maple, unit, User.objects.get(username="medtech"), User.objects.get(username="nurse")
 
 
 def _measure_selector(selectors, facility, unit, shift, now) -> tuple[float, int]:

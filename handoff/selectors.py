@@ -7,10 +7,11 @@ in the report's order. Another section (the appointments) is one more function i
 """
 
 import datetime
+import functools
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
-from django.db.models import Exists, OuterRef, Prefetch, Q
+from django.db.models import Exists, OuterRef, Q, Subquery
 from django.urls import reverse
 
 from accounts.models import Facility, Unit
@@ -29,6 +30,15 @@ from vitals.models import VITAL_UNITS, VitalException
 from .models import AmendmentKind, HandoffNote, HandoffNoteAmendment, ShiftReport
 
 SNAPSHOT_VERSION = 1
+# The columns a line reads of the rows it names (a resident's name, a drug's, a person's): the
+# report reads hundreds of rows, not their every column.
+RESIDENT_NAME = ["resident__first_name", "resident__preferred_name", "resident__last_name"]
+DRUG_NAME = [
+    "prescription__medication__name",
+    "prescription__medication__strength",
+    "prescription__medication__form",
+]
+RECORDER_NAME = ["recorded_by__first_name", "recorded_by__last_name", "recorded_by__username"]
 URGENT_MARKS = {"Missed", "Overdue", "Fall", "Discrepancy", "Follow-up pending", "Hospital"}
 WARNING_MARKS = {"Refused", "Held", "Late", "Change of condition", "Out of range", "Count due"}
 
@@ -92,13 +102,28 @@ def _in(prefix: str, scope: ReportScope) -> Q:
     return Q(**{f"{prefix}__gte": start, f"{prefix}__lt": until})
 
 
+_PLACEHOLDER = 987654321
+
+
+@functools.cache
+def _url_parts(name: str) -> tuple[str, str]:
+    """The URL of `name` around its one id, reversed once: a report reverses hundreds."""
+    before, _, after = reverse(name, args=[_PLACEHOLDER]).partition(str(_PLACEHOLDER))
+    return before, after
+
+
+def _url(name: str, pk: int) -> str:
+    before, after = _url_parts(name)
+    return f"{before}{pk}{after}"
+
+
 def _resident_url(name: str, resident_id: int) -> str:
-    return reverse(name, args=[resident_id])
+    return _url(name, resident_id)
 
 
 def _mar_day(resident_id: int, moment: datetime.datetime, tz) -> str:
     day = moment.astimezone(tz).date().isoformat()
-    return f"{reverse('resident_mar_day', args=[resident_id])}?date={day}"
+    return f"{_url('resident_mar_day', resident_id)}?date={day}"
 
 
 # The sections -------------------------------------------------------------------------------
@@ -125,6 +150,17 @@ def doses_section(scope: ReportScope) -> Section:
             resident__unit=scope.unit,
         )
         .select_related("resident", "prescription__medication", "dose", "recorded_by")
+        .only(
+            "recorded_at",
+            "administered_at",
+            "status",
+            "late_reason",
+            "reason",
+            "dose__due_at",
+            *RESIDENT_NAME,
+            *DRUG_NAME,
+            *RECORDER_NAME,
+        )
         .order_by("recorded_at", "pk")
     )
     for record in records:
@@ -152,6 +188,7 @@ def doses_section(scope: ReportScope) -> Section:
             state__in=[DoseState.OVERDUE, DoseState.MISSED],
         )
         .select_related("resident", "prescription__medication")
+        .only("due_at", "window_closes_at", "state", *RESIDENT_NAME, *DRUG_NAME)
         .order_by("window_closes_at", "pk")
     )
     for dose in doses:
@@ -185,6 +222,7 @@ def prn_section(scope: ReportScope) -> Section:
         )
         .annotate(followed=Exists(PrnFollowUp.objects.filter(administration=OuterRef("pk"))))
         .select_related("resident", "prescription__medication", "recorded_by")
+        .only("administered_at", "prn_reason", *RESIDENT_NAME, *DRUG_NAME, *RECORDER_NAME)
         .order_by("administered_at", "pk")
     )
     for record in given:
@@ -229,7 +267,7 @@ def orders_section(scope: ReportScope) -> Section:
                 order.entered_at,
                 str(order.resident),
                 f"{order}{changed}, entered by {order.entered_by}{waiting}",
-                reverse("order_detail", args=[order.pk]),
+                _url("order_detail", order.pk),
                 "Changed" if order.replaces_id else "New",
             )
         )
@@ -255,7 +293,7 @@ def orders_section(scope: ReportScope) -> Section:
                 change.changed_at,
                 str(order.resident),
                 f"{order.medication}: {words} by {change.changed_by}{why}",
-                reverse("order_detail", args=[order.pk]),
+                _url("order_detail", order.pk),
                 words.capitalize(),
             )
         )
@@ -283,7 +321,7 @@ def condition_section(scope: ReportScope) -> Section:
                 report.reported_at,
                 str(report.resident),
                 f"{report.changes_words}, reported by {report.reported_by}",
-                reverse("condition_report", args=[report.pk]),
+                _url("condition_report", report.pk),
                 "Change of condition",
             )
         )
@@ -333,7 +371,7 @@ def incidents_section(scope: ReportScope) -> Section:
                 incident.occurred_at,
                 str(incident.resident),
                 f"{incident.description}{hospital} Reported by {incident.reported_by}",
-                reverse("incident_detail", args=[incident.pk]),
+                _url("incident_detail", incident.pk),
                 incident.get_kind_display(),
             )
         )
@@ -460,7 +498,7 @@ def absences_section(scope: ReportScope) -> Section:
 
 def counts_section(scope: ReportScope) -> Section:
     """Controlled counts with a discrepancy in the shift, and whether a count is due (no count
-    in the last 12 hours while the unit holds controlled drugs): three queries."""
+    in the last 12 hours while the unit holds controlled drugs): two queries."""
     tz = scope.facility.tz
     section = Section("counts", "Count discrepancies and counts due")
     counts = ControlledCount.objects.filter(
@@ -472,21 +510,31 @@ def counts_section(scope: ReportScope) -> Section:
                 count.counted_at,
                 "",
                 f"Count by {count.outgoing_by} and {count.incoming_by} differs from the ledger",
-                reverse("count_detail", args=[count.pk]),
+                _url("count_detail", count.pk),
                 "Discrepancy",
             )
         )
-    controlled = StockItem.objects.filter(
-        facility=scope.facility,
-        resident__unit=scope.unit,
-        medication__controlled_schedule__in=["II", "III", "IV", "V"],
-    ).exists()
-    last = (
-        ControlledCount.objects.filter(unit=scope.unit, counted_at__lt=scope.until)
-        .order_by("-counted_at")
-        .values_list("counted_at", flat=True)
+    # Whether the unit holds controlled drugs and when it was last counted: one statement.
+    state = (
+        Unit.objects.filter(pk=scope.unit.pk)
+        .annotate(
+            controlled=Exists(
+                StockItem.objects.filter(
+                    facility=scope.facility,
+                    resident__unit=OuterRef("pk"),
+                    medication__controlled_schedule__in=["II", "III", "IV", "V"],
+                )
+            ),
+            last=Subquery(
+                ControlledCount.objects.filter(unit=OuterRef("pk"), counted_at__lt=scope.until)
+                .order_by("-counted_at")
+                .values("counted_at")[:1]
+            ),
+        )
+        .values_list("controlled", "last")
         .first()
     )
+    controlled, last = state or (False, None)
     if controlled and (last is None or last < scope.until - COUNT_DUE_AFTER):
         since = (
             f"last counted {last.astimezone(tz):%Y-%m-%d} {local_time(last, tz)}"
@@ -498,7 +546,7 @@ def counts_section(scope: ReportScope) -> Section:
                 scope.until,
                 "",
                 f"Controlled drugs to count ({since})",
-                reverse("count_unit", args=[scope.unit.pk]),
+                _url("count_unit", scope.unit.pk),
                 "Count due",
             )
         )
@@ -523,13 +571,9 @@ SECTION_BUILDERS: list[Callable[[ReportScope], Section]] = [
 # The notes ---------------------------------------------------------------------------------
 
 
-def _note_line(note: HandoffNote, shift: Shift) -> NoteLine | None:
-    """The note as it reads now (its last correction), None once entered in error."""
-    text = note.text
-    for amendment in note.amendments.all():
-        if amendment.kind == AmendmentKind.ENTERED_IN_ERROR:
-            return None
-        text = amendment.text
+def _note_line(note: HandoffNote, shift: Shift) -> NoteLine:
+    """The note as it reads now: its last correction, the original beside it."""
+    text = note.corrected or note.text
     return NoteLine(
         note.pk,
         str(note.resident),
@@ -545,17 +589,24 @@ def _note_line(note: HandoffNote, shift: Shift) -> NoteLine | None:
 
 
 def open_notes(*, unit: Unit, shift: Shift, until: datetime.datetime) -> list[NoteLine]:
-    """The unit's notes written before `until` that no acknowledged report carried yet (one
-    query and one for their amendments)."""
+    """The unit's notes written by `until` that no acknowledged report carried yet, as their
+    amendments until then left them (the last correction; none entered in error): one query."""
+    amendments = HandoffNoteAmendment.objects.filter(note=OuterRef("pk"), amended_at__lte=until)
     notes = (
         HandoffNote.objects.filter(unit=unit, written_at__lte=until, acknowledged_in__isnull=True)
-        .select_related("resident", "written_by")
-        .prefetch_related(
-            Prefetch("amendments", queryset=HandoffNoteAmendment.objects.order_by("amended_at"))
+        .annotate(
+            in_error=Exists(amendments.filter(kind=AmendmentKind.ENTERED_IN_ERROR)),
+            corrected=Subquery(
+                amendments.filter(kind=AmendmentKind.CORRECTION)
+                .order_by("-amended_at", "-pk")
+                .values("text")[:1]
+            ),
         )
+        .filter(in_error=False)
+        .select_related("resident", "written_by")
         .order_by("resident__last_name", "resident__first_name", "written_at", "pk")
     )
-    return [line for note in notes if (line := _note_line(note, shift)) is not None]
+    return [_note_line(note, shift) for note in notes]
 
 
 # The report --------------------------------------------------------------------------------

@@ -288,13 +288,24 @@ def test_a_note_is_written_once_per_form_and_amended_not_edited(
             actor=med_tech, resident=resident, category="care", text="  ", key=uuid.uuid4()
         )
     services.handoff_note_amend(
-        actor=nurse, note=first, kind="correction", text="Son visits at 4", reason="Wrong time"
+        actor=nurse,
+        note=first,
+        kind="correction",
+        text="Son visits at 4",
+        reason="Wrong time",
+        now=NOW + datetime.timedelta(minutes=5),
     )
     shift = shift_at(NOW, facility.shifts)
     [line] = selectors.report_live(facility=facility, unit=unit, shift=shift, now=NOW + HOUR).notes
     assert (line.text, line.original) == ("Son visits at 4", "Son visits")
-    services.handoff_note_amend(actor=med_tech, note=first, kind="error", reason="Other resident")
-    assert not selectors.report_live(facility=facility, unit=unit, shift=shift, now=NOW).notes
+    services.handoff_note_amend(
+        actor=med_tech, note=first, kind="error", reason="Other resident", now=NOW + 2 * HOUR
+    )
+    # The report as it read before the note was marked entered in error still shows it.
+    assert selectors.report_live(facility=facility, unit=unit, shift=shift, now=NOW + HOUR).notes
+    assert not selectors.report_live(
+        facility=facility, unit=unit, shift=shift, now=NOW + 3 * HOUR
+    ).notes
     with pytest.raises((IntegrityError, ProgrammingError)), transaction.atomic():
         HandoffNote.objects.filter(pk=first.pk).update(text="changed")
 
