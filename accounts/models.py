@@ -142,7 +142,7 @@ class Facility(models.Model):
     night_shift_starts = models.TimeField(
         "night shift starts",
         default=DEFAULT_STARTS[2],
-        help_text="After the evening shift, before midnight; it ends when the next day's starts.",
+        help_text="After the evening shift starts, by 23:59; it ends when the next day's starts.",
     )
 
     class Meta:

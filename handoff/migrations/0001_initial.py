@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('accounts', '0010_alter_facility_night_shift_starts_and_more'),
+        ('accounts', '0009_facility_shifts'),
         ('pghistory', '0007_auto_20250421_0444'),
         ('residents', '0002_carts_and_shift_assignments'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
