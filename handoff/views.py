@@ -61,7 +61,9 @@ def _render_report(request, unit, shift, *, note_form=None, ack_form=None, statu
         and report.state == ReportState.SUBMITTED
         and role in (*services.SUBMITTERS, Role.ADMIN)
     )
-    may_write = role in services.NOTE_WRITERS and not view.frozen
+    # Notes are written whenever someone on the floor has one: after a submission they go to
+    # the next shift's report.
+    may_write = role in services.NOTE_WRITERS and shift.starts_at <= now < shift.ends_at
     if may_write and note_form is None:
         note_form = NoteForm(initial={"key": uuid.uuid4()}, residents=_residents(unit))
     following = shift_after(shift, facility.shifts)

@@ -51,6 +51,7 @@ def test_the_med_tech_leaves_a_note_submits_and_the_evening_med_tech_signs(
     )
     body = response.content.decode()
     assert "Submitted" in body and "Acknowledge" in body
+    assert "a note added now goes to the next shift's report" in body
     report = ShiftReport.objects.get()
     assert report.state == ReportState.SUBMITTED
 
