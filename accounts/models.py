@@ -130,18 +130,25 @@ class Facility(models.Model):
         help_text="Otherwise a second nurse verifies every order.",
     )
     # The three shifts, in local time: each ends where the next starts, the night at the next
-    # day's start (core.shifts); in order, so together they cover the day.
+    # day's start (core.shifts); in order, so together they cover the day. The database holds
+    # the defaults too: a row written by code that predates the columns (an older migration's
+    # model) gets the standard shifts.
     day_shift_starts = models.TimeField(
-        "day shift starts", default=DEFAULT_STARTS[0], help_text="Local time, e.g. 07:00."
+        "day shift starts",
+        default=DEFAULT_STARTS[0],
+        db_default=DEFAULT_STARTS[0],
+        help_text="Local time, e.g. 07:00.",
     )
     evening_shift_starts = models.TimeField(
         "evening shift starts",
         default=DEFAULT_STARTS[1],
+        db_default=DEFAULT_STARTS[1],
         help_text="After the day shift starts; the day shift ends then.",
     )
     night_shift_starts = models.TimeField(
         "night shift starts",
         default=DEFAULT_STARTS[2],
+        db_default=DEFAULT_STARTS[2],
         help_text="After the evening shift starts, by 23:59; it ends when the next day's starts.",
     )
 
