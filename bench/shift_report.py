@@ -121,7 +121,8 @@ def main() -> None:
         f"{(time.perf_counter() - begun) * 1000:.0f} ms"
     )
     results.append(("report of the running shift, submitted", *measure(tech, report)))
-    results.append(("previous shift, submitted", *measure(tech, previous_url)))
+    if submitted:
+        results.append(("previous shift, submitted", *measure(tech, previous_url)))
     results.append(("last 24 hours (nurse)", *measure(boss, reverse("shift_reports_last_day"))))
 
     baseline = results[0][1]

@@ -742,7 +742,7 @@ def last_day_reports(*, facility: Facility, now: datetime.datetime) -> list[Repo
         (r.unit_id, r.shift_day, r.shift_name): r
         for r in ShiftReport.objects.filter(
             facility=facility, starts_at__gte=shifts[-1].starts_at
-        ).select_related("submitted_by", "acknowledged_by")
+        ).select_related("unit", "submitted_by", "acknowledged_by")
     }
     return [
         ReportRow(

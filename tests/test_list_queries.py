@@ -486,9 +486,19 @@ def test_shift_report_queries_do_not_grow_with_residents(
     at = shift.starts_at + timedelta(hours=3, minutes=30)
     url = f"{reverse('shift_report')}?unit={unit.pk}&shift={shift.key}"
     _grow_shift(facility, unit, N, 0, nurse_user, at)
+    # A second unit whose previous shift was submitted: the last 24 hours show it in full.
+    other = UnitFactory(facility=facility, name="West Wing")
+    ResidentFactory(facility=facility, unit=other)
+    from handoff import services as handoff_services
+
+    handoff_services.shift_report_submit(actor=nurse_user, unit=other, shift=shift, now=at)
     small = _queries(medtech_client, url)
     small_day = _queries(nurse_client, reverse("shift_reports_last_day"))
     _grow_shift(facility, unit, 4 * N, N, nurse_user, at)
+    for name in ("East Wing", "Garden Wing"):  # more units, each with a submitted report
+        more = UnitFactory(facility=facility, name=name)
+        ResidentFactory(facility=facility, unit=more)
+        handoff_services.shift_report_submit(actor=nurse_user, unit=more, shift=shift, now=at)
     large = _queries(medtech_client, url)
     large_day = _queries(nurse_client, reverse("shift_reports_last_day"))
     body = medtech_client.get(url).content.decode()
