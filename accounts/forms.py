@@ -5,9 +5,10 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
 
 from core import forms as core_forms
+from core.shifts import starts_problem
 
 from .models import Certification, Facility, Role
-from .services import POLICY_FIELDS
+from .services import POLICY_FIELDS, SHIFT_FIELDS
 
 DATE = forms.DateInput(attrs={"type": "date"})
 
@@ -77,6 +78,9 @@ class FacilityPolicyForm(core_forms.ModelForm):
     class Meta:
         model = Facility
         fields = list(POLICY_FIELDS)
+        widgets = {
+            name: forms.TimeInput(attrs={"type": "time"}, format="%H:%M") for name in SHIFT_FIELDS
+        }
 
     def clean(self):
         # Said beside the field here; the model's check constraint would only name itself.
@@ -95,6 +99,11 @@ class FacilityPolicyForm(core_forms.ModelForm):
                 "prn_followup_earliest_minutes",
                 "The earliest follow-up cannot come after the follow-up is due.",
             )
+        starts = tuple(data.get(name) for name in SHIFT_FIELDS)
+        if None not in starts:
+            problem = starts_problem(starts)
+            if problem is not None:
+                self.add_error(SHIFT_FIELDS[problem[0]], problem[1])
         return data
 
 

@@ -11,6 +11,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from core.audit import track
+from core.shifts import DEFAULT_STARTS, ShiftPolicy
 from core.time import current_stamp
 
 
@@ -128,11 +129,38 @@ class Facility(models.Model):
         default=False,
         help_text="Otherwise a second nurse verifies every order.",
     )
+    # The three shifts, in local time: each ends where the next starts, the night at the next
+    # day's start (core.shifts); in order, so together they cover the day. The database holds
+    # the defaults too: a row written by code that predates the columns (an older migration's
+    # model) gets the standard shifts.
+    day_shift_starts = models.TimeField(
+        "day shift starts",
+        default=DEFAULT_STARTS[0],
+        db_default=DEFAULT_STARTS[0],
+        help_text="Local time, e.g. 07:00.",
+    )
+    evening_shift_starts = models.TimeField(
+        "evening shift starts",
+        default=DEFAULT_STARTS[1],
+        db_default=DEFAULT_STARTS[1],
+        help_text="After the day shift starts; the day shift ends then.",
+    )
+    night_shift_starts = models.TimeField(
+        "night shift starts",
+        default=DEFAULT_STARTS[2],
+        db_default=DEFAULT_STARTS[2],
+        help_text="After the evening shift starts, by 23:59; it ends when the next day's starts.",
+    )
 
     class Meta:
         ordering = ["name"]
         verbose_name_plural = "facilities"
         constraints = [
+            models.CheckConstraint(
+                condition=models.Q(evening_shift_starts__gt=models.F("day_shift_starts"))
+                & models.Q(night_shift_starts__gt=models.F("evening_shift_starts")),
+                name="facility_shifts_in_order",
+            ),
             models.CheckConstraint(
                 condition=models.Q(dose_window_minutes__gte=5, dose_window_minutes__lte=240),
                 name="facility_dose_window_range",
@@ -160,6 +188,15 @@ class Facility(models.Model):
     @cached_property
     def tz(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.timezone)
+
+    @property
+    def shift_starts(self) -> tuple:
+        return (self.day_shift_starts, self.evening_shift_starts, self.night_shift_starts)
+
+    @property
+    def shifts(self) -> ShiftPolicy:
+        """The facility's shift policy (its zone and shift start times) for `core.shifts`."""
+        return ShiftPolicy(self.tz, self.shift_starts)
 
     def local_today(self) -> date:
         """Today's date on the facility's own clock (the day a med pass or report means)."""

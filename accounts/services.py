@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from core.errors import DomainError
+from core.shifts import starts_problem
 from core.time import local_time
 from core.validators import check_inputs
 
@@ -35,7 +36,11 @@ POLICY_FIELDS = (
     "nurses_may_verify_own_orders",
     "controlled_requires_witness",
     "medtechs_may_give_injections",
+    "day_shift_starts",
+    "evening_shift_starts",
+    "night_shift_starts",
 )
+SHIFT_FIELDS = ("day_shift_starts", "evening_shift_starts", "night_shift_starts")
 
 
 def _check_password(password: str, user: User) -> None:
@@ -187,6 +192,9 @@ def facility_update_policy(*, actor: User, facility: Facility, **policy) -> Faci
             "The earliest follow-up cannot come after the follow-up is due.",
             field="prn_followup_earliest_minutes",
         )
+    problem = starts_problem(locked.shift_starts)
+    if problem is not None:
+        raise DomainError(problem[1], field=SHIFT_FIELDS[problem[0]])
     try:
         locked.full_clean()
     except ValidationError as error:

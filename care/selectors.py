@@ -49,7 +49,7 @@ def resident_care(*, resident: Resident, now: datetime.datetime) -> ResidentCare
     care tasks of the last day's shifts up to now (with their live records and amendments),
     its monitoring episodes (running or ended in the last week) and their checks of the last
     day: nine queries, whatever the number of tasks."""
-    shift = shift_at(now, resident.facility.tz)
+    shift = shift_at(now, resident.facility.shifts)
     assessment = Assessment.objects.filter(resident=resident).select_related("signed_by").first()
     plans = _plans(resident)
     tasks = list(
@@ -102,7 +102,7 @@ def shift_care(*, facility, now: datetime.datetime, passing=None) -> tuple[Shift
     """The current shift's care by resident: how many tasks and monitoring checks are open and
     documented, for the residents of `passing` (a unit, a cart, "my residents";
     residents.selectors.Passing) when given (three queries: tasks, checks, residents)."""
-    shift = shift_at(now, facility.tz)
+    shift = shift_at(now, facility.shifts)
     counts: dict[int, list[int]] = {}
     monitored = set()
     for model in (CareTask, MonitoringCheck):

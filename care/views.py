@@ -263,7 +263,7 @@ def _task_line(request, task_id: int, *, refused: forms.Form | None):
     context = {
         "task": task,
         "back": back,
-        "shift_starts_at": shift_at(now, request.facility.tz).starts_at,
+        "shift_starts_at": shift_at(now, request.facility.shifts).starts_at,
     }
     response = render(request, "care/_task.html", context)
     if back and refused is None:
@@ -403,7 +403,7 @@ def check_record(request, pk: int):
         "check_typed": {name: request.POST.get(name, "")[:1000] for name in ("status", "note")}
         if errors
         else {},
-        "shift_starts_at": shift_at(now, request.facility.tz).starts_at,
+        "shift_starts_at": shift_at(now, request.facility.shifts).starts_at,
     }
     response = render(request, "care/_check.html", context)
     if back and not errors:

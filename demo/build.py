@@ -28,7 +28,7 @@ from demo.people import (
 from inventory import services as stock_services
 from inventory.models import MovementKind, StockMovement
 from meds import services as order_services
-from meds.models import Medication, Prescription
+from meds.models import Medication, Prescription, PrescriptionStatusChange
 from residents import services as resident_services
 from residents.models import (
     AllergyStatus,
@@ -36,6 +36,7 @@ from residents.models import (
     CodeStatus,
     Resident,
     ResidentStatus,
+    ResidentStatusChange,
     ShiftAssignment,
 )
 
@@ -288,6 +289,15 @@ def _backdate_orders() -> None:
     since = now - timedelta(days=RUNNING_DAYS)
     Prescription.objects.filter(status="active").update(active_since=since, verified_at=since)
     Resident.objects.filter(status=ResidentStatus.ACTIVE).update(present_since=since)
+    # Entered, verified and admitted weeks ago too, as the record reads it: the shift running
+    # when the demo was built did not see 300 new orders and 40 admissions (its shift report).
+    Prescription.objects.filter(status="active", entered_at__gt=since).update(entered_at=since)
+    PrescriptionStatusChange.objects.filter(
+        prescription__status="active", to_status="active", changed_at__gt=since
+    ).update(changed_at=since)
+    ResidentStatusChange.objects.filter(from_status="", effective_at__gt=since).update(
+        effective_at=since
+    )
 
 
 def deliver_todays_stock(
@@ -360,7 +370,7 @@ def ensure_carts(facilities: dict[str, Facility], staff: dict[str, User]) -> Non
             Resident.objects.filter(
                 pk__in=[r.pk for r in residents[index * half : (index + 1) * half]]
             ).update(cart=cart)
-    shift = shift_at(timezone.now(), maple.tz)
+    shift = shift_at(timezone.now(), maple.shifts)
     if not ShiftAssignment.objects.filter(
         med_tech=staff["medtech"], shift_day=shift.day, shift_name=shift.name
     ).exists():

@@ -171,7 +171,7 @@ def _pass_context(request, resident: Resident, data) -> dict:
         # the monitoring checks of a resident under monitoring.
         "care_tasks": with_record_forms(todo.tasks),
         "todo": todo,
-        "shift_starts_at": shift_at(timezone.now(), resident.facility.tz).starts_at,
+        "shift_starts_at": shift_at(timezone.now(), resident.facility.shifts).starts_at,
     }
 
 
@@ -424,7 +424,7 @@ def shift_assignments(request):
     assigns_others = request.role in WRITERS_CLINICAL
     techs = resident_selectors.med_techs(facility=facility) if assigns_others else []
     source = request.POST or request.GET
-    shift = parse_shift_key(source.get("shift", ""), facility.tz)
+    shift = parse_shift_key(source.get("shift", ""), facility.shifts)
     shift = shift if shift in shifts else shifts[0]
     med_tech = request.user
     if assigns_others:

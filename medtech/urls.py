@@ -17,6 +17,7 @@ urlpatterns = [
     path("", include("incidents.urls")),
     path("stock/", include("inventory.urls")),
     path("", include("mar.urls")),
+    path("", include("handoff.urls")),
     path("", include("reports.urls")),
     path("django-admin/", admin.site.urls),
 ]

@@ -121,7 +121,7 @@ def passing_resolve(
     choice = choice if isinstance(choice, dict) else {}
     kind, pk = choice.get("kind"), choice.get("pk")
     if kind == "mine" or not kind:
-        shift = shift_at(now, facility.tz)
+        shift = shift_at(now, facility.shifts)
         assigned = ShiftAssignment.objects.filter(
             facility=facility,
             med_tech=user,
@@ -159,7 +159,7 @@ def passing_choices(
     present = Resident.objects.filter(facility=facility, status=ResidentStatus.ACTIVE)
     by_unit = dict(present.values_list("unit_id").annotate(n=Count("pk")).order_by())
     by_cart = dict(present.values_list("cart_id").annotate(n=Count("pk")).order_by())
-    shift = shift_at(now, facility.tz)
+    shift = shift_at(now, facility.shifts)
     mine = present.filter(
         shift_assignments__med_tech=user,
         shift_assignments__shift_day=shift.day,
@@ -185,9 +185,9 @@ def passing_choices(
 
 def shifts_to_assign(*, facility: Facility, now: datetime.datetime, count: int = 3) -> list[Shift]:
     """The shift running now and the ones after it: the shifts residents can be taken for."""
-    shifts = [shift_at(now, facility.tz)]
+    shifts = [shift_at(now, facility.shifts)]
     while len(shifts) < count:
-        shifts.append(shift_after(shifts[-1], facility.tz))
+        shifts.append(shift_after(shifts[-1], facility.shifts))
     return shifts
 
 

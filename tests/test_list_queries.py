@@ -207,7 +207,7 @@ def _add_carted_residents(facility, units, count, start, nurse, med_tech):
     from core.shifts import shift_at
     from residents.models import Cart
 
-    shift = shift_at(timezone.now(), facility.tz)
+    shift = shift_at(timezone.now(), facility.shifts)
     added = []
     for i in range(start, start + count):
         cart = Cart.objects.get_or_create(facility=facility, name=f"Cart {i % 3}")[0]
@@ -435,3 +435,74 @@ def test_unit_mar_pdf_list_queries_do_not_grow_with_jobs(nurse_client, facility,
     large = _queries(nurse_client, url)
 
     _assert_constant(small, large, "unit MAR PDF list")
+
+
+def _grow_shift(facility, unit, count, start, nurse, now):
+    """Residents of the unit, each with a dose refused and one missed in the shift, and a
+    handoff note; half of them sent on leave during the shift."""
+    import uuid
+
+    from handoff import services as handoff_services
+    from residents.services import resident_change_status
+    from tests.factories import PrescriptionFactory, record_dose, scheduled_dose
+
+    for i in range(start, start + count):
+        resident = ResidentFactory(facility=facility, unit=unit, last_name=f"Shift{i:03d}")
+        due = now - timedelta(hours=2)
+        record_dose(
+            nurse,
+            scheduled_dose(PrescriptionFactory(resident=resident), due),
+            "refused",
+            reason="Asleep",
+        )
+        scheduled_dose(
+            PrescriptionFactory(resident=resident), due - timedelta(hours=1), state="missed"
+        )
+        handoff_services.handoff_note_add(
+            actor=nurse,
+            resident=resident,
+            category="care",
+            text=f"Note {i}",
+            key=uuid.uuid4(),
+            now=now - timedelta(minutes=10),
+        )
+        if i % 2:
+            resident_change_status(
+                actor=nurse,
+                resident=resident,
+                to_status=ResidentStatus.LOA,
+                reason="With family",
+                effective_at=now - timedelta(minutes=30),
+            )
+
+
+def test_shift_report_queries_do_not_grow_with_residents(
+    medtech_client, nurse_client, facility, unit, nurse_user
+):
+    from core.shifts import shift_at, shift_before
+
+    # The shift before this one: over, every record of it in the past.
+    shift = shift_before(shift_at(timezone.now(), facility.shifts), facility.shifts)
+    at = shift.starts_at + timedelta(hours=3, minutes=30)
+    url = f"{reverse('shift_report')}?unit={unit.pk}&shift={shift.key}"
+    _grow_shift(facility, unit, N, 0, nurse_user, at)
+    # A second unit whose previous shift was submitted: the last 24 hours show it in full.
+    other = UnitFactory(facility=facility, name="West Wing")
+    ResidentFactory(facility=facility, unit=other)
+    from handoff import services as handoff_services
+
+    handoff_services.shift_report_submit(actor=nurse_user, unit=other, shift=shift, now=at)
+    small = _queries(medtech_client, url)
+    small_day = _queries(nurse_client, reverse("shift_reports_last_day"))
+    _grow_shift(facility, unit, 4 * N, N, nurse_user, at)
+    for name in ("East Wing", "Garden Wing"):  # more units, each with a submitted report
+        more = UnitFactory(facility=facility, name=name)
+        ResidentFactory(facility=facility, unit=more)
+        handoff_services.shift_report_submit(actor=nurse_user, unit=more, shift=shift, now=at)
+    large = _queries(medtech_client, url)
+    large_day = _queries(nurse_client, reverse("shift_reports_last_day"))
+    body = medtech_client.get(url).content.decode()
+    _assert_constant(small, large, "shift report")
+    _assert_constant(small_day, large_day, "shift reports, last 24 hours")
+    assert body.count("Asleep") == 5 * N  # every refusal is on it
+    assert body.count("With family") == 5 * N // 2  # every leave too (the odd ones)

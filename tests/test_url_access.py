@@ -26,7 +26,8 @@ from care import services as care_services
 from care.catalog import adl_template
 from care.models import CareLevel, CareTask
 from clinical import services as clinical_services
-from core.shifts import shift_at
+from core.shifts import shift_at, shift_before
+from handoff import services as handoff_services
 from incidents import services as incident_services
 from inventory import services as stock_services
 from mar import services as mar_services
@@ -1012,6 +1013,49 @@ EXPECTED: dict[str, dict[str, int]] = {
         "admin": 405,
         "outsider": 405,
     },
+    "shift_report": {
+        "anon": 302,
+        "med_tech": 200,
+        "caregiver": 200,
+        "nurse": 200,
+        "admin": 200,
+        "outsider": 200,
+    },
+    "shift_report_detail": {
+        "anon": 302,
+        "med_tech": 302,
+        "caregiver": 302,
+        "nurse": 302,
+        "admin": 302,
+        "outsider": 404,
+    },
+    "shift_report_submit": POST_ONLY,
+    "shift_report_acknowledge": POST_ONLY,
+    "handoff_note_add": POST_ONLY,
+    "handoff_note_amend": {
+        "anon": 302,
+        "med_tech": 200,
+        "caregiver": 200,
+        "nurse": 200,
+        "admin": 200,
+        "outsider": 404,
+    },
+    "shift_reports_last_day": {
+        "anon": 302,
+        "med_tech": 403,
+        "caregiver": 403,
+        "nurse": 200,
+        "admin": 200,
+        "outsider": 200,
+    },
+    "shift_reports_last_day_pdf": {
+        "anon": 302,
+        "med_tech": 403,
+        "caregiver": 403,
+        "nurse": 200,
+        "admin": 200,
+        "outsider": 200,
+    },
 }
 
 # Which object of the facility fills each path parameter, by the section of the site (the
@@ -1039,6 +1083,8 @@ PARAMETERS: dict[str, dict[str, str]] = {
         "incidents/residents/": "resident",
         "incidents/followups/": "incident_followup",
         "incidents/": "incident",
+        "handoff/reports/": "shift_report",
+        "handoff/notes/": "handoff_note",
         "vitals/residents/": "resident",
         "vitals/resident-ranges/": "resident_vital_range",
         "vitals/exceptions/": "vital_exception",
@@ -1103,6 +1149,9 @@ POST_DATA: dict[str, dict] = {
         "prn_requires_nurse_approval": "on",
         "medtechs_may_give_schedule_ii": "",
         "idle_logout_minutes": 20,
+        "day_shift_starts": "06:00",
+        "evening_shift_starts": "14:00",
+        "night_shift_starts": "22:00",
     },
     "unit_create": {"name": "South Wing"},
     "resident_admit": {
@@ -1199,7 +1248,7 @@ POST_DATA: dict[str, dict] = {
         "is_time_critical": "on",
     },
     "shift_assignments": lambda objects: {
-        "shift": shift_at(timezone.now(), objects.facility.tz).key,
+        "shift": shift_at(timezone.now(), objects.facility.shifts).key,
         "residents": [objects.resident.pk],
     },
     "cart_list": {"name": "East cart"},
@@ -1228,6 +1277,23 @@ POST_DATA: dict[str, dict] = {
         "description": "Shouted at the nurse in the dining room",
     },
     "incident_amend": {"field": "discovered_by", "value": "Sam", "reason": "Sam found her"},
+    "handoff_note_add": lambda o: {
+        "unit": o.unit.pk,
+        "shift": shift_at(timezone.now(), o.facility.shifts).key,
+        "key": str(uuid.uuid4()),
+        "resident": o.resident.pk,
+        "category": "family",
+        "text": "Her son visits at 4",
+    },
+    "handoff_note_amend": {"kind": "correction", "text": "Son at 5", "reason": "Wrong time"},
+    "shift_report_submit": lambda o: {
+        "unit": o.unit.pk,
+        "shift": shift_at(timezone.now(), o.facility.shifts).key,
+    },
+    "shift_report_acknowledge": lambda o: {
+        "incoming_username": o.incoming_user.username,
+        "incoming_secret": PASSWORD,
+    },
     "incident_close": {"note": "Family and nurse review done"},
     "incident_followup_complete": lambda o: {
         f"done{o.incident_followup.pk}-method": "phone",
@@ -1315,6 +1381,10 @@ OPEN_TO_ALL_WRITES = {
     "care_check_record",  # and monitoring checks
     "condition_report_new",  # and reports a change of condition (administrators do not)
     "incident_report_new",  # and an incident
+    "handoff_note_add",  # and leaves handoff notes, amends their own
+    "handoff_note_amend",
+    "shift_report_submit",  # a med tech hands the shift over
+    "shift_report_acknowledge",  # and signs for it
     "flowsheet",  # and records vitals
     "mar_pdf_jobs",
 }
@@ -1330,6 +1400,10 @@ READ_ONLY = {
     "incident_detail",
     "incident_list",
     "report_incidents",
+    "shift_report",
+    "shift_report_detail",
+    "shift_reports_last_day",
+    "shift_reports_last_day_pdf",
     "vital_exceptions",
     "vital_ranges",
     "healthz",
@@ -1384,6 +1458,7 @@ PROJECT_APPS = [
     "mar",
     "clinical",
     "incidents",
+    "handoff",
     "reports",
 ]
 
@@ -1600,7 +1675,23 @@ def objects(
             now=now,
         )
     monitoring_episode = evaluated_report.evaluation.monitoring
+    # The previous shift's report, submitted by the nurse, waits for the incoming med tech.
+    previous = shift_before(shift_at(now, facility.shifts), facility.shifts)
+    shift_report = handoff_services.shift_report_submit(
+        actor=nurse_user, unit=unit, shift=previous, now=now
+    )
+    handoff_note = handoff_services.handoff_note_add(
+        actor=medtech_user,
+        resident=resident,
+        category="care",
+        text="Offer fluids every hour",
+        key=uuid.uuid4(),
+        now=now,
+    )
     return SimpleNamespace(
+        shift_report=shift_report,
+        handoff_note=handoff_note,
+        incoming_user=member(facility, Role.MED_TECH, username="incoming_tech"),
         evaluated_report=evaluated_report,
         notified_report=notified_report,
         monitoring_episode=monitoring_episode,

@@ -62,11 +62,11 @@ def _starts(facility_ids: list[int], now: datetime.datetime) -> dict[int, dateti
     return starts
 
 
-def _shifts(start: datetime.datetime, end: datetime.datetime, tz) -> list[Shift]:
+def _shifts(start: datetime.datetime, end: datetime.datetime, policy) -> list[Shift]:
     """The facility's shifts from the one running at `start` to the last starting before `end`."""
-    shifts = [shift_at(start, tz)]
+    shifts = [shift_at(start, policy)]
     while shifts[-1].ends_at < end:
-        shifts.append(shift_after(shifts[-1], tz))
+        shifts.append(shift_after(shifts[-1], policy))
     return shifts
 
 
@@ -88,7 +88,13 @@ def care_tasks_generate(
     facilities = Facility.objects.order_by("pk")
     if facility_ids is not None:
         facilities = facilities.filter(pk__in=facility_ids)
-    zones = {f.pk: f.tz for f in facilities.only("id", "timezone")}
+    # Each facility's own shifts (its zone and start times): the tasks' windows are its shifts.
+    zones = {
+        f.pk: f.shifts
+        for f in facilities.only(
+            "id", "timezone", "day_shift_starts", "evening_shift_starts", "night_shift_starts"
+        )
+    }
     if not zones:
         return 0
     starts = _starts(list(zones), now)

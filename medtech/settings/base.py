@@ -214,6 +214,13 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 300.0,
         "options": {"expires": 290},
     },
+    # Every unit's shift report row, and the alert for one not acknowledged 30 minutes into
+    # the next shift.
+    "raise-handoff-alerts": {
+        "task": "handoff.tasks.raise_handoff_alerts",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
     "clear-expired-sessions": {
         "task": "accounts.tasks.clear_expired_sessions",
         "schedule": 60 * 60.0,

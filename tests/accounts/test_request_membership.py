@@ -24,6 +24,7 @@ PLAIN = {
     "SmallIntegerField",
     "EmailField",
     "TextField",
+    "TimeField",  # the driver reads a time column as datetime.time, what the ORM gives
 }
 
 

@@ -1,3 +1,4 @@
+import datetime
 from datetime import date
 
 import pytest
@@ -112,6 +113,16 @@ def test_policy_refuses_time_critical_window_longer_than_normal(facility, admin_
         )
     facility.refresh_from_db()
     assert facility.dose_window_minutes == 60
+
+
+def test_policy_refuses_shifts_out_of_order(facility, admin_user):
+    with pytest.raises(DomainError, match="night shift must start after the evening") as error:
+        services.facility_update_policy(
+            actor=admin_user, facility=facility, night_shift_starts=datetime.time(14, 0)
+        )
+    assert error.value.field == "night_shift_starts"
+    facility.refresh_from_db()
+    assert facility.night_shift_starts == datetime.time(23, 0)
 
 
 def test_policy_refuses_unknown_time_zone(facility, admin_user):

@@ -320,6 +320,9 @@ def policy_form(facility: Facility, **overrides) -> dict:
         "prn_followup_earliest_minutes": facility.prn_followup_earliest_minutes,
         "reorder_days": facility.reorder_days,
         "idle_logout_minutes": facility.idle_logout_minutes,
+        "day_shift_starts": f"{facility.day_shift_starts:%H:%M}",
+        "evening_shift_starts": f"{facility.evening_shift_starts:%H:%M}",
+        "night_shift_starts": f"{facility.night_shift_starts:%H:%M}",
     }
     for flag in (
         "prn_requires_nurse_approval",
@@ -369,6 +372,39 @@ def test_a_time_critical_window_longer_than_the_normal_window_is_refused(admin_c
     assert not form.non_field_errors()
     facility.refresh_from_db()
     assert (facility.dose_window_minutes, facility.time_critical_window_minutes) == (60, 30)
+
+
+def test_admin_sets_the_shift_times(admin_client, facility):
+    response = admin_client.post(
+        reverse("facility_settings"),
+        policy_form(
+            facility,
+            day_shift_starts="06:00",
+            evening_shift_starts="14:00",
+            night_shift_starts="22:00",
+        ),
+        follow=True,
+    )
+
+    assert "Facility policy saved." in response.content.decode()
+    facility.refresh_from_db()
+    assert str(facility.shifts.starts[2]) == "22:00:00"
+
+
+def test_shift_times_out_of_order_are_refused_beside_the_field(admin_client, facility):
+    response = admin_client.post(
+        reverse("facility_settings"),
+        policy_form(facility, evening_shift_starts="06:00"),
+    )
+
+    assert response.status_code == 200
+    form = response.context["form"]
+    assert form.errors["evening_shift_starts"] == [
+        "The evening shift must start after the day shift (07:00)."
+    ]
+    assert 'value="06:00"' in response.content.decode()
+    facility.refresh_from_db()
+    assert str(facility.evening_shift_starts) == "15:00:00"
 
 
 def test_a_refused_policy_does_not_show_the_unsaved_name_in_the_header(admin_client, facility):

@@ -220,3 +220,20 @@ def test_a_hospital_move_in_progress_is_waited_for_and_no_task_of_it_lands_due(
     assert not CareTask.objects.filter(resident=leaving).exists()
     assert CareTask.objects.filter(resident=staying, state=TaskState.DUE).count() == 3
     assert added == [3]
+
+
+def test_tasks_follow_the_facility_shift_times(facility, template, nurse):
+    # The facility's shifts start at 06:00, 14:00 and 22:00: the tasks' windows follow them.
+    facility.day_shift_starts = datetime.time(6, 0)
+    facility.evening_shift_starts = datetime.time(14, 0)
+    facility.night_shift_starts = datetime.time(22, 0)
+    facility.save()
+    resident = ResidentFactory(facility=facility)
+    published_plan(resident, template, nurse)  # 10:00, during the day shift
+    services.care_tasks_generate(now=NOW)
+    tasks = sorted(_local(t) for t in CareTask.objects.select_related("item"))
+    assert tasks == [
+        ("toileting", "2026-01-14", "evening", "01-14 14:00", "01-14 22:00"),
+        ("toileting", "2026-01-14", "night", "01-14 22:00", "01-15 06:00"),
+        ("toileting", "2026-01-15", "day", "01-15 06:00", "01-15 14:00"),
+    ]

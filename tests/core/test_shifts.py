@@ -1,13 +1,21 @@
 """Shift boundaries in the facility's zone, DST days included."""
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from core.shifts import parse_shift_key, shift_after, shift_at, shift_on
+from core.shifts import (
+    ShiftPolicy,
+    parse_shift_key,
+    shift_after,
+    shift_at,
+    shift_before,
+    shift_on,
+    starts_problem,
+)
 
-NEW_YORK = ZoneInfo("America/New_York")
+NEW_YORK = ShiftPolicy(ZoneInfo("America/New_York"))
 
 
 def test_an_afternoon_instant_is_in_the_evening_shift_of_that_day():
@@ -75,3 +83,38 @@ def test_keys_round_trip_and_nonsense_is_none():
 def test_naive_instants_are_refused():
     with pytest.raises(ValueError):
         shift_at(datetime(2026, 6, 10, 12, 0), NEW_YORK)
+
+
+def test_a_facility_policy_moves_every_boundary():
+    policy = ShiftPolicy(NEW_YORK.tz, (time(6, 30), time(14, 30), time(22, 30)))
+    shift = shift_at(datetime(2026, 6, 10, 10, 29, tzinfo=UTC), policy)  # 06:29 EDT
+    assert (shift.name, shift.day, str(shift)) == (
+        "night",
+        date(2026, 6, 9),
+        "Night shift Tue 2026-06-09, 22:30–06:30",
+    )
+    assert shift_after(shift, policy).name == "day"
+    assert shift_before(shift, policy).ends_at == shift.starts_at
+
+
+def test_the_night_across_the_changes_is_seven_or_nine_real_hours():
+    policy = ShiftPolicy(NEW_YORK.tz, (time(6, 0), time(14, 0), time(22, 0)))
+    assert shift_on(date(2026, 3, 7), "night", policy).duration == timedelta(hours=7)
+    assert shift_on(date(2026, 10, 31), "night", policy).duration == timedelta(hours=9)
+    assert shift_on(date(2026, 3, 8), "day", policy).duration == timedelta(hours=8)
+
+
+@pytest.mark.parametrize(
+    "starts, index, words",
+    [
+        ((time(7), time(7), time(23)), 1, "evening shift must start after the day shift"),
+        ((time(7), time(15), time(12)), 2, "night shift must start after the evening shift"),
+        ((time(7), time(7, 30), time(23)), 1, "day shift would be shorter than an hour"),
+        ((time(0, 30), time(12), time(23, 45)), 2, "night shift would be shorter than an hour"),
+    ],
+)
+def test_shift_times_out_of_order_or_too_short_are_refused(starts, index, words):
+    assert starts_problem(starts)[0] == index
+    assert words in starts_problem(starts)[1]
+    with pytest.raises(ValueError, match=words):
+        ShiftPolicy(NEW_YORK.tz, starts)

@@ -13,6 +13,7 @@ from django.utils import timezone
 from accounts.models import Facility
 from care.models import CareRecord, CareTask, PlanStatus, ServicePlan
 from clinical.models import ConditionEvaluation, ConditionReport
+from handoff.models import HandoffNote, ShiftReport
 from incidents.models import Incident, IncidentFollowUp
 from inventory.models import StockItem, StockMovement
 from inventory.selectors import count_overview, reorder_list
@@ -48,6 +49,8 @@ def _totals() -> dict[str, int]:
             Incident,
             IncidentFollowUp,
             ServicePlan,
+            ShiftReport,
+            HandoffNote,
         )
     }
 
@@ -170,6 +173,15 @@ def test_seed_demo_slow_builds_35_days_of_history_once(monkeypatch, settings):
     assert Alert.objects.get(subject=f"incident:{transferred.pk}").state == "open"
     assert Alert.objects.get(subject=f"incident:{closed_fall.pk}").state == "resolved"
     assert not Alert.objects.filter(kind=AlertKind.MISSED_MONITORING).exists()
+    # The last day's shift reports, both units: submitted, acknowledged by the next shift's
+    # staff member, each frozen with its lines; three notes wait on each unit's running shift.
+    handed = ShiftReport.objects.filter(facility=maple, state="acknowledged")
+    assert handed.count() == 6
+    assert all(r.acknowledged_by_id != r.submitted_by_id for r in handed)
+    assert all(len(r.snapshot["sections"]) == 9 for r in handed)
+    assert any(line for r in handed for s in r.snapshot["sections"] for line in s["lines"])
+    assert HandoffNote.objects.filter(facility=maple, acknowledged_in__isnull=True).count() == 6
+    assert not Alert.objects.filter(kind=AlertKind.HANDOFF_UNACKNOWLEDGED).exists()
 
     # A second run adds nothing.
     before = _totals()

@@ -300,7 +300,7 @@ def test_med_tech_takes_a_unit_for_this_shift_and_the_board_lists_only_them(
     assert "Day shift Wed 2026-06-10, 07:00–15:00" in page
     response = medtech_client.post(
         reverse("shift_assignments"),
-        {"shift": shift_at(NOW, two_units["north"].facility.tz).key, "take": f"unit:{unit.pk}"},
+        {"shift": shift_at(NOW, two_units["north"].facility.shifts).key, "take": f"unit:{unit.pk}"},
     )
     assert response["Location"] == reverse("board")
     assert set(
@@ -318,7 +318,7 @@ def test_a_med_tech_given_residents_passes_them_until_choosing_otherwise(
         actor=nurse_user,
         facility=facility,
         med_tech=medtech_user,
-        shift=shift_at(NOW, facility.tz),
+        shift=shift_at(NOW, facility.shifts),
         residents=[two_units["south"]],
         now=NOW,
     )
@@ -341,7 +341,7 @@ def test_a_resident_taken_by_another_med_tech_is_refused_by_name(
     medtech_client, facility, nurse_user, two_units
 ):
     other = member(facility, Role.MED_TECH, first_name="Jordan", last_name="Lee")
-    shift = shift_at(NOW, facility.tz)
+    shift = shift_at(NOW, facility.shifts)
     resident_services.shift_assignment_set(
         actor=nurse_user,
         facility=facility,
@@ -361,7 +361,7 @@ def test_a_resident_taken_by_another_med_tech_is_refused_by_name(
 def test_med_tech_takes_residents_for_a_later_shift_and_a_nurse_assigns_others(
     medtech_client, nurse_client, medtech_user, facility, two_units
 ):
-    evening = shift_on(date(2026, 6, 10), "evening", facility.tz)
+    evening = shift_on(date(2026, 6, 10), "evening", facility.shifts)
     response = medtech_client.post(
         reverse("shift_assignments"),
         {"shift": evening.key, "residents": [two_units["south"].pk]},
@@ -388,11 +388,11 @@ def test_a_med_tech_cannot_assign_another_or_a_shift_that_ended(medtech_user, fa
             actor=medtech_user,
             facility=facility,
             med_tech=other,
-            shift=shift_at(NOW, facility.tz),
+            shift=shift_at(NOW, facility.shifts),
             residents=[two_units["north"]],
             now=NOW,
         )
-    night = shift_on(date(2026, 6, 9), "night", facility.tz)  # ended at 07:00 today
+    night = shift_on(date(2026, 6, 9), "night", facility.shifts)  # ended at 07:00 today
     with pytest.raises(DomainError, match="has ended"):
         resident_services.shift_assignment_set(
             actor=medtech_user,

@@ -166,7 +166,7 @@ def _pass(client, facility, aide, passing: str, residents) -> None:
             actor=aide,
             facility=facility,
             med_tech=aide,
-            shift=shift_at(NOW, facility.tz),
+            shift=shift_at(NOW, facility.shifts),
             residents=residents,
             now=NOW,
         )

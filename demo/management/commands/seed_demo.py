@@ -10,6 +10,7 @@ from django.db import transaction
 from demo import build
 from demo.care import seed_care
 from demo.conditions import seed_conditions
+from demo.handoff import seed_handoff
 from demo.history import record_history
 from demo.incidents import seed_incidents
 from demo.people import login_lines
@@ -62,6 +63,12 @@ class Command(BaseCommand):
         with transaction.atomic(), pghistory.context(command="seed_demo"):
             stocked = build.deliver_todays_stock(facilities, staff, password)
             build.ensure_carts(facilities, staff)
+        with pghistory.context(command="seed_demo"):
+            handed = seed_handoff(facilities, staff, password)
+        if handed:
+            self.stdout.write(
+                self.style.SUCCESS(f"Shift reports: {handed} submitted and acknowledged.")
+            )
         # Today's doses, what is overdue now, and the alerts over the whole history.
         doses = doses_generate()
         doses_mark_overdue()
