@@ -294,7 +294,8 @@ def appointment_hold_medication(
         reason=(reason or "").strip() or f"Appointment: {appointment}",
         now=now,
     )
-    _save(appointment)
+    # The hold is a row of its own (meds'), linked here; the appointment's fields are
+    # unchanged, so its version stays (a form open meanwhile is still current).
     return AppointmentHold.objects.create(appointment=appointment, hold=hold)
 
 
