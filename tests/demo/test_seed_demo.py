@@ -11,6 +11,7 @@ from django.db.models import Count, Max, Min, Sum
 from django.utils import timezone
 
 from accounts.models import Facility
+from appointments.models import Appointment
 from care.models import CareRecord, CareTask, PlanStatus, ServicePlan
 from clinical.models import ConditionEvaluation, ConditionReport
 from incidents.models import Incident, IncidentFollowUp
@@ -48,6 +49,7 @@ def _totals() -> dict[str, int]:
             Incident,
             IncidentFollowUp,
             ServicePlan,
+            Appointment,
         )
     }
 
@@ -170,6 +172,16 @@ def test_seed_demo_slow_builds_35_days_of_history_once(monkeypatch, settings):
     assert Alert.objects.get(subject=f"incident:{transferred.pk}").state == "open"
     assert Alert.objects.get(subject=f"incident:{closed_fall.pk}").state == "resolved"
     assert not Alert.objects.filter(kind=AlertKind.MISSED_MONITORING).exists()
+    # Three appointments: tomorrow's cardiology by van, transport not booked, with a hold
+    # waiting for a nurse; a resident out at the dentist now; yesterday's eye visit, back, its
+    # outcome not recorded and alerted.
+    cardiology, out, back = Appointment.objects.order_by("-state", "starts_at")
+    assert cardiology.provider_specialty == "Cardiology" and not cardiology.transport_booked
+    assert cardiology.holds.get().hold.state == "pending"
+    assert out.state == "out" and back.state == "back"
+    assert Alert.objects.get(kind=AlertKind.APPOINTMENT_OUTCOME).subject == (
+        f"appointment:{back.pk}"
+    )
 
     # A second run adds nothing.
     before = _totals()
