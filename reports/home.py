@@ -17,7 +17,7 @@ from core.words import counted
 from inventory.selectors import count_overview
 from mar.inbox import SEVERITY_CLASS, open_alerts_by_severity
 from mar.models import AlertKind, AlertSeverity, DoseState, ScheduledDose
-from meds.models import OrderStatus, Prescription
+from meds.models import DatedHold, DatedHoldState, OrderStatus, Prescription
 from meds.selectors import orders_waiting_count
 from residents.selectors import resident_status_counts
 
@@ -219,14 +219,38 @@ def _appointments(facility: Facility, now: datetime.datetime) -> Section:
         )
         for a in tomorrow[:SHOWN]
     ]
+    # Holds placed for appointments that wait for a nurse's verification (one query).
+    holds = list(
+        DatedHold.objects.filter(
+            prescription__facility=facility,
+            state=DatedHoldState.PENDING,
+            appointment_hold__isnull=False,
+            ends_at__gt=now,
+        )
+        .select_related("prescription__medication", "prescription__resident", "appointment_hold")
+        .order_by("starts_at", "pk")[:SHOWN]
+    )
+    lines += [
+        Line(
+            text=f"Hold {hold.prescription.medication} for "
+            f"{hold.prescription.resident.display_name}",
+            url=reverse("appointment_detail", args=[hold.appointment_hold.appointment_id]),
+            detail=f"from {hold.starts_at.astimezone(facility.tz):%Y-%m-%d %H:%M}",
+            badge="Hold to verify",
+            badge_class="warn",
+        )
+        for hold in holds
+    ]
     total = len(tomorrow)
     words = (
         counted(total, "appointment", "appointments") + " tomorrow"
         if total
-        else ("No appointment tomorrow")
+        else "No appointment tomorrow"
     )
     if not_booked:
         words += f", {counted(not_booked, 'transport', 'transports')} not booked"
+    if holds:
+        words += f"; {counted(len(holds), 'hold waits', 'holds wait')} for a nurse"
     return Section(
         title="Tomorrow's appointments",
         total=total,
@@ -235,7 +259,6 @@ def _appointments(facility: Facility, now: datetime.datetime) -> Section:
         + "?"
         + urlencode({"date": (today + datetime.timedelta(days=1)).isoformat()}),
         link_label="Open the calendar",
-        listed=True,
         lines=lines,
     )
 
