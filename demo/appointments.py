@@ -57,7 +57,7 @@ def seed_appointments(facilities: dict[str, Facility], staff: dict[str, User]) -
             bring_insurance_card=True,
             bring_mar=True,
             fasting=True,
-            instructions="Nothing to eat after midnight; water is fine.",
+            instructions="Nothing to eat from 22:00 the evening before; water is fine.",
             now=now,
         )
         morning = (
@@ -116,7 +116,7 @@ def seed_appointments(facilities: dict[str, Facility], staff: dict[str, User]) -
             appointment=eyes,
             version=eyes.version,
             pickup_at=eyes.starts_at - timedelta(minutes=40),
-            note="Valley Transit #4471",
+            note="Valley Transit, booking 4471",
             now=now - timedelta(hours=12),
         )
         eyes.refresh_from_db()
