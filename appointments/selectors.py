@@ -157,16 +157,3 @@ def away_for(
     recorded as sent with the resident or not given."""
     now = now or timezone.now()
     return away_at(away_appointments(resident_id, opens_at, closes_at), opens_at, closes_at, now)
-
-
-def open_outcomes(facility: Facility) -> list[Appointment]:
-    """Appointments back (or past their return) whose outcome is not recorded, oldest first."""
-    return list(
-        Appointment.objects.filter(facility=facility, state__in=OPEN_STATES)
-        .filter(
-            Q(state=AppointmentState.BACK)
-            | Q(expected_return_at__lte=datetime.datetime.now(datetime.UTC))
-        )
-        .select_related("resident__unit")
-        .order_by("expected_return_at", "pk")[:50]
-    )
