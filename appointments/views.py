@@ -219,6 +219,8 @@ def appointment_edit(request, pk: int):
         initial[name] = local_input(initial[name], tz)
     initial["version"] = appointment.version
     form = AppointmentForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid() and not form.cleaned_data.get("version"):
+        form.add_error(None, "This form is out of date: reload the page and change it again.")
     if request.method == "POST" and form.is_valid():
         done = run_service(
             form,

@@ -200,3 +200,20 @@ def test_fhir_carries_valid_appointments(medtech_user, resident):
     assert found[0]["start"].startswith("2026-06-11T14:00")
     assert found[1]["cancelationReason"]["text"] == "Moved"
     assert booked.pk
+
+
+def test_an_edit_without_the_version_read_is_refused(medtech_client, medtech_user, resident):
+    appointment = book(medtech_user, resident)
+    response = medtech_client.post(
+        reverse("appointment_edit", args=[appointment.pk]),
+        {
+            "provider_name": "Dr. Other",
+            "starts_at": "2026-06-11T10:00",
+            "expected_return_at": "2026-06-11T12:00",
+            "purpose": "Echocardiogram",
+            "transport": "van",
+        },
+    )
+    assert "This form is out of date" in response.content.decode()
+    appointment.refresh_from_db()
+    assert appointment.provider_name == "Dr. Patel"
