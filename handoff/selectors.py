@@ -3,7 +3,7 @@ queries each, whatever the unit's size), the handoff notes the report carries, a
 report's frozen snapshot read back in the same shape, and the facility's last 24 hours.
 
 A section builder takes a `ReportScope` and returns a `Section`; `SECTION_BUILDERS` lists them
-in the report's order. Another section (the appointments) is one more function in that list.
+in the report's order.
 """
 
 import datetime
@@ -15,10 +15,11 @@ from django.db.models import Exists, OuterRef, Q, Subquery
 from django.urls import reverse
 
 from accounts.models import Facility, Unit
+from appointments.selectors import appointments_between
 from care.models import CareTask, MonitoringCheck, MonitoringEpisode, TaskState
 from clinical.models import ConditionReport
 from core.shifts import Shift, parse_shift_key, shift_at, shift_before
-from core.time import local_time
+from core.time import local_day_bounds, local_time
 from incidents.models import Incident
 from inventory.models import ControlledCount, StockItem
 from inventory.selectors import COUNT_DUE_AFTER
@@ -40,7 +41,15 @@ DRUG_NAME = [
 ]
 RECORDER_NAME = ["recorded_by__first_name", "recorded_by__last_name", "recorded_by__username"]
 URGENT_MARKS = {"Missed", "Overdue", "Fall", "Discrepancy", "Follow-up pending", "Hospital"}
-WARNING_MARKS = {"Refused", "Held", "Late", "Change of condition", "Out of range", "Count due"}
+WARNING_MARKS = {
+    "Refused",
+    "Held",
+    "Late",
+    "Change of condition",
+    "Out of range",
+    "Count due",
+    "Transport not booked",
+}
 
 
 @dataclass(frozen=True)
@@ -554,7 +563,38 @@ def counts_section(scope: ReportScope) -> Section:
     return section
 
 
-# The report's sections, in its order. The integrator adds "tomorrow's appointments" here.
+def appointments_section(scope: ReportScope) -> Section:
+    """The unit's appointments from the end of the shift to the end of the next local day (the
+    rest of today, and tomorrow), transport not yet booked marked: one query."""
+    tz = scope.facility.tz
+    tomorrow = scope.shift.ends_at.astimezone(tz).date()
+    if scope.shift.ends_at.astimezone(tz).time() != datetime.time(0):
+        tomorrow += datetime.timedelta(days=1)
+    end = local_day_bounds(tomorrow, tz)[1]
+    section = Section("appointments", "Tomorrow's appointments")
+    for appointment in appointments_between(scope.facility, scope.shift.ends_at, end, scope.unit):
+        provider = ", ".join(
+            part for part in (appointment.provider_specialty, appointment.provider_name) if part
+        )
+        text = f"{provider}: {appointment.purpose}; {appointment.get_transport_display()}"
+        if appointment.transport_booked and appointment.pickup_at:
+            text += f", pick-up {local_time(appointment.pickup_at, tz)}"
+        if appointment.fasting:
+            text += "; fasting"
+        section.lines.append(
+            Line(
+                appointment.starts_at,
+                str(appointment.resident),
+                text,
+                _url("appointment_detail", appointment.pk),
+                "" if appointment.transport_booked else "Transport not booked",
+            )
+        )
+    section.empty = "No appointment before the end of tomorrow."
+    return section
+
+
+# The report's sections, in its order.
 SECTION_BUILDERS: list[Callable[[ReportScope], Section]] = [
     doses_section,
     prn_section,
@@ -565,6 +605,7 @@ SECTION_BUILDERS: list[Callable[[ReportScope], Section]] = [
     care_section,
     absences_section,
     counts_section,
+    appointments_section,
 ]
 
 

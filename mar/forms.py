@@ -57,6 +57,23 @@ class DoseRecordForm(_VitalsMixin, core_forms.Form):
         self.add_vital_fields()
 
 
+class DoseAwayForm(core_forms.Form):
+    """A dose due while the resident is away at an appointment: what happened to it."""
+
+    key = forms.UUIDField(widget=forms.HiddenInput, error_messages=_STALE_FORM)
+    choice = forms.ChoiceField(
+        choices=[
+            ("given_before", "Given before leaving"),
+            ("sent", "Sent with the resident"),
+            ("not_given", "Not given (out at the appointment)"),
+        ],
+        error_messages={
+            "required": "Choose what happened to the dose.",
+            "invalid_choice": "Choose what happened to the dose.",
+        },
+    )
+
+
 class PrnGiveForm(_VitalsMixin, core_forms.Form):
     key = forms.UUIDField(widget=forms.HiddenInput, error_messages=_STALE_FORM)
     prn_reason = forms.CharField(required=False, max_length=300)

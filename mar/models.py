@@ -301,6 +301,8 @@ class Alert(models.Model):
             return reverse("incident_detail", args=[pk])  # incidents' page of the incident
         if self.kind == AlertKind.HANDOFF_UNACKNOWLEDGED and pk is not None:
             return reverse("shift_report_detail", args=[pk])  # handoff's page of the report
+        if self.kind == AlertKind.APPOINTMENT_OUTCOME and pk is not None:
+            return reverse("appointment_detail", args=[pk])  # appointments' page
         if self.kind == AlertKind.VITAL_EXCEPTION:
             return reverse("vital_exceptions")  # where the reading is acknowledged
         if self.kind == AlertKind.WEIGHT_LOSS and self.resident_id:

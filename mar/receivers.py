@@ -10,6 +10,7 @@ from django.dispatch import receiver
 from django.utils import timezone
 
 from accounts.models import Facility
+from appointments.signals import appointment_outcomes_overdue, appointment_settled
 from care.signals import (
     assessment_signed,
     care_reassessment_suggested,
@@ -17,8 +18,8 @@ from care.signals import (
     monitoring_checks_missed,
 )
 from inventory.signals import controlled_count_discrepancy
-from meds.models import OrderStatus
-from meds.signals import prescription_status_changed
+from meds.models import DatedHoldState, OrderStatus
+from meds.signals import dated_hold_changed, prescription_status_changed
 from residents.models import ResidentStatus
 from residents.signals import resident_status_changed
 from vitals.signals import vital_exception_acknowledged, vital_exceptions_raised, weight_loss_found
@@ -29,8 +30,10 @@ from .services.alerts import (
     alert_raise_reassess_suggested,
     alert_raise_reassessment_due,
     alert_raise_weight_loss,
+    alerts_raise_appointment_outcomes,
     alerts_raise_missed_care,
     alerts_raise_vital_exceptions,
+    alerts_settle_appointment,
     alerts_settle_reassessment,
     alerts_settle_vital_exception,
 )
@@ -47,6 +50,32 @@ def _on_prescription_status_changed(*, prescription, to_status, at, **kwargs) ->
         )
     elif to_status == OrderStatus.ACTIVE:
         generation_queue(prescription.facility_id)
+
+
+@receiver(dated_hold_changed, dispatch_uid="mar.dated_hold_doses")
+def _on_dated_hold_changed(*, hold, to_state, at, **kwargs) -> None:
+    """A verified dated hold cancels the order's open doses in its time (from now on: a dose
+    already past stays as it is); a cancelled one lets the engine make and revive them."""
+    order = hold.prescription
+    if to_state == DatedHoldState.VERIFIED:
+        doses_cancel_open(
+            filters=Q(prescription_id=order.pk, due_at__lt=hold.ends_at),
+            reason="hold",
+            since=max(hold.starts_at, at),
+            now=at,
+        )
+    else:
+        generation_queue(order.facility_id)
+
+
+@receiver(appointment_outcomes_overdue, dispatch_uid="mar.appointment_outcome_alerts")
+def _on_appointment_outcomes_overdue(*, facility_id, appointments, at, **kwargs) -> None:
+    alerts_raise_appointment_outcomes(facility_id=facility_id, appointments=appointments, at=at)
+
+
+@receiver(appointment_settled, dispatch_uid="mar.settle_appointment_alert")
+def _on_appointment_settled(*, appointment, by, at, **kwargs) -> None:
+    alerts_settle_appointment(appointment=appointment, by=by, at=at)
 
 
 @receiver(resident_status_changed, dispatch_uid="mar.cancel_doses_of_resident")

@@ -8,6 +8,8 @@ from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from accounts.models import Facility, Role, User
+from appointments.models import Appointment, AppointmentState
+from appointments.selectors import away_appointments, away_at
 from care.models import MonitoringEpisode
 from core import rows
 from core.time import local_day_time, local_stamp, local_time
@@ -144,6 +146,7 @@ class BoardResident:
     room: str
     photo: str
     monitored: bool = False  # a monitoring episode is running
+    out: bool = False  # out at an appointment (the sweep leaves their doses; a reason is asked)
     overdue: list[BoardDose] = field(default_factory=list)
     due_now: list[BoardDose] = field(default_factory=list)
     upcoming: list[BoardDose] = field(default_factory=list)
@@ -195,7 +198,12 @@ def med_pass_board(
                 MonitoringEpisode.objects.filter(
                     resident_id=OuterRef("resident_id"), ended_at__isnull=True, ends_at__gt=now
                 )
-            )
+            ),
+            out=Exists(
+                Appointment.objects.filter(
+                    resident_id=OuterRef("resident_id"), state=AppointmentState.OUT
+                )
+            ),
         )
         .order_by("resident__unit__name", "resident__last_name", "resident_id", "due_at")
         .values_list(
@@ -211,6 +219,7 @@ def med_pass_board(
             "resident__unit__name",
             "prescription__medication__name",
             "monitored",
+            "out",
         )
     )
     tz = facility.tz
@@ -228,11 +237,12 @@ def med_pass_board(
         unit,
         med,
         watch,
+        out,
     ) in rows:
         row = units.setdefault(unit, {}).get(resident_id)
         if row is None:
             row = units[unit][resident_id] = BoardResident(
-                resident_id, first, last, preferred, room, photo, watch
+                resident_id, first, last, preferred, room, photo, watch, out
             )
         dose = BoardDose(due_at, due_at.astimezone(tz).strftime("%H:%M"), med)
         if state == DoseState.OVERDUE:
@@ -337,6 +347,9 @@ class DoseCard:
     form: CardForm = field(default_factory=CardForm)
     error_message: str = ""  # any refusal of the last submit (the card is outlined)
     lot: str = ""
+    # Due while the resident is away at this appointment: a reason is asked instead.
+    away: object | None = None
+    away_given: bool = False  # "given before leaving" is offered (they have not left yet)
 
     @property
     def anchor(self) -> str:
@@ -657,6 +670,15 @@ def resident_med_pass(
         )
         for dose in doses
     ]
+    if doses and may_record:
+        appointments = away_appointments(
+            resident.pk, min(d.window_opens_at for d in doses), now + UPCOMING
+        )
+        for card in cards:
+            card.away = away_at(appointments, card.window_opens_at, card.window_closes_at, now)
+            card.away_given = bool(
+                card.away and card.away.state == AppointmentState.SCHEDULED and card.can_give
+            )
     prn_given = [
         r for r in records if r.dose_id is None and r.status == AdminStatus.GIVEN and not r.voided
     ]

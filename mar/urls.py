@@ -14,6 +14,7 @@ urlpatterns = [
     path("medpass/carts/<int:pk>/", views.cart_edit, name="cart_edit"),
     path("medpass/residents/<int:pk>/", views.resident_pass, name="resident_pass"),
     path("medpass/doses/<int:pk>/record/", views.dose_record, name="dose_record"),
+    path("medpass/doses/<int:pk>/away/", views.dose_record_away, name="dose_record_away"),
     path("medpass/prn/<int:pk>/give/", views.prn_give, name="prn_give"),
     path("medpass/prn-doses/<int:pk>/followup/", views.prn_followup, name="prn_followup"),
     path("records/<int:pk>/amend/", views.administration_amend, name="administration_amend"),

@@ -20,6 +20,7 @@ from accounts.permissions import (
     facility_view,
     scoped_get,
 )
+from appointments.selectors import resident_upcoming
 from care.forms import with_record_forms
 from care.selectors import care_to_document
 from core.shifts import parse_shift_key, shift_at
@@ -39,6 +40,7 @@ from .forms import (
     AmendmentForm,
     AssignmentForm,
     CartForm,
+    DoseAwayForm,
     DoseRecordForm,
     FollowUpForm,
     OtherCodeForm,
@@ -172,6 +174,8 @@ def _pass_context(request, resident: Resident, data) -> dict:
         "care_tasks": with_record_forms(todo.tasks),
         "todo": todo,
         "shift_starts_at": shift_at(timezone.now(), resident.facility.shifts).starts_at,
+        # The resident's next appointments (and one they are out at), above the doses.
+        "appointments": resident_upcoming(resident, timezone.now())[:3],
     }
 
 
@@ -297,6 +301,38 @@ def dose_record(request, pk: int):
         messages.warning(request, result.hold_message)
     elif result.created:
         messages.success(request, _recorded_message(administration, request.facility))
+    else:
+        messages.info(request, "Already recorded (the form was sent twice); nothing changed.")
+    return _pass_updated(request, dose.resident)
+
+
+@require_POST
+@facility_view(EVERYONE)
+def dose_record_away(request, pk: int):
+    """A dose due while the resident is away at an appointment: given before leaving, sent
+    with the resident, or not given."""
+    dose = scoped_get(ScheduledDose.objects.select_related("resident", "facility"), request, pk=pk)
+    form = DoseAwayForm(request.POST)
+    anchor = f"dose-{dose.pk}"
+    if not form.is_valid():
+        return _refused(request, dose.resident_id, anchor, form)
+    result = run_service(
+        form,
+        lambda: services.administration_record_away(
+            actor=request.user,
+            dose=dose,
+            choice=form.cleaned_data["choice"],
+            idempotency_key=form.cleaned_data["key"],
+            client_address=request.client_address,
+        ),
+    )
+    if result is None:
+        if isinstance(form.refusal, AlreadyDocumented):
+            messages.warning(request, form.refusal.message)
+            return _pass_updated(request, dose.resident)
+        return _refused(request, dose.resident_id, anchor, form)
+    if result.created:
+        messages.success(request, _recorded_message(result.administration, request.facility))
     else:
         messages.info(request, "Already recorded (the form was sent twice); nothing changed.")
     return _pass_updated(request, dose.resident)

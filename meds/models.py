@@ -353,3 +353,70 @@ class PrescriptionStatusChange(models.Model):
     def __str__(self) -> str:
         before = f"{self.get_from_status_display()} → " if self.from_status else ""
         return f"{self.prescription}: {before}{self.get_to_status_display()}"
+
+
+class DatedHoldState(models.TextChoices):
+    PENDING = "pending", "Waiting for a nurse to verify"
+    VERIFIED = "verified", "Verified"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+@track()
+class DatedHold(models.Model):
+    """Hold an active order's doses between two instants (e.g. before a procedure), then carry
+    on by itself. Placed by anyone on the floor, it stops doses only once a nurse verifies it;
+    the order itself stays active (its status is never touched)."""
+
+    prescription = models.ForeignKey(
+        Prescription, on_delete=models.PROTECT, related_name="dated_holds"
+    )
+    starts_at = models.DateTimeField("Hold from")
+    ends_at = models.DateTimeField("Hold until")
+    reason = models.CharField(max_length=300)
+    state = models.CharField(
+        max_length=10, choices=DatedHoldState.choices, default=DatedHoldState.PENDING
+    )
+    placed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    placed_at = models.DateTimeField()
+    verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    verified_at = models.DateTimeField(null=True, blank=True)
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancel_reason = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["starts_at", "pk"]
+        indexes = [
+            models.Index(
+                fields=["prescription", "starts_at"],
+                name="dated_hold_verified_idx",
+                condition=models.Q(state="verified"),
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ends_at__gt=models.F("starts_at")),
+                name="dated_hold_ends_after_start",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(state="verified")
+                | models.Q(verified_by__isnull=False, verified_at__isnull=False),
+                name="dated_hold_verified_by_whom",
+            ),
+        ]
+        triggers = [
+            pgtrigger.ReadOnly(
+                name="dated_hold_facts_read_only",
+                fields=["prescription", "starts_at", "ends_at", "reason", "placed_by"],
+            ),
+            pgtrigger.Protect(name="dated_hold_never_deleted", operation=pgtrigger.Delete),
+        ]
+
+    def __str__(self) -> str:
+        return f"Hold {self.prescription.medication}: {self.reason}"

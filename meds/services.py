@@ -20,6 +20,8 @@ from residents.models import AllergyStatus, Resident, ResidentStatus
 from .barcodes import NDC_SHAPES, ndc_11
 from .models import (
     ControlledSchedule,
+    DatedHold,
+    DatedHoldState,
     Form,
     HighAlert,
     HoldParameter,
@@ -30,7 +32,7 @@ from .models import (
     Recurrence,
     Route,
 )
-from .signals import prescription_status_changed
+from .signals import dated_hold_changed, prescription_status_changed
 
 
 class AllergyWarning(DomainError):
@@ -390,6 +392,134 @@ def prescription_change(
         actor=actor, prescription=prescription, reason=f"Changed: {_reason(reason)}"
     )
     return prescription_create(actor=actor, resident=old.resident, replaces=old, **new_order)
+
+
+# --- Dated holds -------------------------------------------------------------------------------
+
+# Who may place a dated hold (it stops nothing until a nurse verifies it).
+HOLD_PLACERS = (Role.MED_TECH, Role.NURSE, Role.ADMIN)
+# A dated hold is a short pause (a procedure, an appointment); longer is an order on hold.
+DATED_HOLD_LONGEST = datetime.timedelta(days=14)
+
+
+def _lock_hold(hold: DatedHold) -> DatedHold:
+    """The hold, locked, after its order (and the order's resident: the same order of locks as
+    every change that stops doses, see _lock)."""
+    _lock(hold.prescription)
+    return (
+        DatedHold.objects.select_for_update(of=("self",))
+        .select_related("prescription__facility", "prescription__medication", "placed_by")
+        .get(pk=hold.pk)
+    )
+
+
+@transaction.atomic
+def prescription_hold_dated(
+    *,
+    actor: User,
+    prescription: Prescription,
+    starts_at: datetime.datetime,
+    ends_at: datetime.datetime,
+    reason: str,
+    now: datetime.datetime | None = None,
+) -> DatedHold:
+    """Place a dated hold on an active scheduled order (e.g. "hold metformin the morning of the
+    procedure"). It waits for a nurse's verification (dated_hold_verify) before it stops any
+    dose; verified, the order's doses due from `starts_at` up to `ends_at` are not given (the
+    MAR reads HOLD), and the order carries on by itself afterwards. Med techs, nurses and
+    administrators place them; the order's status is not touched."""
+    check_inputs(reason=reason)
+    now = now or timezone.now()
+    reason = (reason or "").strip()
+    order = _lock(prescription)
+    if _role(actor, order.facility_id) not in HOLD_PLACERS:
+        raise DomainError("Med techs, nurses and administrators place holds.")
+    if not reason:
+        raise DomainError("Give the reason for the hold.", field="reason")
+    for name, value in (("starts_at", starts_at), ("ends_at", ends_at)):
+        if not isinstance(value, datetime.datetime) or timezone.is_naive(value):
+            raise DomainError("Enter the date and time.", field=name)
+    if ends_at <= starts_at:
+        raise DomainError("The hold must end after it starts.", field="ends_at")
+    if ends_at <= now:
+        raise DomainError("That time is already past.", field="ends_at")
+    if ends_at - starts_at > DATED_HOLD_LONGEST:
+        raise DomainError(
+            f"A dated hold lasts at most {DATED_HOLD_LONGEST.days} days; for longer, a nurse "
+            "puts the order on hold.",
+            field="ends_at",
+        )
+    if order.is_prn:
+        raise DomainError(
+            f"{order.medication} is as needed (PRN): it has no scheduled doses to hold.",
+            field="prescription",
+        )
+    if order.status != OrderStatus.ACTIVE:
+        raise DomainError(
+            f"Only an active order can be held; {order.medication} is "
+            f"{order.get_status_display().lower()}.",
+            field="prescription",
+        )
+    return DatedHold.objects.create(
+        prescription=order,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        reason=reason,
+        placed_by=actor,
+        placed_at=now,
+    )
+
+
+@transaction.atomic
+def dated_hold_verify(
+    *, actor: User, hold: DatedHold, now: datetime.datetime | None = None
+) -> DatedHold:
+    """A nurse verifies a dated hold: the order's open doses in its time are cancelled ("hold")
+    in this transaction, and the dose engine makes none there afterwards."""
+    now = now or timezone.now()
+    hold = _lock_hold(hold)
+    order = hold.prescription
+    if _role(actor, order.facility_id) != Role.NURSE:
+        raise DomainError("Only a nurse can verify a hold.")
+    if hold.state != DatedHoldState.PENDING:
+        raise DomainError(f"This hold is already {hold.get_state_display().lower()}.")
+    if hold.placed_by_id == actor.pk and not order.facility.nurses_may_verify_own_orders:
+        raise DomainError("You placed this hold; another nurse must verify it (facility policy).")
+    if hold.ends_at <= now:
+        raise DomainError("This hold's time has passed; cancel it instead.")
+    if order.status != OrderStatus.ACTIVE:
+        raise DomainError(
+            f"The order is {order.get_status_display().lower()} now; cancel this hold instead."
+        )
+    hold.state, hold.verified_by, hold.verified_at = DatedHoldState.VERIFIED, actor, now
+    hold.save(update_fields=["state", "verified_by", "verified_at"])
+    dated_hold_changed.send(sender=DatedHold, hold=hold, to_state=hold.state, at=now)
+    return hold
+
+
+@transaction.atomic
+def dated_hold_cancel(
+    *, actor: User, hold: DatedHold, reason: str, now: datetime.datetime | None = None
+) -> DatedHold:
+    """Cancel a dated hold (nurses and administrators; the person who placed it too while it
+    waits for verification). A verified one's doses still ahead come back."""
+    check_inputs(reason=reason)
+    now = now or timezone.now()
+    reason = _reason(reason)
+    hold = _lock_hold(hold)
+    role = _role(actor, hold.prescription.facility_id)
+    placer = hold.placed_by_id == actor.pk and hold.state == DatedHoldState.PENDING
+    if role not in (Role.NURSE, Role.ADMIN) and not (placer and role in HOLD_PLACERS):
+        raise DomainError("Only nurses and administrators can cancel a hold.")
+    if hold.state == DatedHoldState.CANCELLED:
+        raise DomainError("This hold is already cancelled.")
+    was = hold.state
+    hold.state, hold.cancelled_by, hold.cancelled_at = DatedHoldState.CANCELLED, actor, now
+    hold.cancel_reason = reason
+    hold.save(update_fields=["state", "cancelled_by", "cancelled_at", "cancel_reason"])
+    if was == DatedHoldState.VERIFIED:
+        dated_hold_changed.send(sender=DatedHold, hold=hold, to_state=hold.state, at=now)
+    return hold
 
 
 # --- The medication catalog ------------------------------------------------------------------

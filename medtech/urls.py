@@ -15,6 +15,7 @@ urlpatterns = [
     path("", include("care.urls")),
     path("", include("clinical.urls")),
     path("", include("incidents.urls")),
+    path("", include("appointments.urls")),
     path("stock/", include("inventory.urls")),
     path("", include("mar.urls")),
     path("", include("handoff.urls")),

@@ -1,7 +1,8 @@
 """A resident's orders and administrations, service plans and documented care, changes of
-condition and vital signs as one FHIR R4 Bundle (type "collection"); the care resources are
-reports/fhir_care.py's, the changes of condition reports/fhir_clinical.py's, the vital signs'
-Observations reports/fhir_vitals.py's.
+condition, appointments and vital signs as one FHIR R4 Bundle (type "collection"); the care
+resources are reports/fhir_care.py's, the changes of condition reports/fhir_clinical.py's, the
+vital signs' Observations reports/fhir_vitals.py's, the Appointments
+reports/fhir_appointments.py's.
 
 Plain dictionaries, ready for `json.dumps`: the app does not depend on a FHIR library (the tests
 validate the output with one). Every entry's `fullUrl` is a `urn:uuid:` made with uuid5 from the
@@ -21,6 +22,7 @@ from mar.models import Administration, AdminStatus, Amendment
 from meds.models import OrderStatus, Prescription, Recurrence
 from residents.models import Resident, ResidentStatus
 
+from .fhir_appointments import appointment_entries
 from .fhir_care import care_entries
 from .fhir_clinical import clinical_entries
 from .fhir_vitals import vital_entries
@@ -301,6 +303,14 @@ def resident_bundle(
         instant=_instant,
     )
     entries += clinical_entries(
+        resident=resident,
+        start=start,
+        end=end,
+        patient_ref=patient_ref,
+        full_url=_full_url,
+        instant=_instant,
+    )
+    entries += appointment_entries(
         resident=resident,
         start=start,
         end=end,

@@ -12,11 +12,12 @@ from django.urls import reverse
 
 from accounts.models import Facility
 from accounts.selectors import certification_expiring_list
+from appointments.selectors import tomorrow_for_home
 from core.words import counted
 from inventory.selectors import count_overview
 from mar.inbox import SEVERITY_CLASS, open_alerts_by_severity
 from mar.models import AlertKind, AlertSeverity, DoseState, ScheduledDose
-from meds.models import OrderStatus, Prescription
+from meds.models import DatedHold, DatedHoldState, OrderStatus, Prescription
 from meds.selectors import orders_waiting_count
 from residents.selectors import resident_status_counts
 
@@ -201,6 +202,67 @@ def _certifications(facility: Facility, today: datetime.date) -> Section:
     )
 
 
+def _appointments(facility: Facility, now: datetime.datetime) -> Section:
+    """Tomorrow's appointments (facility day), those whose transport is not booked first and
+    flagged; and the appointments whose pending holds wait for a nurse. One query each."""
+    today = now.astimezone(facility.tz).date()
+    tomorrow = tomorrow_for_home(facility, today)
+    not_booked = sum(1 for a in tomorrow if not a.transport_booked)
+    lines = [
+        Line(
+            text=f"{a.starts_at.astimezone(facility.tz):%H:%M} {a.resident.display_name}: {a}",
+            url=reverse("appointment_detail", args=[a.pk]),
+            detail=f"{a.get_transport_display()}"
+            + (f", pick-up {a.pickup_at.astimezone(facility.tz):%H:%M}" if a.pickup_at else ""),
+            badge="Transport booked" if a.transport_booked else "Transport not booked",
+            badge_class="ok" if a.transport_booked else "warn",
+        )
+        for a in tomorrow[:SHOWN]
+    ]
+    # Holds placed for appointments that wait for a nurse's verification (one query).
+    holds = list(
+        DatedHold.objects.filter(
+            prescription__facility=facility,
+            state=DatedHoldState.PENDING,
+            appointment_hold__isnull=False,
+            ends_at__gt=now,
+        )
+        .select_related("prescription__medication", "prescription__resident", "appointment_hold")
+        .order_by("starts_at", "pk")[:SHOWN]
+    )
+    lines += [
+        Line(
+            text=f"Hold {hold.prescription.medication} for "
+            f"{hold.prescription.resident.display_name}",
+            url=reverse("appointment_detail", args=[hold.appointment_hold.appointment_id]),
+            detail=f"from {hold.starts_at.astimezone(facility.tz):%Y-%m-%d %H:%M}",
+            badge="Hold to verify",
+            badge_class="warn",
+        )
+        for hold in holds
+    ]
+    total = len(tomorrow)
+    words = (
+        counted(total, "appointment", "appointments") + " tomorrow"
+        if total
+        else "No appointment tomorrow"
+    )
+    if not_booked:
+        words += f", {counted(not_booked, 'transport', 'transports')} not booked"
+    if holds:
+        words += f"; {counted(len(holds), 'hold waits', 'holds wait')} for a nurse"
+    return Section(
+        title="Tomorrow's appointments",
+        total=total,
+        total_words=words,
+        url=reverse("appointment_calendar")
+        + "?"
+        + urlencode({"date": (today + datetime.timedelta(days=1)).isoformat()}),
+        link_label="Open the calendar",
+        lines=lines,
+    )
+
+
 def supervisor_home(
     *, facility: Facility, now: datetime.datetime, may_verify: bool
 ) -> SupervisorHome:
@@ -210,6 +272,7 @@ def supervisor_home(
             _alerts(facility),
             _overdue(facility),
             _orders(facility, now, may_verify),
+            _appointments(facility, now),
             _counts(facility, now),
             _certifications(facility, now.astimezone(facility.tz).date()),
         ],

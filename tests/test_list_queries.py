@@ -506,3 +506,46 @@ def test_shift_report_queries_do_not_grow_with_residents(
     _assert_constant(small_day, large_day, "shift reports, last 24 hours")
     assert body.count("Asleep") == 5 * N  # every refusal is on it
     assert body.count("With family") == 5 * N // 2  # every leave too (the odd ones)
+
+
+def test_appointment_calendar_and_lists_do_not_grow_with_appointments(
+    medtech_client, nurse_client, facility, unit, medtech_user
+):
+    from appointments import services as appointment_services
+
+    resident = ResidentFactory(facility=facility, unit=unit)
+
+    def book(n: int) -> None:
+        start = timezone.now() + timedelta(days=1)
+        for i in range(n):
+            other = ResidentFactory(facility=facility, unit=unit)
+            for who in (other, resident):
+                appointment = appointment_services.appointment_create(
+                    actor=medtech_user,
+                    resident=who,
+                    provider_name=f"Dr. {i}",
+                    starts_at=start + timedelta(minutes=10 * i),
+                    expected_return_at=start + timedelta(minutes=10 * i, hours=1),
+                    purpose="Check-up",
+                    transport="van",
+                )
+            if i % 2:
+                appointment_services.appointment_book_transport(
+                    actor=medtech_user,
+                    appointment=appointment,
+                    version=1,
+                    pickup_at=appointment.starts_at,
+                )
+
+    day = (timezone.now() + timedelta(days=1)).astimezone(facility.tz).date().isoformat()
+    pages = [
+        (medtech_client, reverse("appointment_calendar") + f"?date={day}"),
+        (medtech_client, reverse("appointment_calendar") + f"?date={day}&view=week&unit={unit.pk}"),
+        (medtech_client, reverse("resident_appointments", args=[resident.pk])),
+        (nurse_client, reverse("home")),
+    ]
+    book(N)
+    small = [_queries(client, url) for client, url in pages]
+    book(4 * N)
+    for (client, url), before in zip(pages, small, strict=True):
+        _assert_constant(before, _queries(client, url), url)

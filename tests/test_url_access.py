@@ -22,6 +22,8 @@ from PIL import Image
 
 from accounts.models import Membership, Role
 from accounts.permissions import roles_phrase
+from appointments import services as appointment_services
+from appointments.models import Appointment
 from care import services as care_services
 from care.catalog import adl_template
 from care.models import CareLevel, CareTask
@@ -584,6 +586,65 @@ EXPECTED: dict[str, dict[str, int]] = {
         "admin": 200,
         "outsider": 200,
     },
+    # Appointments: med techs, nurses and administrators (caregivers do not book or read them);
+    # another facility's appointment or resident is a 404, the outsider's own calendar a 200.
+    "appointment_calendar": {
+        "anon": 302,
+        "med_tech": 200,
+        "caregiver": 403,
+        "nurse": 200,
+        "admin": 200,
+        "outsider": 200,
+    },
+    "resident_appointments": {
+        "anon": 302,
+        "med_tech": 200,
+        "caregiver": 403,
+        "nurse": 200,
+        "admin": 200,
+        "outsider": 404,
+    },
+    "appointment_new": {
+        "anon": 302,
+        "med_tech": 200,
+        "caregiver": 403,
+        "nurse": 200,
+        "admin": 200,
+        "outsider": 404,
+    },
+    "appointment_detail": {
+        "anon": 302,
+        "med_tech": 200,
+        "caregiver": 403,
+        "nurse": 200,
+        "admin": 200,
+        "outsider": 404,
+    },
+    "appointment_edit": {
+        "anon": 302,
+        "med_tech": 200,
+        "caregiver": 403,
+        "nurse": 200,
+        "admin": 200,
+        "outsider": 404,
+    },
+    "appointment_packet": {
+        "anon": 302,
+        "med_tech": 200,
+        "caregiver": 403,
+        "nurse": 200,
+        "admin": 200,
+        "outsider": 404,
+    },
+    "appointment_transport": POST_ONLY,
+    "appointment_hold": POST_ONLY,
+    "appointment_hold_verify": POST_ONLY,
+    "appointment_hold_cancel": POST_ONLY,
+    "appointment_leave": POST_ONLY,
+    "appointment_back": POST_ONLY,
+    "appointment_outcome": POST_ONLY,
+    "appointment_cancel": POST_ONLY,
+    "dose_record_away": POST_ONLY,
     "incident_amend": POST_ONLY,
     "incident_close": POST_ONLY,
     "incident_followup_complete": POST_ONLY,
@@ -1085,6 +1146,8 @@ PARAMETERS: dict[str, dict[str, str]] = {
         "incidents/": "incident",
         "handoff/reports/": "shift_report",
         "handoff/notes/": "handoff_note",
+        "appointments/residents/": "resident",
+        "appointments/": "appointment",
         "vitals/residents/": "resident",
         "vitals/resident-ranges/": "resident_vital_range",
         "vitals/exceptions/": "vital_exception",
@@ -1102,6 +1165,7 @@ PARAMETERS: dict[str, dict[str, str]] = {
     "allergy_pk": {"residents/": "allergy"},
     "cert_pk": {"staff/": "certification"},
     "unit_pk": {"stock/": "unit"},
+    "hold_pk": {"appointments/": "dated_hold"},
 }
 
 ADMITTED = "2025-01-15"
@@ -1276,6 +1340,41 @@ POST_DATA: dict[str, dict] = {
         "occurred_at": _local_input(o, timedelta(hours=-1)),
         "description": "Shouted at the nurse in the dining room",
     },
+    "appointment_new": lambda o: {
+        "provider_name": "Dr. Patel",
+        "provider_specialty": "Cardiology",
+        "starts_at": _local_input(o, timedelta(days=1)),
+        "expected_return_at": _local_input(o, timedelta(days=1, hours=2)),
+        "purpose": "Echocardiogram",
+        "transport": "van",
+        "bring_medication_list": "on",
+    },
+    "appointment_edit": lambda o: {
+        "version": "1",
+        "provider_name": "Dr. Patel",
+        "starts_at": _local_input(o, timedelta(hours=2)),
+        "expected_return_at": _local_input(o, timedelta(hours=4)),
+        "purpose": "Echocardiogram and labs",
+        "transport": "family",
+    },
+    "appointment_transport": lambda o: {
+        "version": "1",
+        "pickup_at": _local_input(o, timedelta(hours=1)),
+        "note": "Van 2",
+    },
+    "appointment_hold": lambda o: {
+        "prescription": o.prescription.pk,
+        "starts_at": _local_input(o, timedelta(hours=1)),
+        "ends_at": _local_input(o, timedelta(hours=4)),
+        "reason": "Fasting for labs",
+    },
+    "appointment_hold_verify": {},
+    "appointment_hold_cancel": {"reason": "Not needed after all"},
+    "appointment_leave": {"version": "1"},
+    "appointment_back": {"version": "2"},
+    "appointment_outcome": {"version": "1", "seen": "not_seen", "notes": "Clinic closed"},
+    "appointment_cancel": {"version": "1", "reason": "Clinic closed"},
+    "dose_record_away": {"key": "7c1e9a8b-7c6d-4e5f-8a9b-0c1d2e3f4a5b", "choice": "sent"},
     "incident_amend": {"field": "discovered_by", "value": "Sam", "reason": "Sam found her"},
     "handoff_note_add": lambda o: {
         "unit": o.unit.pk,
@@ -1357,6 +1456,7 @@ POST_OBJECTS: dict[str, dict[str, str]] = {
     "order_resume": {"pk": "held_prescription"},
     "condition_notify": {"pk": "evaluated_report"},
     "condition_close": {"pk": "notified_report"},
+    "appointment_back": {"pk": "out_appointment"},
 }
 # Pages that accept POST but write nothing of a facility: the session's own pages.
 # (`my_pin` changes only the signed-in user's own PIN.)
@@ -1387,6 +1487,17 @@ OPEN_TO_ALL_WRITES = {
     "shift_report_acknowledge",  # and signs for it
     "flowsheet",  # and records vitals
     "mar_pdf_jobs",
+    # Appointments: med techs book and work them (holds wait for a nurse's verification).
+    "appointment_new",
+    "appointment_edit",
+    "appointment_transport",
+    "appointment_hold",
+    "appointment_hold_cancel",
+    "appointment_leave",
+    "appointment_back",
+    "appointment_outcome",
+    "appointment_cancel",
+    "dose_record_away",
 }
 # Pages that only read.
 READ_ONLY = {
@@ -1440,6 +1551,10 @@ READ_ONLY = {
     "report_audit_resident",
     "report_audit_staff",
     "medication_list",
+    "appointment_calendar",
+    "resident_appointments",
+    "appointment_detail",
+    "appointment_packet",
 }
 WRITE_KINDS = {
     "POST_DATA": set(POST_DATA),
@@ -1459,6 +1574,7 @@ PROJECT_APPS = [
     "clinical",
     "incidents",
     "handoff",
+    "appointments",
     "reports",
 ]
 
@@ -1688,10 +1804,46 @@ def objects(
         key=uuid.uuid4(),
         now=now,
     )
+    # An appointment that takes the resident away across `dose`'s window (its pick-up, 2 hours
+    # before which the resident is away, is in 90 minutes), a hold placed for it by the med
+    # tech, and another resident out at one.
+    appointment = appointment_services.appointment_create(
+        actor=medtech_user,
+        resident=resident,
+        provider_name="Dr. Patel",
+        provider_specialty="Cardiology",
+        starts_at=now + timedelta(minutes=90),
+        expected_return_at=now + timedelta(hours=3),
+        purpose="Echocardiogram",
+        transport="van",
+    )
+    dated_hold = appointment_services.appointment_hold_medication(
+        actor=medtech_user,
+        appointment=appointment,
+        prescription=other_prescription,
+        starts_at=now + timedelta(hours=1),
+        ends_at=now + timedelta(hours=3),
+        reason="Fasting",
+    ).hold
+    out_appointment = appointment_services.appointment_create(
+        actor=medtech_user,
+        resident=bare_resident,
+        provider_name="Dr. Lee",
+        starts_at=now - timedelta(hours=1),
+        expected_return_at=now + timedelta(hours=1),
+        purpose="Dental",
+        transport="family",
+    )
+    out_appointment = appointment_services.appointment_leave(
+        actor=medtech_user, appointment=out_appointment, version=1
+    )
     return SimpleNamespace(
         shift_report=shift_report,
         handoff_note=handoff_note,
         incoming_user=member(facility, Role.MED_TECH, username="incoming_tech"),
+        appointment=Appointment.objects.get(pk=appointment.pk),
+        out_appointment=out_appointment,
+        dated_hold=dated_hold,
         evaluated_report=evaluated_report,
         notified_report=notified_report,
         monitoring_episode=monitoring_episode,

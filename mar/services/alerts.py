@@ -611,3 +611,41 @@ def alert_raise_weight_loss(*, resident, reading, loss, at: datetime.datetime) -
             )
         ]
     )
+
+
+def appointment_subject(appointment_id: int) -> str:
+    """The "appointment outcome not recorded" alert's subject: one per appointment."""
+    return f"appointment:{appointment_id}"
+
+
+def alerts_raise_appointment_outcomes(*, facility_id: int, appointments, at) -> int:
+    """One "appointment outcome not recorded" alert per appointment (appointments' sweep)."""
+    alerts = []
+    for appointment in appointments:
+        back = local_stamp(appointment.expected_return_at, appointment.facility.tz)
+        alerts.append(
+            Alert(
+                facility_id=facility_id,
+                resident_id=appointment.resident_id,
+                kind=AlertKind.APPOINTMENT_OUTCOME,
+                subject=appointment_subject(appointment.pk),
+                severity=AlertSeverity.WARNING,
+                message=(
+                    f"{appointment.resident}: {appointment} — outcome not recorded "
+                    f"(expected back {back}). Record what the provider said and any orders."
+                ),
+                created_at=at,
+            )
+        )
+    return alerts_create(alerts)
+
+
+def alerts_settle_appointment(*, appointment, by, at) -> int:
+    """The appointment's outcome alert is resolved by its outcome (or its cancelling)."""
+    return alerts_resolve(
+        kinds=[AlertKind.APPOINTMENT_OUTCOME],
+        subjects=[appointment_subject(appointment.pk)],
+        by=by,
+        at=at,
+        note=f"Appointment {appointment.get_state_display().lower()}",
+    )

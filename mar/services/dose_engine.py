@@ -259,21 +259,31 @@ def _wanted_doses(
     return eligible, wanted, earliest
 
 
+# A verified dated hold (meds.DatedHold) covers the dose: it is made cancelled ("hold"), so the
+# MAR reads HOLD, and it is never revived while the hold stands.
+_DATED_HOLD = """
+    SELECT FROM meds_datedhold AS dh
+    WHERE dh.prescription_id = {order} AND dh.state = 'verified'
+      AND dh.starts_at <= {due} AND {due} < dh.ends_at
+"""
+
 _INSERT_DOSES = """
     INSERT INTO mar_scheduleddose (facility_id, prescription_id, resident_id, due_at,
         window_opens_at, window_closes_at, state, cancel_reason, created_at, state_changed_at)
     SELECT p.facility_id, p.id, p.resident_id, w.due_at,
            w.due_at - make_interval(mins => p.window_minutes),
            w.due_at + make_interval(mins => p.window_minutes),
-           %(due)s, '', %(created)s, NULL
+           CASE WHEN h.held THEN %(cancelled)s ELSE %(due)s END,
+           CASE WHEN h.held THEN 'hold' ELSE '' END, %(created)s, NULL
     FROM (
         SELECT order_id, timestamptz 'epoch' + due * interval '1 microsecond' AS due_at
         FROM unnest(%(orders)s::bigint[], %(dues)s::bigint[]) AS w(order_id, due)
     ) AS w
     JOIN meds_prescription AS p ON p.id = w.order_id
     JOIN residents_resident AS r ON r.id = p.resident_id
+    CROSS JOIN LATERAL (SELECT EXISTS ({held}) AS held) AS h
     WHERE p.status = %(active)s AND p.verified_at IS NOT NULL AND r.status = %(present)s
-"""
+""".replace("{held}", _DATED_HOLD.format(order="p.id", due="w.due_at"))
 
 
 def _insert_doses(order_ids: list[int], dues: list[int]) -> int:
@@ -290,6 +300,7 @@ def _insert_doses(order_ids: list[int], dues: list[int]) -> int:
     """
     params = {
         "due": DoseState.DUE,
+        "cancelled": DoseState.CANCELLED,
         "active": OrderStatus.ACTIVE,
         "present": ResidentStatus.ACTIVE,
         "created": timezone.now(),
@@ -365,6 +376,11 @@ def _revive_doses(
                   WHERE p.id = mar_scheduleddose.prescription_id AND p.status = %(active)s
                     AND r.status = %(present)s
               )
+              AND NOT EXISTS ("""
+            + _DATED_HOLD.format(
+                order="mar_scheduleddose.prescription_id", due="mar_scheduleddose.due_at"
+            )
+            + """)
             """,
             {
                 "active": OrderStatus.ACTIVE,
@@ -410,6 +426,11 @@ def doses_mark_overdue(
     `due` past its window's close -> `overdue` (alert: overdue dose); `due`/`overdue` past the
     facility's missed-after hours -> `missed` (the dose's alert becomes "missed dose"). After a
     long outage one run leaves every dose in its right state with exactly one alert.
+
+    A resident out at an appointment (appointments' state "out", its partial index) keeps their
+    open doses where they are: the med pass asks for a reason (given before leaving, sent with
+    the resident, not given) instead. Once they are back, the next run moves any dose still
+    undocumented like any other, with its alert: nothing is dropped silently.
     """
     now = now or timezone.now()
     facilities = Facility.objects.order_by("pk")
@@ -500,6 +521,10 @@ def _move_open_doses(
                 SELECT id FROM mar_scheduleddose
                 WHERE facility_id = f.id AND state IN ({in_states})
                   AND window_closes_at <= %(before)s AND window_opens_at <= %(before)s
+                  AND NOT EXISTS (
+                      SELECT FROM appointments_appointment AS a
+                      WHERE a.resident_id = mar_scheduleddose.resident_id AND a.state = 'out'
+                  )
                 FOR UPDATE SKIP LOCKED
             ) AS d
             """,

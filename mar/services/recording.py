@@ -15,6 +15,8 @@ from django.utils import timezone
 from accounts.models import Facility, Role, User
 from accounts.selectors import medication_aide_current, membership_role
 from accounts.services import staff_authenticate
+from appointments.models import AppointmentState
+from appointments.selectors import away_for
 from core.errors import DomainError
 from core.time import local_day_time, local_time
 from core.validators import check_inputs
@@ -251,8 +253,14 @@ def administration_record(
     lot: str = "",
     now: datetime.datetime | None = None,
     client_address: str | None = None,
+    appointment_early: bool = False,
 ) -> RecordResult:
     """Record what happened to a scheduled dose. Exactly one standing record per dose.
+
+    `appointment_early`: the dose is given before the resident leaves for an appointment that
+    takes them away across its window (appointments.selectors.away_for, read again under the
+    lock): it may then be given before its window opens, by a med tech too, with
+    `early_reason` (see administration_record_away).
 
     "Given" closer to another given dose of the order than its minimum spacing is refused
     unless a nurse gives `spacing_override_reason` (recorded on the administration).
@@ -297,6 +305,7 @@ def administration_record(
             lot=(lot or "").strip(),
             now=now,
             client_address=client_address,
+            appointment_early=appointment_early,
         )
     except CertificationRequired:
         alert_raise_certification(facility=dose.facility, user=actor, now=now)
@@ -379,6 +388,7 @@ def _record_dose(
     witness_username,
     witness_secret,
     client_address=None,
+    appointment_early=False,
     **fields,
 ) -> RecordResult:
     _share_lock_resident_of(dose_id)
@@ -418,8 +428,15 @@ def _record_dose(
         raise DomainError("Choose a code for “other”.", field="other_code")
     if status != AdminStatus.OTHER:
         fields["other_code"] = ""
+    if appointment_early and (not fields["early_reason"] or not _away_early(dose, status, now)):
+        raise DomainError(
+            "Only a dose due while the resident is away at an appointment can be recorded "
+            "before its window (given: only before they leave)."
+        )
     if now < dose.window_opens_at:
-        if role != Role.NURSE or not fields["early_reason"]:
+        if appointment_early:
+            pass  # given before leaving for the appointment (checked above)
+        elif role != Role.NURSE or not fields["early_reason"]:
             raise DomainError(
                 "Too early: this dose's window opens at "
                 f"{local_time(dose.window_opens_at, facility.tz)}."
@@ -725,3 +742,87 @@ def amendment_create(
             # The sweep moves it on (overdue / missed) at once if its window has passed.
             alerts_reopen(kinds=DOSE_ALERT_KINDS, subjects=[dose_subject(dose.pk)])
     return amendment
+
+
+def _away_early(dose: ScheduledDose, status: str, now: datetime.datetime) -> bool:
+    """The dose may be recorded before its window: the resident is away at an appointment across
+    it (appointments.selectors.away_for). "Given" only while they have not left yet."""
+    appointment = away_for(dose.resident_id, dose.window_opens_at, dose.window_closes_at, now)
+    if appointment is None:
+        return False
+    return status != AdminStatus.GIVEN or appointment.state == AppointmentState.SCHEDULED
+
+
+# What a med tech answers for a dose due while the resident is away at an appointment.
+AWAY_CHOICES = {
+    "given_before": "Given before leaving",
+    "sent": "Sent with the resident",
+    "not_given": "Not given (out at the appointment)",
+}
+# The facility's "other" code these are recorded under (mar.models.DEFAULT_OTHER_CODES).
+AWAY_CODE = "out"
+
+
+def administration_record_away(
+    *,
+    actor: User,
+    dose: ScheduledDose,
+    choice: str,
+    idempotency_key,
+    now: datetime.datetime | None = None,
+    client_address: str | None = None,
+) -> RecordResult:
+    """Record a dose due while the resident is away at an appointment (out now, or about to
+    leave for a scheduled one: appointments.selectors.away_for). `choice`:
+
+    - "given_before": Given, before the resident leaves (allowed before the window opens);
+    - "sent": the dose went with the resident (recorded as Other "out of facility", with the
+      reason, since nobody here saw it given);
+    - "not_given": not given because the resident was out (Other "out of facility").
+
+    A dose outside the appointment's time is refused: use the ordinary record. Everything else
+    (locks, the one-time key, certification, witness, hold parameters) is administration_record.
+    """
+    now = now or timezone.now()
+    if choice not in AWAY_CHOICES:
+        raise DomainError("Choose what happened to the dose.", field="choice")
+    appointment = away_for(dose.resident_id, dose.window_opens_at, dose.window_closes_at, now)
+    if appointment is None:
+        raise DomainError(
+            "This dose is not due while the resident is away at an appointment; record it as "
+            "usual.",
+            field="choice",
+        )
+    words = f"the appointment with {appointment}"
+    late = f"Out at {words}" if now > dose.window_closes_at else ""
+    early = now < dose.window_opens_at
+    if choice == "given_before":
+        return administration_record(
+            actor=actor,
+            dose=dose,
+            status=AdminStatus.GIVEN,
+            idempotency_key=idempotency_key,
+            early_reason=f"Given before leaving for {words}" if early else "",
+            late_reason=late,
+            now=now,
+            client_address=client_address,
+            appointment_early=early,
+        )
+    has_code = OtherCode.objects.filter(facility_id=dose.facility_id, code=AWAY_CODE).exists()
+    reason = (
+        f"Sent with the resident to {words}" if choice == "sent" else f"Not given: out at {words}"
+    )
+    return administration_record(
+        actor=actor,
+        dose=dose,
+        status=AdminStatus.OTHER if has_code else AdminStatus.OMITTED,
+        other_code=AWAY_CODE if has_code else "",
+        idempotency_key=idempotency_key,
+        reason=reason,
+        late_reason=late,
+        # Recorded ahead of the window when the resident leaves before it opens.
+        early_reason=f"Recorded as the resident left for {words}" if early else "",
+        now=now,
+        client_address=client_address,
+        appointment_early=early,
+    )

@@ -221,6 +221,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
         "options": {"expires": 55},
     },
+    "raise-appointment-outcome-alerts": {
+        "task": "appointments.tasks.raise_outcome_alerts",
+        "schedule": 300.0,
+        "options": {"expires": 290},
+    },
     "clear-expired-sessions": {
         "task": "accounts.tasks.clear_expired_sessions",
         "schedule": 60 * 60.0,

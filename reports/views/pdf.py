@@ -12,12 +12,14 @@ from django.views.decorators.http import require_http_methods
 
 from accounts.models import Unit
 from accounts.permissions import EVERYONE, facility_view, scoped_get
+from appointments.models import Appointment
 from core.views import paginate, run_service
 from residents.models import Resident
 
 from .. import params
 from ..forms import MarPdfJobForm
 from ..models import JobState, MarPdfJob
+from ..packet import appointment_packet_pdf
 from ..pdf import mar_pdf
 from ..pdf_jobs import job_list, job_row
 from ..services import mar_pdf_job_request
@@ -110,3 +112,20 @@ def mar_pdf_job_download(request, pk: int):
     if job.state != JobState.DONE or job.pdf is None:
         raise Http404("This PDF is not ready.")
     return _pdf_response(bytes(job.pdf), job.unit.name, job.year, job.month)
+
+
+@facility_view(EVERYONE, action="print appointment packets")
+def appointment_packet(request, pk: int):
+    """The one-page packet that goes with the resident to the appointment."""
+    appointment = scoped_get(
+        Appointment.objects.select_related("facility", "resident__unit").prefetch_related(
+            "resident__allergies"
+        ),
+        request,
+        pk=pk,
+    )
+    response = HttpResponse(appointment_packet_pdf(appointment), content_type="application/pdf")
+    day = appointment.starts_at.astimezone(request.facility.tz).date()
+    name = _filename_part(f"{appointment.resident.last_name} {appointment.resident.first_name}")
+    response["Content-Disposition"] = f'inline; filename="Appointment-{name}-{day}.pdf"'
+    return response

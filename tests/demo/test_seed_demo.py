@@ -11,6 +11,7 @@ from django.db.models import Count, Max, Min, Sum
 from django.utils import timezone
 
 from accounts.models import Facility
+from appointments.models import Appointment
 from care.models import CareRecord, CareTask, PlanStatus, ServicePlan
 from clinical.models import ConditionEvaluation, ConditionReport
 from handoff.models import HandoffNote, ShiftReport
@@ -51,6 +52,7 @@ def _totals() -> dict[str, int]:
             ServicePlan,
             ShiftReport,
             HandoffNote,
+            Appointment,
         )
     }
 
@@ -178,10 +180,20 @@ def test_seed_demo_slow_builds_35_days_of_history_once(monkeypatch, settings):
     handed = ShiftReport.objects.filter(facility=maple, state="acknowledged")
     assert handed.count() == 6
     assert all(r.acknowledged_by_id != r.submitted_by_id for r in handed)
-    assert all(len(r.snapshot["sections"]) == 9 for r in handed)
+    assert all(len(r.snapshot["sections"]) == 10 for r in handed)
     assert any(line for r in handed for s in r.snapshot["sections"] for line in s["lines"])
     assert HandoffNote.objects.filter(facility=maple, acknowledged_in__isnull=True).count() == 6
     assert not Alert.objects.filter(kind=AlertKind.HANDOFF_UNACKNOWLEDGED).exists()
+    # Three appointments: tomorrow's cardiology by van, transport not booked, with a hold
+    # waiting for a nurse; a resident out at the dentist now; yesterday's eye visit, back, its
+    # outcome not recorded and alerted.
+    cardiology, out, back = Appointment.objects.order_by("-state", "starts_at")
+    assert cardiology.provider_specialty == "Cardiology" and not cardiology.transport_booked
+    assert cardiology.holds.get().hold.state == "pending"
+    assert out.state == "out" and back.state == "back"
+    assert Alert.objects.get(kind=AlertKind.APPOINTMENT_OUTCOME).subject == (
+        f"appointment:{back.pk}"
+    )
 
     # A second run adds nothing.
     before = _totals()

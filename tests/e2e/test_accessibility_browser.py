@@ -17,6 +17,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from accounts.models import Certification, Membership, Unit, User
+from appointments.models import Appointment
 from care.models import (
     CareLevel,
     CareRecord,
@@ -60,6 +61,7 @@ NOT_PAGES = {
     "resident_fhir",
     "resident_mar_pdf",
     "mar_pdf_job_download",
+    "appointment_packet",
 }
 BLOCKING = {"critical", "serious"}
 
@@ -147,6 +149,10 @@ def _demo_objects(demo) -> SimpleNamespace:
         .order_by("pk")
         .first(),
         monitoring_check=MonitoringCheck.objects.filter(facility=facility).order_by("pk").first(),
+        # Tomorrow's cardiology visit: its transport, hold and outcome forms are open.
+        appointment=Appointment.objects.filter(facility=facility, state="scheduled")
+        .order_by("pk")
+        .first(),
         pdf_job=MarPdfJob.objects.create(
             facility=facility,
             unit=north,

@@ -316,3 +316,47 @@ def test_another_med_tech_cannot_amend_a_note(facility, resident, med_tech, even
         services.handoff_note_amend(
             actor=evening_tech, note=written, kind="error", reason="Not mine"
         )
+
+
+def test_the_report_ends_with_the_units_appointments_to_the_end_of_tomorrow(
+    facility, unit, resident, med_tech
+):
+    from appointments import services as appointment_services
+    from tests.factories import ResidentFactory, UnitFactory
+
+    def book(who, local: datetime.datetime, **fields):
+        starts = local.replace(tzinfo=facility.tz)
+        return appointment_services.appointment_create(
+            actor=med_tech,
+            resident=who,
+            provider_name="Dr. Patel",
+            provider_specialty="Cardiology",
+            starts_at=starts,
+            expected_return_at=starts + 2 * HOUR,
+            purpose="Echocardiogram",
+            transport="van",
+            now=NOW,
+            **fields,
+        )
+
+    # The day shift of Wednesday 4 March: tomorrow is Thursday.
+    shift = shift_at(NOW, facility.shifts)
+    booked = book(resident, datetime.datetime(2026, 3, 5, 9, 30))
+    appointment_services.appointment_book_transport(
+        actor=med_tech, appointment=booked, version=1, pickup_at=booked.starts_at - HOUR, now=NOW
+    )
+    book(resident, datetime.datetime(2026, 3, 4, 16, 0), fasting=True)  # this evening
+    book(resident, datetime.datetime(2026, 3, 4, 11, 0))  # during the shift: not ahead
+    book(resident, datetime.datetime(2026, 3, 6, 9, 0))  # the day after tomorrow
+    other = ResidentFactory(facility=facility, unit=UnitFactory(facility=facility, name="East"))
+    book(other, datetime.datetime(2026, 3, 5, 10, 0))  # another unit
+
+    view = selectors.report_live(facility=facility, unit=unit, shift=shift, now=NOW)
+    (section,) = [s for s in view.sections if s.key == "appointments"]
+    assert [f"{line.resident} | {line.mark} | {line.text}" for line in section.lines] == [
+        "Ada Byron | Transport not booked | Cardiology, Dr. Patel: Echocardiogram; "
+        "Facility van; fasting",
+        "Ada Byron |  | Cardiology, Dr. Patel: Echocardiogram; Facility van, pick-up 08:30",
+    ]
+    assert all(line.url.startswith("/appointments/") for line in section.lines)
+    assert section.lines[0].tone == "warn"

@@ -319,6 +319,7 @@ def test_beat_schedule_names_the_tasks_in_intervals():
         "accounts.tasks.clear_expired_sessions": 3600.0,
         "clinical.tasks.escalate_conditions": 60.0,
         "incidents.tasks.raise_followup_alerts": 300.0,
+        "appointments.tasks.raise_outcome_alerts": 300.0,
     }
 
 

@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from demo import build
+from demo.appointments import seed_appointments
 from demo.care import seed_care
 from demo.conditions import seed_conditions
 from demo.handoff import seed_handoff
@@ -59,6 +60,7 @@ class Command(BaseCommand):
         with pghistory.context(command="seed_demo"):
             seed_conditions(facilities, staff)
             seed_incidents(facilities, staff)
+            seed_appointments(facilities, staff)
         self.say("demo: today's deliveries, doses and alerts")
         with transaction.atomic(), pghistory.context(command="seed_demo"):
             stocked = build.deliver_todays_stock(facilities, staff, password)
