@@ -320,6 +320,7 @@ def test_beat_schedule_names_the_tasks_in_intervals():
         "clinical.tasks.escalate_conditions": 60.0,
         "incidents.tasks.raise_followup_alerts": 300.0,
         "appointments.tasks.raise_outcome_alerts": 300.0,
+        "handoff.tasks.raise_handoff_alerts": 60.0,
     }
 
 
