@@ -144,9 +144,12 @@ def chart(
     end: datetime.datetime,
     tz: ZoneInfo,
     days: int,
+    x_text: dict[float, str] | None = None,
 ) -> Chart:
     """A chart of `kinds` between `start` and `end`: `points[kind]` are (epoch seconds, value,
-    out of range) in time order, `ranges[kind]` the band (low, high)."""
+    out of range) in time order, `ranges[kind]` the band (low, high). `x_text`: the x
+    coordinates already made for this period, shared by the period's charts."""
+    x_text = {} if x_text is None else x_text
     unit = VITAL_UNITS[VitalSign(kinds[0])]
     values = [value for kind in kinds for _, value, _ in points.get(kind, [])]
     exceptions = sum(1 for kind in kinds for *_, out in points.get(kind, []) if out)
@@ -176,28 +179,36 @@ def chart(
             drawn.bands.append(
                 Band(label=VitalSign(kind).label, y=f"{top:.1f}", height=f"{bottom - top:.1f}")
             )
-        # x() and y() written out: a call per point costs more than its arithmetic.
-        coordinates = [
-            (
-                round(LEFT + (at - origin) / span * PLOT_W, 1),
-                round(TOP + (high - value) / rise * PLOT_H, 1),
-                out,
+        # Each coordinate as text, made once per instant (the charts share `x_text`: a set of
+        # vitals is taken together) and once per value; "%.1f" rounds as round(v, 1) does. The
+        # few marks drawn around a point (a dot, a triangle) start from the rounded point.
+        y_text: dict[float, str] = {}
+        texts = []
+        for at, value, out in points.get(kind, []):
+            tx = x_text.get(at)
+            if tx is None:
+                tx = x_text[at] = f"{LEFT + (at - origin) / span * PLOT_W:.1f}"
+            ty = y_text.get(value)
+            if ty is None:
+                ty = y_text[value] = f"{TOP + (high - value) / rise * PLOT_H:.1f}"
+            texts.append((tx, ty, out))
+        dots = ""
+        if len(texts) <= DOTS_UP_TO:
+            dots = " ".join(
+                f"M{float(tx) - 2:.1f} {float(ty) - 2:.1f}h4v4h-4Z" for tx, ty, _ in texts
             )
-            for at, value, out in points.get(kind, [])
-        ]
+        triangles = []
+        for tx, ty, out in texts:
+            if out:
+                cx, cy = float(tx), float(ty)
+                triangles.append(f"M{tx} {cy - 6:.1f}L{cx + 6:.1f} {cy + 5:.1f}H{cx - 6:.1f}Z")
         drawn.lines.append(
             Line(
                 label=VitalSign(kind).label,
-                points=" ".join(f"{cx:.1f},{cy:.1f}" for cx, cy, _ in coordinates),
+                points=" ".join(f"{tx},{ty}" for tx, ty, _ in texts),
                 dashed=index > 0,
-                dots=" ".join(f"M{cx - 2:.1f} {cy - 2:.1f}h4v4h-4Z" for cx, cy, _ in coordinates)
-                if len(coordinates) <= DOTS_UP_TO
-                else "",
-                triangles=" ".join(
-                    f"M{cx:.1f} {cy - 6:.1f}L{cx + 6:.1f} {cy + 5:.1f}H{cx - 6:.1f}Z"
-                    for cx, cy, out in coordinates
-                    if out
-                ),
+                dots=dots,
+                triangles=" ".join(triangles),
             )
         )
     step = _nice_step((high - low) / 4)

@@ -198,8 +198,10 @@ def flowsheet(*, resident: Resident, days: int, now: datetime.datetime, page=Non
             (epoch, value, out or abs(epoch - lost_at) < 0.001)
             for epoch, value, out in points[VitalSign.WEIGHT]
         ]
+    x_text: dict[float, str] = {}  # the charts' x coordinates, shared
     charts = [
         chart(
+            x_text=x_text,
             key=key,
             title=title,
             kinds=kinds,
@@ -282,17 +284,21 @@ EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 # the page reads the readings once however many there are; plain numbers (no datetime or
 # Decimal per reading: 90 days of 8 vitals are thousands).
 _MOMENTS = """
-    SELECT (extract(epoch FROM r.taken_at) * 1000000)::bigint, r.source,
-           u.first_name, u.last_name, u.username,
-           array_agg(r.kind ORDER BY r.id), array_agg(r.value::float8 ORDER BY r.id),
-           array_agg(e.id IS NOT NULL ORDER BY r.id)
-    FROM vitals_vitalreading r
-    JOIN accounts_user u ON u.id = r.taken_by_id
-    LEFT JOIN vitals_vitalexception e ON e.reading_id = r.id
-    WHERE r.resident_id = %s AND r.taken_at <= %s
-      AND (r.taken_at >= %s OR (r.kind = 'weight' AND r.taken_at >= %s))
-    GROUP BY r.taken_at, r.taken_by_id, r.source, u.first_name, u.last_name, u.username
-    ORDER BY r.taken_at DESC, r.taken_by_id, r.source
+    SELECT (extract(epoch FROM m.taken_at) * 1000000)::bigint, m.source,
+           u.first_name, u.last_name, u.username, m.kinds, m.values, m.outs
+    FROM (
+        SELECT r.taken_at, r.taken_by_id, r.source,
+               array_agg(r.kind ORDER BY r.id) AS kinds,
+               array_agg(r.value::float8 ORDER BY r.id) AS values,
+               array_agg(e.id IS NOT NULL ORDER BY r.id) AS outs
+        FROM vitals_vitalreading r
+        LEFT JOIN vitals_vitalexception e ON e.reading_id = r.id
+        WHERE r.resident_id = %s AND r.taken_at <= %s
+          AND (r.taken_at >= %s OR (r.kind = 'weight' AND r.taken_at >= %s))
+        GROUP BY r.taken_at, r.taken_by_id, r.source
+    ) AS m
+    JOIN accounts_user u ON u.id = m.taken_by_id
+    ORDER BY m.taken_at DESC, m.taken_by_id, m.source
 """
 
 
