@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from django.utils.html import format_html_join
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
 
 from .models import VITAL_UNITS, VitalSign
 
@@ -68,39 +69,32 @@ class Chart:
     label_top: str = str(HEIGHT - 8)
 
     # The axes' ticks and the key as finished markup and words: made once per chart here, not
-    # a dozen template lookups per tick (the flowsheet draws eight charts on every view).
+    # a dozen template lookups per tick (the flowsheet draws eight charts on every view). Every
+    # part is a number or a date made in this module, escaped all the same.
     @property
     def y_axis(self) -> str:
-        return format_html_join(
-            "",
-            '<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="#000"/><text x="{}" y="{}" '
-            'text-anchor="end" dominant-baseline="middle" fill="#000">{}</text>',
-            (
-                (self.tick_left, t.at, self.left, t.at, self.label_right, t.at, t.label)
-                for t in self.y_ticks
-            ),
+        return mark_safe(  # each part escaped
+            "".join(
+                f'<line x1="{self.tick_left}" y1="{at}" x2="{self.left}" y2="{at}" stroke="#000"/>'
+                f'<text x="{self.label_right}" y="{at}" text-anchor="end" '
+                f'dominant-baseline="middle" fill="#000">{label}</text>'
+                for at, label in ((escape(t.at), escape(t.label)) for t in self.y_ticks)
+            )
         )
 
     @property
     def x_axis(self) -> str:
         last = len(self.x_ticks) - 1
-        return format_html_join(
-            "",
-            '<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="#000"/><text x="{}" y="{}" '
-            'text-anchor="{}" fill="#000">{}</text>',
-            (
-                (
-                    t.at,
-                    self.plot_bottom,
-                    t.at,
-                    self.tick_bottom,
-                    t.at,
-                    self.label_top,
-                    "start" if i == 0 else "end" if i == last else "middle",
-                    t.label,
+        return mark_safe(  # each part escaped
+            "".join(
+                f'<line x1="{at}" y1="{self.plot_bottom}" x2="{at}" y2="{self.tick_bottom}" '
+                f'stroke="#000"/><text x="{at}" y="{self.label_top}" text-anchor="'
+                f'{"start" if i == 0 else "end" if i == last else "middle"}" fill="#000">'
+                f"{label}</text>"
+                for i, (at, label) in enumerate(
+                    (escape(t.at), escape(t.label)) for t in self.x_ticks
                 )
-                for i, t in enumerate(self.x_ticks)
-            ),
+            )
         )
 
     @property

@@ -11,7 +11,8 @@ from typing import NamedTuple
 from django.core.paginator import Page, Paginator
 from django.db import connection
 from django.db.models import QuerySet
-from django.utils.html import format_html, format_html_join
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
 
 from core.time import local_stamp
 from residents.models import Resident
@@ -148,13 +149,13 @@ class TableRow:
     def cells_markup(self) -> str:
         """The row's eight cells, a value out of range in bold: one lookup per row for the
         template instead of a loop and a test per cell (forty rows a page)."""
-        return format_html_join(
-            "",
-            "<td>{}</td>",
-            (
-                (format_html("<strong>{}</strong>", c.text) if c.out else c.text,)
+        return mark_safe(  # each cell's text escaped
+            "".join(
+                f"<td><strong>{escape(c.text)}</strong></td>"
+                if c.out
+                else f"<td>{escape(c.text)}</td>"
                 for c in self.cells
-            ),
+            )
         )
 
 
@@ -280,19 +281,19 @@ EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 
 # Every reading of the period, and the weights the weight-loss rule reads before it, as the
 # table's rows: one per moment, person and source, newest first, each with its readings (kind,
-# value, out of range) in the order they were recorded. The charts and the table share it, so
-# the page reads the readings once however many there are; plain numbers (no datetime or
-# Decimal per reading: 90 days of 8 vitals are thousands).
+# value, id) in the order they were recorded. The charts and the table share it, so the page
+# reads the readings once however many there are; plain numbers (no datetime or Decimal per
+# reading: 90 days of 8 vitals are thousands). Which readings are out of range comes beside it
+# (_OUT), not from a join per reading.
 _MOMENTS = """
     SELECT (extract(epoch FROM m.taken_at) * 1000000)::bigint, m.source,
-           u.first_name, u.last_name, u.username, m.kinds, m.values, m.outs
+           u.first_name, u.last_name, u.username, m.kinds, m.values, m.ids
     FROM (
         SELECT r.taken_at, r.taken_by_id, r.source,
                array_agg(r.kind ORDER BY r.id) AS kinds,
                array_agg(r.value::float8 ORDER BY r.id) AS values,
-               array_agg(e.id IS NOT NULL ORDER BY r.id) AS outs
+               array_agg(r.id ORDER BY r.id) AS ids
         FROM vitals_vitalreading r
-        LEFT JOIN vitals_vitalexception e ON e.reading_id = r.id
         WHERE r.resident_id = %s AND r.taken_at <= %s
           AND (r.taken_at >= %s OR (r.kind = 'weight' AND r.taken_at >= %s))
         GROUP BY r.taken_at, r.taken_by_id, r.source
@@ -300,6 +301,9 @@ _MOMENTS = """
     JOIN accounts_user u ON u.id = m.taken_by_id
     ORDER BY m.taken_at DESC, m.taken_by_id, m.source
 """
+# The resident's readings that were out of range (an exception is made for the reading's
+# resident, vitals.services.readings_record).
+_OUT = "SELECT reading_id FROM vitals_vitalexception WHERE resident_id = %s"
 
 
 # The resident's open exceptions the flowsheet shows, newest first, as `exception_rows` words
@@ -321,10 +325,10 @@ def _read(
     *, resident: Resident, start, end, tz
 ) -> tuple[list[RangeRow], list[_Moment], list["ExceptionRow"]]:
     """The ranges, the moments (newest first) and the first open exceptions (one more than the
-    page shows), in one round trip: three statements sent together."""
+    page shows), in one round trip: four statements sent together."""
     with connection.cursor() as cursor:
         cursor.execute(
-            ";".join((_RANGES, _MOMENTS, _EXCEPTIONS)),
+            ";".join((_RANGES, _MOMENTS, _OUT, _EXCEPTIONS)),
             [
                 resident.facility_id,
                 resident.pk,
@@ -333,14 +337,25 @@ def _read(
                 start,
                 min(start, end - WEIGHT_LOOKBACK),
                 resident.pk,
+                resident.pk,
                 FLOWSHEET_EXCEPTIONS + 1,
             ],
         )
         ranges = _range_rows(cursor.fetchall())
         cursor.nextset()
+        found = cursor.fetchall()
+        cursor.nextset()
+        out = {reading_id for (reading_id,) in cursor.fetchall()}
         moments = [
-            _Moment(micros, source, f"{first} {last}".strip() or username, kinds, values, outs)
-            for micros, source, first, last, username, kinds, values, outs in cursor.fetchall()
+            _Moment(
+                micros,
+                source,
+                f"{first} {last}".strip() or username,
+                kinds,
+                values,
+                [reading_id in out for reading_id in ids],
+            )
+            for micros, source, first, last, username, kinds, values, ids in found
         ]
         cursor.nextset()
         exceptions = [
