@@ -178,7 +178,7 @@ class Flowsheet:
 def flowsheet(*, resident: Resident, days: int, now: datetime.datetime, page=None) -> Flowsheet:
     """The resident's readings of the last `days` days as charts and a table (newest first, one
     row per moment and person, paged), the ranges, the open exceptions and whether the latest
-    weight is a loss to review: one round trip to the database."""
+    weight is a loss to review: four queries."""
     tz = resident.facility.tz
     start = now - datetime.timedelta(days=days)
     ranges, moments, exceptions = _read(resident=resident, start=start, end=now, tz=tz)
@@ -325,26 +325,13 @@ def _read(
     *, resident: Resident, start, end, tz
 ) -> tuple[list[RangeRow], list[_Moment], list["ExceptionRow"]]:
     """The ranges, the moments (newest first) and the first open exceptions (one more than the
-    page shows), in one round trip: four statements sent together."""
+    page shows): four statements on one cursor."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            ";".join((_RANGES, _MOMENTS, _OUT, _EXCEPTIONS)),
-            [
-                resident.facility_id,
-                resident.pk,
-                resident.pk,
-                end,
-                start,
-                min(start, end - WEIGHT_LOOKBACK),
-                resident.pk,
-                resident.pk,
-                FLOWSHEET_EXCEPTIONS + 1,
-            ],
-        )
+        cursor.execute(_RANGES, [resident.facility_id, resident.pk])
         ranges = _range_rows(cursor.fetchall())
-        cursor.nextset()
+        cursor.execute(_MOMENTS, [resident.pk, end, start, min(start, end - WEIGHT_LOOKBACK)])
         found = cursor.fetchall()
-        cursor.nextset()
+        cursor.execute(_OUT, [resident.pk])
         out = {reading_id for (reading_id,) in cursor.fetchall()}
         moments = [
             _Moment(
@@ -357,7 +344,7 @@ def _read(
             )
             for micros, source, first, last, username, kinds, values, ids in found
         ]
-        cursor.nextset()
+        cursor.execute(_EXCEPTIONS, [resident.pk, FLOWSHEET_EXCEPTIONS + 1])
         exceptions = [
             _exception_row(
                 pk=pk,
