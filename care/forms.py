@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from django import forms
 
+from core.lookups import NO_REFUSAL
 from core.shifts import DEFAULT_SHIFTS
 
 from . import rules
@@ -107,12 +108,46 @@ class RecordLine:
 RECORD_LINE = RecordLine()
 
 
+STATE_BADGES = {"done": "ok", "due": "warn"}  # any other state: "bad"
+
+
+@dataclass(frozen=True)
+class TaskLine:
+    """What a task's line reads, in words made once (a page lists many tasks, and the template
+    engine costs far more per lookup, choice label and number than this does)."""
+
+    id: str
+    category: str
+    shift: str
+    state: str
+    state_class: str
+    plan: str
+    status_stem: str  # the status radios' ids: "<stem>_0", "<stem>_1", ...
+
+    @classmethod
+    def of(cls, task) -> "TaskLine":
+        item = task.item
+        staff = f", {item.staff_count} staff" if item.staff_count > 1 else ""
+        return cls(
+            id=str(task.pk),
+            status_stem=f"t{task.pk}-status",
+            category=item.get_category_display(),
+            shift=task.get_shift_name_display(),
+            state=task.get_state_display(),
+            state_class=STATE_BADGES.get(task.state, "bad"),
+            plan=f"{item.instructions} — planned help: {item.get_planned_code_display()}"
+            f"{staff}, about {item.minutes} minutes.",
+        )
+
+
 def with_record_forms(tasks) -> list:
-    """Each task still to document gets its one-line form (`care/_task.html` makes its ids
-    unique on the page)."""
+    """Each task gets its line's words and, while still to document, its one-line form
+    (`care/_task.html` makes its ids unique on the page)."""
     for task in tasks:
-        if task.state in TASK_DOCUMENTABLE and task.record is None:
-            task.record_form = RECORD_LINE
+        task.line = TaskLine.of(task)
+        documentable = task.state in TASK_DOCUMENTABLE and task.record is None
+        task.record_form = RECORD_LINE if documentable else None
+        task.refusal = NO_REFUSAL  # a refused line's view replaces it
     return tasks
 
 

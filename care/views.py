@@ -17,6 +17,7 @@ from accounts.permissions import (
     facility_view,
     scoped_get,
 )
+from core.lookups import Blank
 from core.shifts import shift_at
 from core.views import run_service
 from residents.models import Resident
@@ -256,8 +257,8 @@ def _task_line(request, task_id: int, *, refused: forms.Form | None):
         errors = {name: " ".join(str(m) for m in found) for name, found in refused.errors.items()}
         errors["top"] = errors.pop("__all__", "")
         task.refusal = {
-            "errors": errors,
-            "values": {name: request.POST.get(name, "")[:300] for name in _TYPED},
+            "errors": Blank(errors),
+            "values": Blank({name: request.POST.get(name, "")[:300] for name in _TYPED}),
         }
     back = "pass" if request.POST.get("back") == "pass" else ""
     context = {

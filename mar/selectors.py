@@ -12,6 +12,7 @@ from appointments.models import Appointment, AppointmentState
 from appointments.selectors import away_appointments, away_at
 from care.models import MonitoringEpisode
 from core import rows
+from core.lookups import Blank
 from core.time import local_day_time, local_stamp, local_time
 from inventory.models import StockItem
 from inventory.selectors import STOCK_ITEMS_FOR_SQL
@@ -287,8 +288,9 @@ class CardForm:
 
     key: uuid.UUID | None = None
     message: str = ""  # on top of the card
-    errors: dict[str, str] = field(default_factory=dict)  # field name -> message beside it
-    values: dict[str, str] = field(default_factory=dict)
+    # field name -> message beside it; a name without one reads "" (core.lookups)
+    errors: dict[str, str] = field(default_factory=Blank)
+    values: dict[str, str] = field(default_factory=Blank)
 
 
 def card_refused(card, *, errors: dict[str, list[str]], values: dict[str, str]) -> None:
@@ -303,8 +305,8 @@ def card_refused(card, *, errors: dict[str, list[str]], values: dict[str, str]) 
         else:
             top.append(text)
     card.form.message = " ".join(top)
-    card.form.errors = beside
-    card.form.values = dict(values)
+    card.form.errors = Blank(beside)
+    card.form.values = Blank(values)
     for vital in getattr(card, "vitals", []):
         vital.value = values.get(f"vital_{vital.kind}", "")
         vital.error = beside.get(f"vital_{vital.kind}", "")

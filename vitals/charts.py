@@ -9,6 +9,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
+
 from .models import VITAL_UNITS, VitalSign
 
 WIDTH, HEIGHT = 640, 190
@@ -65,6 +68,45 @@ class Chart:
     tick_bottom: str = str(HEIGHT - BOTTOM + 4)  # where an x tick ends and its label sits
     label_top: str = str(HEIGHT - 8)
 
+    # The axes' ticks and the key as finished markup and words: made once per chart here, not
+    # a dozen template lookups per tick (the flowsheet draws eight charts on every view). Every
+    # part is a number or a date made in this module, escaped all the same.
+    @property
+    def y_axis(self) -> str:
+        return mark_safe(  # each part escaped
+            "".join(
+                f'<line x1="{self.tick_left}" y1="{at}" x2="{self.left}" y2="{at}" stroke="#000"/>'
+                f'<text x="{self.label_right}" y="{at}" text-anchor="end" '
+                f'dominant-baseline="middle" fill="#000">{label}</text>'
+                for at, label in ((escape(t.at), escape(t.label)) for t in self.y_ticks)
+            )
+        )
+
+    @property
+    def x_axis(self) -> str:
+        last = len(self.x_ticks) - 1
+        return mark_safe(  # each part escaped
+            "".join(
+                f'<line x1="{at}" y1="{self.plot_bottom}" x2="{at}" y2="{self.tick_bottom}" '
+                f'stroke="#000"/><text x="{at}" y="{self.label_top}" text-anchor="'
+                f'{"start" if i == 0 else "end" if i == last else "middle"}" fill="#000">'
+                f"{label}</text>"
+                for i, (at, label) in enumerate(
+                    (escape(t.at), escape(t.label)) for t in self.x_ticks
+                )
+            )
+        )
+
+    @property
+    def key_words(self) -> str:
+        """Which line is which, when there are two."""
+        if len(self.lines) < 2:
+            return ""
+        return "".join(
+            f"{line.label}: {'dashed line' if line.dashed else 'solid line'}. "
+            for line in self.lines
+        )
+
 
 # One chart per vital; blood pressure is one chart with both its numbers.
 CHARTS = (
@@ -79,7 +121,7 @@ CHARTS = (
 )
 
 
-def _number(value: Decimal | float) -> str:
+def number_text(value: Decimal | float) -> str:
     if isinstance(value, Decimal):
         return f"{value.normalize():f}"
     return f"{value:.1f}".removesuffix(".0")
@@ -96,9 +138,12 @@ def chart(
     end: datetime.datetime,
     tz: ZoneInfo,
     days: int,
+    x_text: dict[float, str] | None = None,
 ) -> Chart:
     """A chart of `kinds` between `start` and `end`: `points[kind]` are (epoch seconds, value,
-    out of range) in time order, `ranges[kind]` the band (low, high)."""
+    out of range) in time order, `ranges[kind]` the band (low, high). `x_text`: the x
+    coordinates already made for this period, shared by the period's charts."""
+    x_text = {} if x_text is None else x_text
     unit = VITAL_UNITS[VitalSign(kinds[0])]
     values = [value for kind in kinds for _, value, _ in points.get(kind, [])]
     exceptions = sum(1 for kind in kinds for *_, out in points.get(kind, []) if out)
@@ -115,8 +160,10 @@ def chart(
     def x(epoch: float) -> float:
         return round(LEFT + (epoch - origin) / span * PLOT_W, 1)
 
+    rise = high - low
+
     def y(value) -> float:
-        return round(TOP + (high - float(value)) / (high - low) * PLOT_H, 1)
+        return round(TOP + (high - float(value)) / rise * PLOT_H, 1)
 
     for index, kind in enumerate(kinds):
         band_low, band_high = ranges.get(kind, (None, None))
@@ -126,27 +173,42 @@ def chart(
             drawn.bands.append(
                 Band(label=VitalSign(kind).label, y=f"{top:.1f}", height=f"{bottom - top:.1f}")
             )
-        series = points.get(kind, [])
-        coordinates = [(x(at), y(value), out) for at, value, out in series]  # noqa: B023
+        # Each coordinate as text, made once per instant (the charts share `x_text`: a set of
+        # vitals is taken together) and once per value; "%.1f" rounds as round(v, 1) does. The
+        # few marks drawn around a point (a dot, a triangle) start from the rounded point.
+        y_text: dict[float, str] = {}
+        texts = []
+        for at, value, out in points.get(kind, []):
+            tx = x_text.get(at)
+            if tx is None:
+                tx = x_text[at] = f"{LEFT + (at - origin) / span * PLOT_W:.1f}"
+            ty = y_text.get(value)
+            if ty is None:
+                ty = y_text[value] = f"{TOP + (high - value) / rise * PLOT_H:.1f}"
+            texts.append((tx, ty, out))
+        dots = ""
+        if len(texts) <= DOTS_UP_TO:
+            dots = " ".join(
+                f"M{float(tx) - 2:.1f} {float(ty) - 2:.1f}h4v4h-4Z" for tx, ty, _ in texts
+            )
+        triangles = []
+        for tx, ty, out in texts:
+            if out:
+                cx, cy = float(tx), float(ty)
+                triangles.append(f"M{tx} {cy - 6:.1f}L{cx + 6:.1f} {cy + 5:.1f}H{cx - 6:.1f}Z")
         drawn.lines.append(
             Line(
                 label=VitalSign(kind).label,
-                points=" ".join(f"{cx:.1f},{cy:.1f}" for cx, cy, _ in coordinates),
+                points=" ".join(f"{tx},{ty}" for tx, ty, _ in texts),
                 dashed=index > 0,
-                dots=" ".join(f"M{cx - 2:.1f} {cy - 2:.1f}h4v4h-4Z" for cx, cy, _ in coordinates)
-                if len(coordinates) <= DOTS_UP_TO
-                else "",
-                triangles=" ".join(
-                    f"M{cx:.1f} {cy - 6:.1f}L{cx + 6:.1f} {cy + 5:.1f}H{cx - 6:.1f}Z"
-                    for cx, cy, out in coordinates
-                    if out
-                ),
+                dots=dots,
+                triangles=" ".join(triangles),
             )
         )
     step = _nice_step((high - low) / 4)
     first = math.ceil(low / step) * step
     drawn.y_ticks = [
-        Tick(at=f"{y(first + step * i):.1f}", label=_number(round(first + step * i, 1)))
+        Tick(at=f"{y(first + step * i):.1f}", label=number_text(round(first + step * i, 1)))
         for i in range(int((high - first) / step) + 1)
     ]
     drawn.x_ticks = [
@@ -178,15 +240,15 @@ def _describe(title, kinds, points, ranges, unit, days, exceptions) -> str:
         last = series[-1][1]
         low, high = ranges.get(kind, (None, None))
         band = (
-            f", range {_number(low) if low is not None else 'any'} to "
-            f"{_number(high) if high is not None else 'any'}"
+            f", range {number_text(low) if low is not None else 'any'} to "
+            f"{number_text(high) if high is not None else 'any'}"
             if low is not None or high is not None
             else ""
         )
         parts.append(
             f"{label}: {len(series)} reading{'s' if len(series) != 1 else ''} from "
-            f"{_number(min(values))} to {_number(max(values))} {unit}, latest "
-            f"{_number(last)}{band}"
+            f"{number_text(min(values))} to {number_text(max(values))} {unit}, latest "
+            f"{number_text(last)}{band}"
         )
     marked = (
         f"; {exceptions} out of range, marked with triangles"

@@ -10,21 +10,16 @@ from typing import NamedTuple
 
 from django.core.paginator import Page, Paginator
 from django.db import connection
-from django.db.models import CharField, IntegerField, QuerySet, Value
+from django.db.models import QuerySet
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
 
 from core.time import local_stamp
 from residents.models import Resident
 
 from . import rules
-from .charts import CHARTS, Chart, chart
-from .models import (
-    VITAL_UNITS,
-    ReadingSource,
-    ResidentVitalRange,
-    VitalException,
-    VitalRange,
-    VitalSign,
-)
+from .charts import CHARTS, Chart, chart, number_text
+from .models import VITAL_UNITS, ReadingSource, VitalException, VitalRange, VitalSign
 
 PERIODS = (7, 30, 90)
 DEFAULT_PERIOD = 30
@@ -77,20 +72,24 @@ class _Own(NamedTuple):
     note: str
 
 
+# The facility's ranges (no id) and the resident's own ones, as plain values.
+_RANGES = """
+    SELECT kind, low, high, NULL::bigint, '' FROM vitals_vitalrange WHERE facility_id = %s
+    UNION ALL
+    SELECT kind, low, high, id, note FROM vitals_residentvitalrange WHERE resident_id = %s
+"""
+
+
 def ranges_for(resident: Resident) -> list[RangeRow]:
     """Every sign with the facility's range and the resident's own one (one query)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_RANGES, [resident.facility_id, resident.pk])
+        return _range_rows(cursor.fetchall())
+
+
+def _range_rows(found) -> list[RangeRow]:
     facility, own = {}, {}
-    theirs = VitalRange.objects.filter(facility_id=resident.facility_id).values_list(
-        "kind",
-        "low",
-        "high",
-        Value(None, output_field=IntegerField()),
-        Value("", output_field=CharField()),
-    )
-    mine = ResidentVitalRange.objects.filter(resident=resident).values_list(
-        "kind", "low", "high", "pk", "note"
-    )
-    for kind, low, high, pk, note in theirs.union(mine, all=True):
+    for kind, low, high, pk, note in found:
         if pk is None:
             facility[kind] = (low, high)
         else:
@@ -146,6 +145,19 @@ class TableRow:
     source: str
     cells: tuple[Cell, ...]
 
+    @property
+    def cells_markup(self) -> str:
+        """The row's eight cells, a value out of range in bold: one lookup per row for the
+        template instead of a loop and a test per cell (forty rows a page)."""
+        return mark_safe(  # each cell's text escaped
+            "".join(
+                f"<td><strong>{escape(c.text)}</strong></td>"
+                if c.out
+                else f"<td>{escape(c.text)}</td>"
+                for c in self.cells
+            )
+        )
+
 
 TABLE_COLUMNS = tuple((title, VITAL_UNITS[VitalSign(kinds[0])]) for _, title, kinds in CHARTS)
 
@@ -166,24 +178,31 @@ class Flowsheet:
 def flowsheet(*, resident: Resident, days: int, now: datetime.datetime, page=None) -> Flowsheet:
     """The resident's readings of the last `days` days as charts and a table (newest first, one
     row per moment and person, paged), the ranges, the open exceptions and whether the latest
-    weight is a loss to review: six queries."""
+    weight is a loss to review: four queries."""
     tz = resident.facility.tz
     start = now - datetime.timedelta(days=days)
-    ranges = ranges_for(resident)
+    ranges, moments, exceptions = _read(resident=resident, start=start, end=now, tz=tz)
     bands = {row.kind: (row.low, row.high) for row in ranges}
-    found = _points(resident=resident, start=start, end=now)
-    loss = _weight_loss([(epoch, value) for kind, epoch, value, _ in found if kind == "weight"])
-    lost_at = loss.at.timestamp() if loss is not None else None
     origin = start.timestamp()
-    points = defaultdict(list)
-    for kind, epoch, value, out in found:
-        if epoch < origin:
-            continue  # an older weight, read for the weight-loss rule only
-        if lost_at is not None and kind == VitalSign.WEIGHT and abs(epoch - lost_at) < 0.001:
-            out = True
-        points[kind].append((epoch, value, out))
+    weights, points = [], defaultdict(list)
+    for moment in reversed(moments):
+        epoch = moment.epoch
+        for kind, value, out in zip(moment.kinds, moment.values, moment.outs, strict=True):
+            if kind == VitalSign.WEIGHT:
+                weights.append((epoch, value))
+            if epoch >= origin:  # else an older weight, read for the weight-loss rule only
+                points[kind].append((epoch, value, out))
+    loss = _weight_loss(weights)
+    if loss is not None:
+        lost_at = loss.at.timestamp()
+        points[VitalSign.WEIGHT] = [
+            (epoch, value, out or abs(epoch - lost_at) < 0.001)
+            for epoch, value, out in points[VitalSign.WEIGHT]
+        ]
+    x_text: dict[float, str] = {}  # the charts' x coordinates, shared
     charts = [
         chart(
+            x_text=x_text,
             key=key,
             title=title,
             kinds=kinds,
@@ -201,15 +220,15 @@ def flowsheet(*, resident: Resident, days: int, now: datetime.datetime, page=Non
             f"Re-weigh and review: {loss.loss.words(VITAL_UNITS[VitalSign.WEIGHT])} "
             f"(weighed {local_stamp(loss.at, tz)}; triangle)."
         )
-    shown = exception_rows(open_exceptions(resident=resident)[: FLOWSHEET_EXCEPTIONS + 1], tz)
+    in_period = [moment for moment in moments if moment.epoch >= origin]
     return Flowsheet(
         resident=resident,
         days=days,
         charts=charts,
-        rows=_moment_page(resident=resident, start=start, end=now, tz=tz, page=page),
+        rows=_moment_page(in_period, tz=tz, page=page),
         ranges=ranges,
-        open_exceptions=shown[:FLOWSHEET_EXCEPTIONS],
-        more_exceptions=len(shown) > FLOWSHEET_EXCEPTIONS,
+        open_exceptions=exceptions[:FLOWSHEET_EXCEPTIONS],
+        more_exceptions=len(exceptions) > FLOWSHEET_EXCEPTIONS,
     )
 
 
@@ -239,65 +258,127 @@ def _weight_loss(weights: list[tuple[float, float]]) -> LatestLoss | None:
     return LatestLoss(at=at, loss=loss) if loss is not None else None
 
 
-_POINTS = """
-    SELECT r.kind, extract(epoch FROM r.taken_at)::float8, r.value::float8, e.id IS NOT NULL
-    FROM vitals_vitalreading r LEFT JOIN vitals_vitalexception e ON e.reading_id = r.id
-    WHERE r.resident_id = %s AND r.taken_at <= %s
-      AND (r.taken_at >= %s OR (r.kind = 'weight' AND r.taken_at >= %s))
-    ORDER BY r.taken_at, r.id
-"""
+class _Moment(NamedTuple):
+    """The readings one person took together (one moment, one source)."""
+
+    micros: int  # taken at, in microseconds since the epoch (UTC)
+    source: str
+    by: str
+    kinds: list[str]
+    values: list[float]
+    outs: list[bool]
+
+    @property
+    def epoch(self) -> float:
+        return self.micros / 1_000_000
+
+    @property
+    def taken_at(self) -> datetime.datetime:
+        return EPOCH + datetime.timedelta(microseconds=self.micros)
 
 
-def _points(*, resident: Resident, start, end) -> list[tuple[str, float, float, bool]]:
-    """(kind, epoch seconds, value, out of range) of every reading in the period, and of the
-    weights the weight-loss rule reads before it, oldest first: plain numbers straight from the
-    database (a chart needs no Decimal or datetime per point, and 90 days of 8 vitals are
-    thousands)."""
-    with connection.cursor() as cursor:
-        cursor.execute(_POINTS, [resident.pk, end, start, min(start, end - WEIGHT_LOOKBACK)])
-        return cursor.fetchall()
+EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 
-
-# The table's rows: the readings taken together (one moment, one person, one page) as one row.
+# Every reading of the period, and the weights the weight-loss rule reads before it, as the
+# table's rows: one per moment, person and source, newest first, each with its readings (kind,
+# value, id) in the order they were recorded. The charts and the table share it, so the page
+# reads the readings once however many there are; plain numbers (no datetime or Decimal per
+# reading: 90 days of 8 vitals are thousands). Which readings are out of range comes beside it
+# (_OUT), not from a join per reading.
 _MOMENTS = """
-    SELECT r.taken_at, r.source, u.first_name, u.last_name, u.username,
-           array_agg(r.kind ORDER BY r.id), array_agg(r.value ORDER BY r.id),
-           array_agg(e.id IS NOT NULL ORDER BY r.id)
-    FROM vitals_vitalreading r
+    SELECT (extract(epoch FROM m.taken_at) * 1000000)::bigint, m.source,
+           u.first_name, u.last_name, u.username, m.kinds, m.values, m.ids
+    FROM (
+        SELECT r.taken_at, r.taken_by_id, r.source,
+               array_agg(r.kind ORDER BY r.id) AS kinds,
+               array_agg(r.value::float8 ORDER BY r.id) AS values,
+               array_agg(r.id ORDER BY r.id) AS ids
+        FROM vitals_vitalreading r
+        WHERE r.resident_id = %s AND r.taken_at <= %s
+          AND (r.taken_at >= %s OR (r.kind = 'weight' AND r.taken_at >= %s))
+        GROUP BY r.taken_at, r.taken_by_id, r.source
+    ) AS m
+    JOIN accounts_user u ON u.id = m.taken_by_id
+    ORDER BY m.taken_at DESC, m.taken_by_id, m.source
+"""
+# The resident's readings that were out of range (an exception is made for the reading's
+# resident, vitals.services.readings_record).
+_OUT = "SELECT reading_id FROM vitals_vitalexception WHERE resident_id = %s"
+
+
+# The resident's open exceptions the flowsheet shows, newest first, as `exception_rows` words
+# them (plain values: the page only reads them).
+_EXCEPTIONS = """
+    SELECT e.id, e.low, e.high, e.resident_range, r.kind, r.value, r.taken_at,
+           u.first_name, u.last_name, u.username
+    FROM vitals_vitalexception e
+    JOIN vitals_vitalreading r ON r.id = e.reading_id
     JOIN accounts_user u ON u.id = r.taken_by_id
-    LEFT JOIN vitals_vitalexception e ON e.reading_id = r.id
-    WHERE r.resident_id = %s AND r.taken_at >= %s AND r.taken_at <= %s
-    GROUP BY r.taken_at, r.taken_by_id, r.source, u.first_name, u.last_name, u.username
-    ORDER BY r.taken_at DESC, r.taken_by_id, r.source
-    LIMIT %s OFFSET %s
-"""
-_MOMENT_COUNT = """
-    SELECT count(DISTINCT (r.taken_at, r.taken_by_id, r.source)) FROM vitals_vitalreading r
-    WHERE r.resident_id = %s AND r.taken_at >= %s AND r.taken_at <= %s
+    WHERE e.resident_id = %s
+      AND NOT EXISTS (SELECT FROM vitals_exceptionacknowledgement a WHERE a.exception_id = e.id)
+    ORDER BY e.created_at DESC, e.id DESC
+    LIMIT %s
 """
 
 
-def _moment_page(*, resident: Resident, start, end, tz, page) -> Page:
-    """One page of the table's rows, newest first (two queries: how many rows, then the page
-    read backwards along the resident's time index)."""
+def _read(
+    *, resident: Resident, start, end, tz
+) -> tuple[list[RangeRow], list[_Moment], list["ExceptionRow"]]:
+    """The ranges, the moments (newest first) and the first open exceptions (one more than the
+    page shows): four statements on one cursor."""
     with connection.cursor() as cursor:
-        cursor.execute(_MOMENT_COUNT, [resident.pk, start, end])
-        total = cursor.fetchone()[0]
-    chosen = Paginator(range(total), ROWS_PER_PAGE).get_page(page)
-    found = []
-    if total:
-        with connection.cursor() as cursor:
-            offset = chosen.start_index() - 1
-            cursor.execute(_MOMENTS, [resident.pk, start, end, ROWS_PER_PAGE, offset])
-            found = cursor.fetchall()
+        cursor.execute(_RANGES, [resident.facility_id, resident.pk])
+        ranges = _range_rows(cursor.fetchall())
+        cursor.execute(_MOMENTS, [resident.pk, end, start, min(start, end - WEIGHT_LOOKBACK)])
+        found = cursor.fetchall()
+        cursor.execute(_OUT, [resident.pk])
+        out = {reading_id for (reading_id,) in cursor.fetchall()}
+        moments = [
+            _Moment(
+                micros,
+                source,
+                f"{first} {last}".strip() or username,
+                kinds,
+                values,
+                [reading_id in out for reading_id in ids],
+            )
+            for micros, source, first, last, username, kinds, values, ids in found
+        ]
+        cursor.execute(_EXCEPTIONS, [resident.pk, FLOWSHEET_EXCEPTIONS + 1])
+        exceptions = [
+            _exception_row(
+                pk=pk,
+                resident=resident,
+                kind=kind,
+                value=value,
+                low=low,
+                high=high,
+                own=own,
+                taken_at=taken_at,
+                by=f"{first} {last}".strip() or username,
+                tz=tz,
+            )
+            for pk, low, high, own, kind, value, taken_at, first, last, username in (
+                cursor.fetchall()
+            )
+        ]
+    return ranges, moments, exceptions
+
+
+def _moment_page(moments: list[_Moment], *, tz, page) -> Page:
+    """One page of the table's rows (`moments` newest first); only its rows are worded."""
+    chosen = Paginator(moments, ROWS_PER_PAGE).get_page(page)
     rows = []
-    for taken_at, source, first, last, username, kinds, values, outs in found:
-        taken = {kind: (value, out) for kind, value, out in zip(kinds, values, outs, strict=True)}
+    for moment in chosen.object_list:
+        taken = {
+            kind: (value, out)
+            for kind, value, out in zip(moment.kinds, moment.values, moment.outs, strict=True)
+        }
         rows.append(
             TableRow(
-                when=local_stamp(taken_at, tz),
-                by=f"{first} {last}".strip() or username,
-                source=SOURCE_WORDS.get(source, source),
+                when=local_stamp(moment.taken_at, tz),
+                by=moment.by,
+                source=SOURCE_WORDS.get(moment.source, moment.source),
                 cells=tuple(_cell(taken, kinds) for _, _, kinds in CHARTS),
             )
         )
@@ -309,7 +390,7 @@ def _cell(values: dict, kinds: tuple[str, ...]) -> Cell:
     taken = [values.get(kind) for kind in kinds]
     if all(t is None for t in taken):
         return Cell("")
-    text = "/".join(_words(t[0]) if t else "–" for t in taken)
+    text = "/".join(number_text(t[0]) if t else "–" for t in taken)
     out = any(t and t[1] for t in taken)
     return Cell(f"{text} out of range" if out else text, out)
 
@@ -340,19 +421,32 @@ class ExceptionRow:
 
 def exception_rows(exceptions, tz) -> list[ExceptionRow]:
     """What each exception's row reads (no query: `open_exceptions` loaded it)."""
-    rows = []
-    for exception in exceptions:
-        reading = exception.reading
-        unit = VITAL_UNITS[VitalSign(reading.kind)]
-        whose = "own range" if exception.resident_range else "facility range"
-        rows.append(
-            ExceptionRow(
-                pk=exception.pk,
-                resident=exception.resident,
-                reading=f"{reading.get_kind_display()} {_words(reading.value)} {unit}",
-                range=f"{range_words(exception.low, exception.high, unit)} ({whose})",
-                when=local_stamp(reading.taken_at, tz),
-                by=str(reading.taken_by),
-            )
+    return [
+        _exception_row(
+            pk=exception.pk,
+            resident=exception.resident,
+            kind=exception.reading.kind,
+            value=exception.reading.value,
+            low=exception.low,
+            high=exception.high,
+            own=exception.resident_range,
+            taken_at=exception.reading.taken_at,
+            by=str(exception.reading.taken_by),
+            tz=tz,
         )
-    return rows
+        for exception in exceptions
+    ]
+
+
+def _exception_row(*, pk, resident, kind, value, low, high, own, taken_at, by, tz) -> ExceptionRow:
+    sign = VitalSign(kind)
+    unit = VITAL_UNITS[sign]
+    whose = "own range" if own else "facility range"
+    return ExceptionRow(
+        pk=pk,
+        resident=resident,
+        reading=f"{sign.label} {_words(value)} {unit}",
+        range=f"{range_words(low, high, unit)} ({whose})",
+        when=local_stamp(taken_at, tz),
+        by=by,
+    )

@@ -39,3 +39,31 @@ def options(choices, selected="") -> SafeString:
         tuple((str(value), str(label)) for value, label in choices),
         "" if selected is None else str(selected),
     )
+
+
+@lru_cache(maxsize=512)
+def _radios(
+    choices: tuple[tuple[str, str], ...], name: str, id_stem: str, checked: str
+) -> SafeString:
+    checked = checked or (choices[0][0] if choices else "")  # nothing typed: the first
+    return format_html_join(
+        "",
+        '<label><input type="radio" name="{}" value="{}" id="{}_{}" required{}> {}</label> ',
+        (
+            (name, value, id_stem, i, SafeString(" checked") if value == checked else "", label)
+            for i, (value, label) in enumerate(choices)
+        ),
+    )
+
+
+@register.simple_tag
+def radios(choices, name: str, id_stem: str, checked="") -> SafeString:
+    """`{% radios choices "status" stem typed %}`: a required radio input per (value, label),
+    each in its label with the id `<stem>_<n>`, the one whose value is `checked` (the first when
+    nothing is) checked: a group repeated on every line of a list (the care tasks' statuses)."""
+    return _radios(
+        tuple((str(value), str(label)) for value, label in choices),
+        name,
+        str(id_stem),
+        "" if checked is None else str(checked),
+    )
