@@ -62,6 +62,7 @@ NOT_PAGES = {
     "resident_mar_pdf",
     "mar_pdf_job_download",
     "appointment_packet",
+    "shift_reports_last_day_pdf",
 }
 BLOCKING = {"critical", "serious"}
 
