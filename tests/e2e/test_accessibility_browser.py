@@ -26,6 +26,7 @@ from care.models import (
     ServicePlan,
 )
 from clinical.models import ConditionReport
+from handoff import services as handoff_services
 from incidents.models import Incident, IncidentFollowUp
 from inventory.models import ControlledCount, StockItem
 from mar import services as mar_services
@@ -154,6 +155,15 @@ def _demo_objects(demo) -> SimpleNamespace:
         appointment=Appointment.objects.filter(facility=facility, state="scheduled")
         .order_by("pk")
         .first(),
+        # A handoff note on the running shift, written by the med tech: its amendment form.
+        handoff_note=handoff_services.handoff_note_add(
+            actor=medtech,
+            resident=resident,
+            category="care",
+            text="Offer fluids every hour this evening.",
+            key=uuid.uuid4(),
+            now=now,
+        ),
         pdf_job=MarPdfJob.objects.create(
             facility=facility,
             unit=north,
