@@ -71,7 +71,7 @@ def membership_for_request(*, user_id, facility_id) -> Membership | None:
     The models' columns hold plain values (tests/accounts/test_request_membership.py keeps
     them so): rows become instances without the ORM's per-query work."""
     select, joins = _membership_select()
-    with connection.cursor() as cursor:
+    with connection.prepared_cursor() as cursor:
         cursor.execute(
             f"SELECT {select} FROM {Membership._meta.db_table} m {joins} "
             "WHERE m.user_id = %s AND m.facility_id = %s AND m.is_active",
@@ -93,7 +93,7 @@ def session_with_membership(*, session_key: str, now) -> SessionRead | None:
     """An unexpired session and the active membership its row names, in one statement (the
     whole of a signed-in request's reading before its view); None when there is no session."""
     select, joins = _membership_select()
-    with connection.cursor() as cursor:
+    with connection.prepared_cursor() as cursor:
         cursor.execute(
             f"""SELECT s.session_data, s.user_id, s.facility_id, {select}
             FROM {StaffSession._meta.db_table} s

@@ -74,15 +74,59 @@ def tomorrow_for_home(facility: Facility, today: datetime.date) -> list[Appointm
 def resident_upcoming(resident: Resident, now: datetime.datetime) -> list[Appointment]:
     """The resident's open appointments from today on (and any still out or waiting for an
     outcome), soonest first."""
-    today_start = local_day_bounds(
-        now.astimezone(resident.facility.tz).date(), resident.facility.tz
-    )[0]
+    start = today_start(resident.facility, now)
     return list(
         Appointment.objects.filter(resident=resident, state__in=OPEN_STATES)
-        .filter(Q(starts_at__gte=today_start) | ~Q(state=AppointmentState.SCHEDULED))
+        .filter(Q(starts_at__gte=start) | ~Q(state=AppointmentState.SCHEDULED))
         .select_related("transport_booked_by")
         .order_by("starts_at", "pk")[:20]
     )
+
+
+# The resident's open appointments a med pass page needs, for a statement that reads the page in
+# one go (mar.selectors): those still to come today or later, those they are out at or back from
+# (outcome to record), and scheduled ones whose time away may reach back to a dose still open
+# (their return after %(away_since)s). Parameters: %(resident)s, %(today_start)s, %(away_since)s.
+# Soonest first; at most 100 (open ones past their day are few: they are closed as they end).
+RESIDENT_OPEN_FOR_SQL = """
+    SELECT a.* FROM appointments_appointment AS a
+    WHERE a.resident_id = %(resident)s
+      AND a.state IN ('scheduled', 'out', 'back')
+      AND (a.state <> 'scheduled' OR a.starts_at >= %(today_start)s
+           OR a.expected_return_at > %(away_since)s)
+    ORDER BY a.starts_at, a.id
+    LIMIT 100
+"""
+
+
+def today_start(facility: Facility, now: datetime.datetime) -> datetime.datetime:
+    """The facility's midnight starting the local day of `now`."""
+    return local_day_bounds(now.astimezone(facility.tz).date(), facility.tz)[0]
+
+
+def upcoming_of(
+    appointments: list[Appointment], today_start: datetime.datetime
+) -> list[Appointment]:
+    """Of the resident's open appointments (soonest first), what `resident_upcoming` reads."""
+    return [
+        a
+        for a in appointments
+        if a.state in OPEN_STATES
+        and (a.starts_at >= today_start or a.state != AppointmentState.SCHEDULED)
+    ][:20]
+
+
+def away_of(
+    appointments: list[Appointment], start: datetime.datetime, end: datetime.datetime
+) -> list[Appointment]:
+    """Of the resident's open appointments, those `away_appointments` reads for [start, end)."""
+    return [
+        a
+        for a in appointments
+        if a.state in (AppointmentState.SCHEDULED, AppointmentState.OUT)
+        and a.starts_at < end + LONGEST_AWAY
+        and (a.expected_return_at > start or a.state == AppointmentState.OUT)
+    ]
 
 
 def resident_appointments(resident: Resident) -> list[Appointment]:

@@ -177,7 +177,7 @@ def care_to_document(*, resident_id: int, now: datetime.datetime) -> ToDocument:
     or ended within a day, for the med pass page beside the doses, and the monitoring episodes
     running: one statement (core.rows), each task with its item and its live record
     (`task.record`; None unless an amendment is in flight), each check with its episode."""
-    with connection.cursor() as cursor:
+    with connection.prepared_cursor() as cursor:
         cursor.execute(
             _TO_DOCUMENT_SQL,
             {"resident": resident_id, "now": now, "day_ago": now - datetime.timedelta(hours=24)},

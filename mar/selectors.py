@@ -9,7 +9,13 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from accounts.models import Facility, Role, User
 from appointments.models import Appointment, AppointmentState
-from appointments.selectors import away_appointments, away_at
+from appointments.selectors import (
+    RESIDENT_OPEN_FOR_SQL,
+    away_at,
+    away_of,
+    today_start,
+    upcoming_of,
+)
 from care.models import MonitoringEpisode
 from core import rows
 from core.lookups import Blank
@@ -630,6 +636,8 @@ class ResidentPass:
     followups_due: list[FollowUpCard]
     documented: list[DocumentedRow]
     other_codes: list[OtherCode] = field(default_factory=list)  # the facility's, by label
+    # The resident's appointments from today on, and any they are out at or back from.
+    appointments: list[Appointment] = field(default_factory=list)
 
 
 def resident_med_pass(
@@ -673,8 +681,8 @@ def resident_med_pass(
         for dose in doses
     ]
     if doses and may_record:
-        appointments = away_appointments(
-            resident.pk, min(d.window_opens_at for d in doses), now + UPCOMING
+        appointments = away_of(
+            fetched.appointments, min(d.window_opens_at for d in doses), now + UPCOMING
         )
         for card in cards:
             card.away = away_at(appointments, card.window_opens_at, card.window_closes_at, now)
@@ -720,6 +728,7 @@ def resident_med_pass(
         followups_due,
         documented,
         fetched.other_codes,
+        upcoming_of(fetched.appointments, fetched.today_start),
     )
 
 
@@ -764,8 +773,15 @@ SELECT
     ) AS u),
     (SELECT json_agg(s) FROM ({stock}) AS s),
     (SELECT json_agg(o ORDER BY o.label, o.id) FROM mar_othercode AS o
-     WHERE o.facility_id = %(facility)s)
-""".format(stock=STOCK_ITEMS_FOR_SQL.format(medications="SELECT medication_id FROM orders"))
+     WHERE o.facility_id = %(facility)s),
+    (SELECT json_agg(a) FROM ({appointments}) AS a)
+""".format(
+    stock=STOCK_ITEMS_FOR_SQL.format(medications="SELECT medication_id FROM orders"),
+    appointments=RESIDENT_OPEN_FOR_SQL,
+)
+# No open dose's window opened before this (missed ones count for a day): the appointments that
+# may have taken the resident away during one returned after it.
+_AWAY_LOOKBACK = datetime.timedelta(hours=48)
 
 
 @dataclass
@@ -776,6 +792,8 @@ class _PassRows:
     records: list[Administration]  # newest first, with their order, dose, people, amendments
     stock: dict[int, StockItem]  # medication id -> the supply it is taken from
     other_codes: list[OtherCode]
+    appointments: list[Appointment]  # open ones, soonest first (RESIDENT_OPEN_FOR_SQL)
+    today_start: datetime.datetime
 
 
 def _pass_rows(resident: Resident, now: datetime.datetime) -> _PassRows:
@@ -787,10 +805,13 @@ def _pass_rows(resident: Resident, now: datetime.datetime) -> _PassRows:
     missed in the last 24 hours). Records: made in the last 12 hours, and the doses given in the
     last 48 hours that PRN limits and dose spacing count.
     """
-    with connection.cursor() as cursor:
+    midnight = today_start(resident.facility, now)
+    with connection.prepared_cursor() as cursor:
         cursor.execute(
             _PASS_SQL,
             {
+                "today_start": midnight,
+                "away_since": now - _AWAY_LOOKBACK,
                 "resident": resident.pk,
                 "facility": resident.facility_id,
                 "upcoming": now + UPCOMING,
@@ -811,6 +832,7 @@ def _pass_rows(resident: Resident, now: datetime.datetime) -> _PassRows:
             user_rows,
             stock_rows,
             code_rows,
+            appointment_rows,
         ) = cursor.fetchone()
     medications = rows.by_pk(rows.instances(Medication, medication_rows))
     orders = rows.instances(Prescription, order_rows)
@@ -851,6 +873,10 @@ def _pass_rows(resident: Resident, now: datetime.datetime) -> _PassRows:
         records=records,
         stock=stock,
         other_codes=rows.instances(OtherCode, code_rows),
+        appointments=sorted(
+            rows.instances(Appointment, appointment_rows), key=lambda a: (a.starts_at, a.pk)
+        ),
+        today_start=midnight,
     )
 
 

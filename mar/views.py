@@ -20,7 +20,6 @@ from accounts.permissions import (
     facility_view,
     scoped_get,
 )
-from appointments.selectors import resident_upcoming
 from care.forms import with_record_forms
 from care.selectors import care_to_document
 from core.shifts import parse_shift_key, shift_at
@@ -175,7 +174,7 @@ def _pass_context(request, resident: Resident, data) -> dict:
         "todo": todo,
         "shift_starts_at": shift_at(timezone.now(), resident.facility.shifts).starts_at,
         # The resident's next appointments (and one they are out at), above the doses.
-        "appointments": resident_upcoming(resident, timezone.now())[:3],
+        "appointments": data.appointments[:3],
     }
 
 

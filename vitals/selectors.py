@@ -82,7 +82,7 @@ _RANGES = """
 
 def ranges_for(resident: Resident) -> list[RangeRow]:
     """Every sign with the facility's range and the resident's own one (one query)."""
-    with connection.cursor() as cursor:
+    with connection.prepared_cursor() as cursor:
         cursor.execute(_RANGES, [resident.facility_id, resident.pk])
         return _range_rows(cursor.fetchall())
 
@@ -326,7 +326,7 @@ def _read(
 ) -> tuple[list[RangeRow], list[_Moment], list["ExceptionRow"]]:
     """The ranges, the moments (newest first) and the first open exceptions (one more than the
     page shows): four statements on one cursor."""
-    with connection.cursor() as cursor:
+    with connection.prepared_cursor() as cursor:
         cursor.execute(_RANGES, [resident.facility_id, resident.pk])
         ranges = _range_rows(cursor.fetchall())
         cursor.execute(_MOMENTS, [resident.pk, end, start, min(start, end - WEIGHT_LOOKBACK)])

@@ -11,11 +11,60 @@ something has, or the socket cannot be polled, Django's own check decides.
 
 import select
 
-from django.db.backends.postgresql import base
+from django.db.backends.postgresql import base, operations
 from psycopg import pq
 
 
+class PreparedCursor(base.ServerBindingCursor):
+    """A cursor whose statements the server parses and plans once per connection (server-side
+    binding, `prepare=True`), then only runs: see `DatabaseWrapper.prepared_cursor`.
+
+    Its statements only read. The audit trail's context (pghistory) is written into every
+    statement run inside one, as a first command; a prepared statement is one command, and
+    pghistory leaves a cursor with a name alone (it takes it for a reading iterator's)."""
+
+    name = "prepared"
+
+    def execute(self, query, params=None, *, prepare=True, binary=None):
+        return super().execute(query, params, prepare=prepare, binary=binary)
+
+
+class DatabaseOperations(operations.DatabaseOperations):
+    def last_executed_query(self, cursor, sql, params):
+        """A prepared statement as it would read with its values (the query log, the tests'
+        query captures), as Django's own cursors' statements read."""
+        if isinstance(cursor, PreparedCursor):
+            return self.compose_sql(sql, params)
+        return super().last_executed_query(cursor, sql, params)
+
+
+# Django turns psycopg's prepared statements off (a pooler in transaction mode cannot keep them);
+# its own cursors bind on the client and never prepare. Only `prepared_cursor` asks the server to
+# prepare, and psycopg does so only when a threshold is set: set one no statement reaches on its
+# own. Behind a transaction-mode pooler, set OPTIONS["prepare_threshold"] to None: the prepared
+# cursor then simply runs its statements unprepared.
+ONLY_WHEN_ASKED = 2**31 - 1
+
+
 class DatabaseWrapper(base.DatabaseWrapper):
+    ops_class = DatabaseOperations
+
+    def get_connection_params(self):
+        params = super().get_connection_params()
+        if "prepare_threshold" not in self.settings_dict["OPTIONS"]:
+            params["prepare_threshold"] = ONLY_WHEN_ASKED
+        return params
+
+    def prepared_cursor(self):
+        """A cursor (logged and wrapped as Django's own) for the few fixed statements run at
+        every step of a med pass: planning them cost the server more than running them, and a
+        prepared statement is planned once per connection (connections persist, CONN_MAX_AGE).
+        The statement's text must be fixed (its values as parameters) and one command."""
+        self.close_if_health_check_failed()
+        self.ensure_connection()
+        with self.wrap_database_errors:
+            return self._prepare_cursor(PreparedCursor(self.connection))
+
     def close_if_health_check_failed(self):
         if (
             self.connection is None
