@@ -117,8 +117,9 @@ def board(request):
 
 
 def _resident(request, pk: int) -> Resident:
-    resident = scoped_get(Resident.objects.select_related("unit"), request, pk=pk)
-    resident.facility = request.facility  # scoped_get found it there: no join, no query
+    resident = resident_selectors.resident_of_facility(facility=request.facility, pk=pk)
+    if resident is None:
+        raise Http404("No such resident in this facility.")
     return resident
 
 

@@ -3,9 +3,11 @@
 import datetime
 from dataclasses import dataclass
 
+from django.db import connection
 from django.db.models import Count, Q, QuerySet
 
 from accounts.models import Facility, Membership, Role, Unit, User
+from core import rows
 from core.shifts import Shift, shift_after, shift_at
 
 from .models import Cart, Resident, ResidentStatus, ShiftAssignment
@@ -33,6 +35,29 @@ def resident_list(
     if status:
         residents = residents.filter(status=status)
     return residents.order_by("last_name", "first_name", "pk")
+
+
+_RESIDENT_WITH_UNIT = """
+    SELECT row_to_json(r), row_to_json(u)
+    FROM residents_resident AS r LEFT JOIN accounts_unit AS u ON u.id = r.unit_id
+    WHERE r.id = %(pk)s AND r.facility_id = %(facility)s
+"""
+
+
+def resident_of_facility(*, facility: Facility, pk: int) -> Resident | None:
+    """The facility's resident with their unit (as select_related), else None: one prepared
+    statement, for the pages a med pass opens at every resident."""
+    with connection.prepared_cursor() as cursor:
+        cursor.execute(_RESIDENT_WITH_UNIT, {"pk": pk, "facility": facility.pk})
+        found = cursor.fetchone()
+    if found is None:
+        return None
+    (resident,) = rows.instances(Resident, [found[0]])
+    rows.attach(
+        [resident], "unit", rows.by_pk(rows.instances(Unit, [found[1]] if found[1] else []))
+    )
+    resident.facility = facility  # found there: no join, no query
+    return resident
 
 
 def resident_profile(*, facility: Facility, pk: int) -> Resident:
@@ -111,6 +136,31 @@ def _mine_label(shift: Shift) -> str:
     )
 
 
+_ASSIGNED = """
+    SELECT count(*) FROM residents_shiftassignment AS a
+    JOIN residents_resident AS r ON r.id = a.resident_id
+    WHERE a.facility_id = %(facility)s AND a.med_tech_id = %(user)s
+      AND a.shift_day = %(day)s AND a.shift_name = %(shift)s AND r.status = %(active)s
+"""
+
+
+def _assigned_count(facility: Facility, user: User, shift: Shift) -> int:
+    """How many present residents the med tech is given for the shift (one prepared statement:
+    every med pass page asks)."""
+    with connection.prepared_cursor() as cursor:
+        cursor.execute(
+            _ASSIGNED,
+            {
+                "facility": facility.pk,
+                "user": user.pk,
+                "day": shift.day,
+                "shift": shift.name,
+                "active": ResidentStatus.ACTIVE.value,
+            },
+        )
+        return cursor.fetchone()[0]
+
+
 def passing_resolve(
     *, facility: Facility, user: User, choice: dict | None, now: datetime.datetime
 ) -> Passing:
@@ -122,13 +172,7 @@ def passing_resolve(
     kind, pk = choice.get("kind"), choice.get("pk")
     if kind == "mine" or not kind:
         shift = shift_at(now, facility.shifts)
-        assigned = ShiftAssignment.objects.filter(
-            facility=facility,
-            med_tech=user,
-            shift_day=shift.day,
-            shift_name=shift.name,
-            resident__status=ResidentStatus.ACTIVE,
-        ).count()
+        assigned = _assigned_count(facility, user, shift)
         if not kind and not assigned:  # nothing chosen, nobody given to them: everyone
             return Passing("all", None, WHOLE_FACILITY)
         return Passing(
