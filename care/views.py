@@ -17,7 +17,7 @@ from accounts.permissions import (
     facility_view,
     scoped_get,
 )
-from core.lookups import Blank
+from core.lookups import Refusal
 from core.shifts import shift_at
 from core.views import run_service
 from residents.models import Resident
@@ -256,10 +256,7 @@ def _task_line(request, task_id: int, *, refused: forms.Form | None):
     if refused is not None:
         errors = {name: " ".join(str(m) for m in found) for name, found in refused.errors.items()}
         errors["top"] = errors.pop("__all__", "")
-        task.refusal = {
-            "errors": Blank(errors),
-            "values": Blank({name: request.POST.get(name, "")[:300] for name in _TYPED}),
-        }
+        task.refusal = Refusal(errors, {name: request.POST.get(name, "")[:300] for name in _TYPED})
     back = "pass" if request.POST.get("back") == "pass" else ""
     context = {
         "task": task,

@@ -26,3 +26,12 @@ class NoRefusal:
 
 
 NO_REFUSAL = NoRefusal()
+
+
+class Refusal:
+    """What a refused line reads: its messages and what was typed, by field (Blank: a field
+    with neither reads ""); true in `{% if %}`. Attributes, not keys: a Jinja2 card reads
+    `refusal.values` as an attribute first (a dict's would be its method)."""
+
+    def __init__(self, errors: dict, values: dict):
+        self.errors, self.values = Blank(errors), Blank(values)

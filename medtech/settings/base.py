@@ -84,7 +84,19 @@ TEMPLATES = [
                 "meds.context_processors.orders_to_verify",
                 "demo.context_processors.demo_logins",
             ],
-            "builtins": ["core.templatetags.facility_time"],
+            "builtins": ["core.templatetags.facility_time", "core.templatetags.partials"],
+        },
+    },
+    # The cards a med pass page repeats for every dose, PRN order and care task (jinja2/): the
+    # same markup read at every resident of every pass, rendered about five times faster.
+    # Django pages include them with {% jinja "..." %}; htmx answers render them alone.
+    {
+        "BACKEND": "django.template.backends.jinja2.Jinja2",
+        "DIRS": [BASE_DIR / "jinja2"],
+        "APP_DIRS": False,
+        "OPTIONS": {
+            "environment": "core.jinja.environment",
+            "context_processors": ["accounts.context_processors.current_facility"],
         },
     },
 ]
