@@ -2,6 +2,7 @@
 
 from django import forms
 from django.contrib import messages
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -17,6 +18,7 @@ from accounts.permissions import (
 )
 from core.views import paginate, run_service
 from residents.models import Resident
+from residents.selectors import resident_of_facility
 
 from . import selectors, services
 from .forms import AcknowledgeForm, RangeForm, ReadingsForm, ResidentRangeForm
@@ -33,7 +35,10 @@ NURSES = (Role.NURSE,)
 
 
 def _resident(request, pk: int) -> Resident:
-    return scoped_get(Resident.objects.select_related("unit", "facility"), request, pk=pk)
+    resident = resident_of_facility(facility=request.facility, pk=pk)
+    if resident is None:
+        raise Http404("No such resident in this facility.")
+    return resident
 
 
 @facility_view(CARE_STAFF)
