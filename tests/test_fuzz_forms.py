@@ -24,6 +24,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from meds.models import HoldParameter
+
+# The fixtures (lower case) are the access test's objects, built once per module run in each
+# process (see `access_world` there).
 from tests.test_url_access import (
     EXPECTED,
     POST_DATA,
@@ -34,8 +37,18 @@ from tests.test_url_access import (
     _finish,
     _post_data,
     _url,
+    _world,  # noqa: F401
+    access_world,  # noqa: F401
+    admin_user,  # noqa: F401
+    facility,  # noqa: F401
+    medtech_user,  # noqa: F401
+    nurse_user,  # noqa: F401
+    objects,  # noqa: F401
+    other_facility,  # noqa: F401
+    outsider_user,  # noqa: F401
+    resident,  # noqa: F401
+    unit,  # noqa: F401
 )
-from tests.test_url_access import objects as access_objects  # noqa: F401, F811  (the fixture)
 
 FUZZ = settings(
     max_examples=20,
@@ -374,9 +387,8 @@ def _client_for(request, persona: str) -> Client:
 
 
 @pytest.fixture
-def rows(access_objects):  # noqa: F811
+def rows(objects):  # noqa: F811
     """The access test's objects, with hold parameters so the med pass forms ask for vitals."""
-    objects = access_objects
     for order in (objects.prescription, objects.prn_order):
         HoldParameter.objects.create(
             prescription=order, vital="systolic_bp", comparator="lt", threshold="100"

@@ -4,6 +4,7 @@ The walk covers each pattern of the URL configuration, so a new page joins autom
 fails here until its row is added to EXPECTED (and, for pages that write, to POST_DATA).
 """
 
+import copy
 import io
 import uuid
 from datetime import timedelta
@@ -14,8 +15,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from django.apps import apps
 from django.core.files.base import ContentFile
-from django.db import connection
-from django.test import Client
+from django.db import connection, transaction
+from django.test import Client, override_settings
 from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 from django.utils import timezone
 from PIL import Image
@@ -40,9 +41,11 @@ from tests.factories import (
     PASSWORD,
     AllergyFactory,
     CertificationFactory,
+    FacilityFactory,
     MedicationFactory,
     PrescriptionFactory,
     ResidentFactory,
+    UnitFactory,
     member,
 )
 from vitals import services as vitals_services
@@ -1613,19 +1616,103 @@ def png_bytes(size=(8, 8), color=(200, 40, 40)) -> bytes:
     return buffer.getvalue()
 
 
+# Building the objects below is most of the time of a test here, and there are a thousand tests:
+# they are built once per module run in each process, in a transaction that stays open until
+# the module is done. Each test runs in a savepoint inside it (pytest-django's `db`), rolled back
+# after the test, on its own deep copy of the objects, as Django's setUpTestData gives a test
+# class's rows to each of its tests: nothing a test writes, in the database or on an object, is
+# seen by another.
+@pytest.fixture(scope="module")
+def access_world(django_db_setup, django_db_blocker, tmp_path_factory):
+    """(media folder, {fixture name: object}): the people of tests/conftest.py's fixtures (same
+    names, same usernames) and `objects`."""
+    media = tmp_path_factory.mktemp("media")
+    with django_db_blocker.unblock():
+        outer = transaction.atomic()
+        outer.__enter__()
+    try:
+        with django_db_blocker.unblock(), override_settings(MEDIA_ROOT=media):
+            facility = FacilityFactory(name="Maple Grove", timezone="America/New_York")
+            other_facility = FacilityFactory(name="Cedar House", timezone="America/Chicago")
+            unit = UnitFactory(facility=facility, name="North Wing")
+            people = {
+                "facility": facility,
+                "other_facility": other_facility,
+                "unit": unit,
+                "resident": ResidentFactory(
+                    facility=facility, unit=unit, first_name="Ada", last_name="Byron"
+                ),
+                "admin_user": member(facility, Role.ADMIN, username="admin1"),
+                "nurse_user": member(facility, Role.NURSE, username="nurse1"),
+                "medtech_user": member(facility, Role.MED_TECH, username="medtech1"),
+                "outsider_user": member(other_facility, Role.ADMIN, username="outsider1"),
+            }
+            people["objects"] = _objects(
+                **{k: v for k, v in people.items() if k != "other_facility"}
+            )
+        yield media, people
+    finally:
+        with django_db_blocker.unblock():
+            transaction.set_rollback(True)
+            outer.__exit__(None, None, None)
+
+
 @pytest.fixture
-def objects(
-    settings,
-    tmp_path,
-    facility,
-    unit,
-    resident,
-    admin_user,
-    nurse_user,
-    medtech_user,
-    outsider_user,
-):
-    settings.MEDIA_ROOT = tmp_path
+def _world(db, settings, access_world) -> dict:
+    """This test's copy of the module's objects (`access_world`)."""
+    media, world = access_world
+    settings.MEDIA_ROOT = media
+    return copy.deepcopy(world)
+
+
+@pytest.fixture
+def facility(_world):
+    return _world["facility"]
+
+
+@pytest.fixture
+def other_facility(_world):
+    return _world["other_facility"]
+
+
+@pytest.fixture
+def unit(_world):
+    return _world["unit"]
+
+
+@pytest.fixture
+def resident(_world):
+    return _world["resident"]
+
+
+@pytest.fixture
+def admin_user(_world):
+    return _world["admin_user"]
+
+
+@pytest.fixture
+def nurse_user(_world):
+    return _world["nurse_user"]
+
+
+@pytest.fixture
+def medtech_user(_world):
+    return _world["medtech_user"]
+
+
+@pytest.fixture
+def outsider_user(_world):
+    return _world["outsider_user"]
+
+
+@pytest.fixture
+def objects(_world):
+    return _world["objects"]
+
+
+def _objects(
+    *, facility, unit, resident, admin_user, nurse_user, medtech_user, outsider_user
+) -> SimpleNamespace:
     medication = MedicationFactory(name="Lisinopril")
     resident.photo.save("face.png", ContentFile(png_bytes()), save=True)
     allergy = AllergyFactory(resident=resident, recorded_by=admin_user, substance="Penicillin")

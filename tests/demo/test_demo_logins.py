@@ -2,7 +2,6 @@
 every page in demo mode (never with the production settings), the orders waiting where the
 nurse works, and the seed saying how far it got while it builds the history."""
 
-import io
 import os
 import re
 import subprocess
@@ -10,12 +9,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 
 from demo.people import demo_logins
 from meds.models import Prescription
+from tests.databases import DEMO_HISTORY_DAYS, DEMO_PASSWORD
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 PASSWORD = "demo-logins-test-password"
@@ -99,19 +98,19 @@ def test_with_the_production_settings_the_login_page_shows_no_demo_login():
     assert "<code>medtech</code>" not in result.stdout
 
 
-def test_the_seed_reports_each_day_of_history_and_ends_with_the_logins(db, monkeypatch, settings):
-    settings.DEMO_PASSWORD = None
-    monkeypatch.setenv("DEMO_PASSWORD", PASSWORD)
-    monkeypatch.setenv("DEMO_HISTORY_DAYS", "2")
-    out = io.StringIO()
+# The demo's copy is committed data: a transactional test.
+@pytest.mark.django_db(transaction=True)
+def test_the_seed_reports_each_day_of_history_and_ends_with_the_logins(demo_database):
+    # The tests' demo is seeded once per run (tests/conftest.py); what the seed printed is kept.
+    days = DEMO_HISTORY_DAYS
+    assert days >= 2, "a day reported after another"
+    lines = demo_database.output.splitlines()
 
-    call_command("seed_demo", "--force", stdout=out, stderr=io.StringIO())
-
-    lines = out.getvalue().splitlines()
     progress = [line for line in lines if line.startswith("history: day")]
-    assert progress == ["history: day 1 of 2", "history: day 2 of 2"]
-    assert lines.index("history: planning the doses of the last 2 days") < lines.index(progress[0])
-    end = lines[lines.index(f"Demo logins (password for all: {PASSWORD}):") :]
+    assert progress == [f"history: day {day} of {days}" for day in range(1, days + 1)]
+    planning = f"history: planning the doses of the last {days} days"
+    assert lines.index(planning) < lines.index(progress[0])
+    end = lines[lines.index(f"Demo logins (password for all: {DEMO_PASSWORD}):") :]
     assert [line.split()[0] for line in end[1:]] == [login.username for login in demo_logins()]
     # The verification queues: two orders where `nurse` works, one at Cedar House.
     pending = Prescription.objects.filter(status="pending")

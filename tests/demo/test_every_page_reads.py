@@ -1,20 +1,18 @@
 """Every page of the demo reads as a person reads: no UTC timestamp, raw field name, row id,
 "None" or model label in the text a person sees, and no error page.
 
-Seeds the demo (1 day of history), then, as each demo login, follows every same-site link from
-the home page (GET only), a few samples of each address pattern (40 resident pages are one
-pattern), and one CSV of each report. Slow-ish: the seed takes most of its minute or two.
+On the demo (two days of history; a copy of the one seeded once per run, tests/conftest.py), as
+each demo login, follows every same-site link from the home page (GET only), a few samples of
+each address pattern (40 resident pages are one pattern), and one CSV of each report.
 """
 
 import html
-import io
 import re
 from collections import Counter
 from html.parser import HTMLParser
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit
 
 import pytest
-from django.core.management import call_command
 from django.test import Client
 
 from accounts.models import Membership, User
@@ -143,15 +141,9 @@ def _crawl(client: Client, start_urls: list[str]) -> tuple[list[str], int]:
     return failures, visited
 
 
-# The seed records the history from worker processes, each with its own connection: the data
-# must be committed for them to see it, hence a transactional test.
+# The demo's copy is committed data: a transactional test.
 @pytest.mark.django_db(transaction=True)
-def test_every_demo_page_reads_in_words_and_local_time(monkeypatch, settings):
-    settings.DEMO_PASSWORD = None
-    monkeypatch.setenv("DEMO_PASSWORD", "demo-pass-for-tests")
-    monkeypatch.setenv("DEMO_HISTORY_DAYS", "1")
-    call_command("seed_demo", "--force", stdout=io.StringIO(), stderr=io.StringIO())
-
+def test_every_demo_page_reads_in_words_and_local_time(demo_database):
     failures = []
     for username in USERS:
         user = User.objects.get(username=username)

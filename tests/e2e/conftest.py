@@ -5,14 +5,12 @@ and a PRN open right now, screenshots under artifacts/e2e/ (git-ignored).
 does, as a demo user would, through the login form.
 """
 
-import io
 import shutil
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
-from django.core.management import call_command
 from django.db import connections
 from django.utils import timezone
 
@@ -20,6 +18,7 @@ from accounts.models import Facility
 from mar import services
 from mar.models import DoseState, ScheduledDose
 from residents.models import AllergyStatus, Resident, ResidentStatus
+from tests.databases import DEMO_PASSWORD
 from tests.factories import MedicationFactory, PrescriptionFactory
 
 CHROMIUM = shutil.which("chromium")
@@ -31,7 +30,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-DEMO_PASSWORD = "e2e-demo-password"
 SHOTS = Path(django_settings.BASE_DIR) / "artifacts" / "e2e"
 
 
@@ -71,15 +69,9 @@ def cart_page():
 
 
 @pytest.fixture
-def demo(monkeypatch, settings):
-    """The demo, built by seed_demo, plus orders whose windows are open right now."""
-    # seed_demo reads the setting first (set in demo mode), then the environment.
-    settings.DEMO_PASSWORD = None
-    monkeypatch.setenv("DEMO_PASSWORD", DEMO_PASSWORD)
-    # The weeks of history are the seed test's business; this test needs today's med pass.
-    monkeypatch.setenv("DEMO_HISTORY_DAYS", "0")
-    call_command("seed_demo", "--force", stdout=io.StringIO())
-
+def demo(demo_database):
+    """The demo (seeded once per run, this test on a copy of its own: tests/conftest.py), plus
+    orders whose windows are open right now."""
     maple = Facility.objects.get(name="Maple Grove Assisted Living")
     resident = (
         Resident.objects.filter(
