@@ -7,10 +7,10 @@ import datetime
 import math
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from django.utils.html import escape
-from django.utils.safestring import mark_safe
+from markupsafe import Markup, escape
 
 from .models import VITAL_UNITS, VitalSign
 
@@ -73,7 +73,7 @@ class Chart:
     # part is a number or a date made in this module, escaped all the same.
     @property
     def y_axis(self) -> str:
-        return mark_safe(  # each part escaped
+        return Markup(  # each part escaped
             "".join(
                 f'<line x1="{self.tick_left}" y1="{at}" x2="{self.left}" y2="{at}" stroke="#000"/>'
                 f'<text x="{self.label_right}" y="{at}" text-anchor="end" '
@@ -85,7 +85,7 @@ class Chart:
     @property
     def x_axis(self) -> str:
         last = len(self.x_ticks) - 1
-        return mark_safe(  # each part escaped
+        return Markup(  # each part escaped
             "".join(
                 f'<line x1="{at}" y1="{self.plot_bottom}" x2="{at}" y2="{self.tick_bottom}" '
                 f'stroke="#000"/><text x="{at}" y="{self.label_top}" text-anchor="'
@@ -145,14 +145,18 @@ def chart(
     coordinates already made for this period, shared by the period's charts."""
     x_text = {} if x_text is None else x_text
     unit = VITAL_UNITS[VitalSign(kinds[0])]
-    values = [value for kind in kinds for _, value, _ in points.get(kind, [])]
-    exceptions = sum(1 for kind in kinds for *_, out in points.get(kind, []) if out)
-    bounds = [b for kind in kinds for b in ranges.get(kind, (None, None)) if b is not None]
-    described = _describe(title, kinds, points, ranges, unit, days, exceptions)
-    drawn = Chart(key=key, title=title, unit=unit, description=described, count=len(values))
-    if not values:
+    # Each sign's readings as columns (epochs, values, outs): counted, bounded and drawn by
+    # the builtins over whole columns, not a Python step per reading for each question.
+    series = [_Series.of(kind, points.get(kind)) for kind in kinds]
+    count = sum(len(s.values) for s in series)
+    exceptions = sum(sum(s.outs) for s in series)
+    described = _describe(title, series, ranges, unit, days, exceptions)
+    drawn = Chart(key=key, title=title, unit=unit, description=described, count=count)
+    if not count:
         return drawn
-    low, high = float(min(values + bounds)), float(max(values + bounds))
+    bounds = [float(b) for kind in kinds for b in ranges.get(kind, (None, None)) if b is not None]
+    low = min([min(s.values) for s in series if s.values] + bounds)
+    high = max([max(s.values) for s in series if s.values] + bounds)
     pad = max((high - low) * 0.08, 1.0)
     low, high = low - pad, high + pad
     origin, span = start.timestamp(), (end - start).total_seconds()
@@ -165,44 +169,41 @@ def chart(
     def y(value) -> float:
         return round(TOP + (high - float(value)) / rise * PLOT_H, 1)
 
-    for index, kind in enumerate(kinds):
-        band_low, band_high = ranges.get(kind, (None, None))
+    for index, s in enumerate(series):
+        band_low, band_high = ranges.get(s.kind, (None, None))
         if band_low is not None or band_high is not None:
             top = y(band_high) if band_high is not None else TOP
             bottom = y(band_low) if band_low is not None else TOP + PLOT_H
             drawn.bands.append(
-                Band(label=VitalSign(kind).label, y=f"{top:.1f}", height=f"{bottom - top:.1f}")
+                Band(label=VitalSign(s.kind).label, y=f"{top:.1f}", height=f"{bottom - top:.1f}")
             )
         # Each coordinate as text, made once per instant (the charts share `x_text`: a set of
-        # vitals is taken together) and once per value; "%.1f" rounds as round(v, 1) does. The
-        # few marks drawn around a point (a dot, a triangle) start from the rounded point.
-        y_text: dict[float, str] = {}
-        texts = []
-        for at, value, out in points.get(kind, []):
-            tx = x_text.get(at)
-            if tx is None:
-                tx = x_text[at] = f"{LEFT + (at - origin) / span * PLOT_W:.1f}"
-            ty = y_text.get(value)
-            if ty is None:
-                ty = y_text[value] = f"{TOP + (high - value) / rise * PLOT_H:.1f}"
-            texts.append((tx, ty, out))
+        # vitals is taken together) and once per value; "%.1f" rounds as round(v, 1) does.
+        x_text.update(
+            {
+                at: f"{LEFT + (at - origin) / span * PLOT_W:.1f}"
+                for at in s.epochs
+                if at not in x_text
+            }
+        )
+        y_text = {value: f"{TOP + (high - value) / rise * PLOT_H:.1f}" for value in set(s.values)}
+        xs = [x_text[at] for at in s.epochs]
+        ys = [y_text[value] for value in s.values]
+        # The marks around a point are drawn relative to it (the path's lower-case commands):
+        # a 4 x 4 square for a dot, a triangle 12 wide and 11 high for a reading out of range.
         dots = ""
-        if len(texts) <= DOTS_UP_TO:
-            dots = " ".join(
-                f"M{float(tx) - 2:.1f} {float(ty) - 2:.1f}h4v4h-4Z" for tx, ty, _ in texts
-            )
-        triangles = []
-        for tx, ty, out in texts:
-            if out:
-                cx, cy = float(tx), float(ty)
-                triangles.append(f"M{tx} {cy - 6:.1f}L{cx + 6:.1f} {cy + 5:.1f}H{cx - 6:.1f}Z")
+        if len(xs) <= DOTS_UP_TO:
+            dots = " ".join([f"M{tx} {ty}m-2-2h4v4h-4Z" for tx, ty in zip(xs, ys, strict=True)])
+        triangles = " ".join(
+            [f"M{tx} {ty}m0-6l6 11h-12Z" for tx, ty, out in zip(xs, ys, s.outs, strict=True) if out]
+        )
         drawn.lines.append(
             Line(
-                label=VitalSign(kind).label,
-                points=" ".join(f"{tx},{ty}" for tx, ty, _ in texts),
+                label=VitalSign(s.kind).label,
+                points=" ".join([f"{tx},{ty}" for tx, ty in zip(xs, ys, strict=True)]),
                 dashed=index > 0,
                 dots=dots,
-                triangles=" ".join(triangles),
+                triangles=triangles,
             )
         )
     step = _nice_step((high - low) / 4)
@@ -221,24 +222,37 @@ def chart(
     return drawn
 
 
+class _Series(NamedTuple):
+    """One sign's readings in time order, as columns."""
+
+    kind: str
+    epochs: tuple[float, ...]
+    values: tuple[float, ...]
+    outs: tuple[bool, ...]
+
+    @classmethod
+    def of(cls, kind: str, points: list[tuple[float, float, bool]] | None) -> "_Series":
+        if not points:
+            return cls(kind, (), (), ())
+        return cls(kind, *zip(*points, strict=True))
+
+
 def _nice_step(rough: float) -> float:
     """A step of 1, 2, 2.5 or 5 times a power of ten, at least `rough`: round tick labels."""
     power = 10 ** math.floor(math.log10(rough))
     return next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= rough)
 
 
-def _describe(title, kinds, points, ranges, unit, days, exceptions) -> str:
+def _describe(title, series, ranges, unit, days, exceptions) -> str:
     """What a screen reader says instead of the picture."""
     parts = []
-    for kind in kinds:
-        series = points.get(kind, [])
-        label = VitalSign(kind).label if len(kinds) > 1 else title
-        if not series:
+    for s in series:
+        label = VitalSign(s.kind).label if len(series) > 1 else title
+        if not s.values:
             parts.append(f"{label}: no readings")
             continue
-        values = [value for _, value, _ in series]
-        last = series[-1][1]
-        low, high = ranges.get(kind, (None, None))
+        count = len(s.values)
+        low, high = ranges.get(s.kind, (None, None))
         band = (
             f", range {number_text(low) if low is not None else 'any'} to "
             f"{number_text(high) if high is not None else 'any'}"
@@ -246,9 +260,9 @@ def _describe(title, kinds, points, ranges, unit, days, exceptions) -> str:
             else ""
         )
         parts.append(
-            f"{label}: {len(series)} reading{'s' if len(series) != 1 else ''} from "
-            f"{number_text(min(values))} to {number_text(max(values))} {unit}, latest "
-            f"{number_text(last)}{band}"
+            f"{label}: {count} reading{'s' if count != 1 else ''} from "
+            f"{number_text(min(s.values))} to {number_text(max(s.values))} {unit}, latest "
+            f"{number_text(s.values[-1])}{band}"
         )
     marked = (
         f"; {exceptions} out of range, marked with triangles"

@@ -11,8 +11,7 @@ from typing import NamedTuple
 from django.core.paginator import Page, Paginator
 from django.db import connection
 from django.db.models import QuerySet
-from django.utils.html import escape
-from django.utils.safestring import mark_safe
+from markupsafe import Markup, escape
 
 from core.time import local_stamp
 from residents.models import Resident
@@ -133,30 +132,11 @@ class FacilityRangeRow:
 
 
 @dataclass(frozen=True)
-class Cell:
-    text: str
-    out: bool = False
-
-
-@dataclass(frozen=True)
 class TableRow:
     when: str
     by: str
     source: str
-    cells: tuple[Cell, ...]
-
-    @property
-    def cells_markup(self) -> str:
-        """The row's eight cells, a value out of range in bold: one lookup per row for the
-        template instead of a loop and a test per cell (forty rows a page)."""
-        return mark_safe(  # each cell's text escaped
-            "".join(
-                f"<td><strong>{escape(c.text)}</strong></td>"
-                if c.out
-                else f"<td>{escape(c.text)}</td>"
-                for c in self.cells
-            )
-        )
+    cells_markup: str  # the row's eight cells, a value out of range in bold
 
 
 TABLE_COLUMNS = tuple((title, VITAL_UNITS[VitalSign(kinds[0])]) for _, title, kinds in CHARTS)
@@ -178,19 +158,21 @@ class Flowsheet:
 def flowsheet(*, resident: Resident, days: int, now: datetime.datetime, page=None) -> Flowsheet:
     """The resident's readings of the last `days` days as charts and a table (newest first, one
     row per moment and person, paged), the ranges, the open exceptions and whether the latest
-    weight is a loss to review: four queries."""
+    weight is a loss to review: three queries."""
     tz = resident.facility.tz
     start = now - datetime.timedelta(days=days)
     ranges, moments, exceptions = _read(resident=resident, start=start, end=now, tz=tz)
     bands = {row.kind: (row.low, row.high) for row in ranges}
     origin = start.timestamp()
     weights, points = [], defaultdict(list)
+    weight = VitalSign.WEIGHT.value  # a plain string: compared once per reading
     for moment in reversed(moments):
         epoch = moment.epoch
+        in_period = epoch >= origin  # else an older weight, read for the weight-loss rule only
         for kind, value, out in zip(moment.kinds, moment.values, moment.outs, strict=True):
-            if kind == VitalSign.WEIGHT:
+            if kind == weight:
                 weights.append((epoch, value))
-            if epoch >= origin:  # else an older weight, read for the weight-loss rule only
+            if in_period:
                 points[kind].append((epoch, value, out))
     loss = _weight_loss(weights)
     if loss is not None:
@@ -281,29 +263,30 @@ EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 
 # Every reading of the period, and the weights the weight-loss rule reads before it, as the
 # table's rows: one per moment, person and source, newest first, each with its readings (kind,
-# value, id) in the order they were recorded. The charts and the table share it, so the page
-# reads the readings once however many there are; plain numbers (no datetime or Decimal per
-# reading: 90 days of 8 vitals are thousands). Which readings are out of range comes beside it
-# (_OUT), not from a join per reading.
+# value, out of range) in one order. The charts and the table share it, so the page reads the
+# readings once however many there are; plain numbers (no datetime or Decimal per reading: 90
+# days of 8 vitals are thousands). A reading out of range has its exception (one at most: the
+# resident's exceptions, hashed once). The moments are grouped without ordering inside each
+# (three small sorts per moment cost more than all the rest); the arrays stay aligned, being
+# filled from the same rows, and a moment's cells are found by sign. The source (a code) sorts
+# bytewise, not by the database's collation.
 _MOMENTS = """
     SELECT (extract(epoch FROM m.taken_at) * 1000000)::bigint, m.source,
-           u.first_name, u.last_name, u.username, m.kinds, m.values, m.ids
+           u.first_name, u.last_name, u.username, m.kinds, m.values, m.outs
     FROM (
-        SELECT r.taken_at, r.taken_by_id, r.source,
-               array_agg(r.kind ORDER BY r.id) AS kinds,
-               array_agg(r.value::float8 ORDER BY r.id) AS values,
-               array_agg(r.id ORDER BY r.id) AS ids
+        SELECT r.taken_at, r.taken_by_id, r.source COLLATE "C" AS source,
+               array_agg(r.kind) AS kinds,
+               array_agg(r.value::float8) AS values,
+               array_agg(e.id IS NOT NULL) AS outs
         FROM vitals_vitalreading r
-        WHERE r.resident_id = %s AND r.taken_at <= %s
-          AND (r.taken_at >= %s OR (r.kind = 'weight' AND r.taken_at >= %s))
-        GROUP BY r.taken_at, r.taken_by_id, r.source
+        LEFT JOIN vitals_vitalexception e ON e.reading_id = r.id AND e.resident_id = %(resident)s
+        WHERE r.resident_id = %(resident)s AND r.taken_at <= %(end)s
+          AND (r.taken_at >= %(start)s OR (r.kind = 'weight' AND r.taken_at >= %(weights)s))
+        GROUP BY r.taken_at, r.taken_by_id, r.source COLLATE "C"
     ) AS m
     JOIN accounts_user u ON u.id = m.taken_by_id
     ORDER BY m.taken_at DESC, m.taken_by_id, m.source
 """
-# The resident's readings that were out of range (an exception is made for the reading's
-# resident, vitals.services.readings_record).
-_OUT = "SELECT reading_id FROM vitals_vitalexception WHERE resident_id = %s"
 
 
 # The resident's open exceptions the flowsheet shows, newest first, as `exception_rows` words
@@ -325,24 +308,22 @@ def _read(
     *, resident: Resident, start, end, tz
 ) -> tuple[list[RangeRow], list[_Moment], list["ExceptionRow"]]:
     """The ranges, the moments (newest first) and the first open exceptions (one more than the
-    page shows): four statements on one cursor."""
+    page shows): three statements on one cursor."""
     with connection.prepared_cursor() as cursor:
         cursor.execute(_RANGES, [resident.facility_id, resident.pk])
         ranges = _range_rows(cursor.fetchall())
-        cursor.execute(_MOMENTS, [resident.pk, end, start, min(start, end - WEIGHT_LOOKBACK)])
-        found = cursor.fetchall()
-        cursor.execute(_OUT, [resident.pk])
-        out = {reading_id for (reading_id,) in cursor.fetchall()}
+        cursor.execute(
+            _MOMENTS,
+            {
+                "resident": resident.pk,
+                "end": end,
+                "start": start,
+                "weights": min(start, end - WEIGHT_LOOKBACK),
+            },
+        )
         moments = [
-            _Moment(
-                micros,
-                source,
-                f"{first} {last}".strip() or username,
-                kinds,
-                values,
-                [reading_id in out for reading_id in ids],
-            )
-            for micros, source, first, last, username, kinds, values, ids in found
+            _Moment(micros, source, f"{first} {last}".strip() or username, kinds, values, outs)
+            for micros, source, first, last, username, kinds, values, outs in cursor.fetchall()
         ]
         cursor.execute(_EXCEPTIONS, [resident.pk, FLOWSHEET_EXCEPTIONS + 1])
         exceptions = [
@@ -368,31 +349,40 @@ def _read(
 def _moment_page(moments: list[_Moment], *, tz, page) -> Page:
     """One page of the table's rows (`moments` newest first); only its rows are worded."""
     chosen = Paginator(moments, ROWS_PER_PAGE).get_page(page)
-    rows = []
-    for moment in chosen.object_list:
-        taken = {
-            kind: (value, out)
-            for kind, value, out in zip(moment.kinds, moment.values, moment.outs, strict=True)
-        }
-        rows.append(
-            TableRow(
-                when=local_stamp(moment.taken_at, tz),
-                by=moment.by,
-                source=SOURCE_WORDS.get(moment.source, moment.source),
-                cells=tuple(_cell(taken, kinds) for _, _, kinds in CHARTS),
-            )
+    chosen.object_list = [
+        TableRow(
+            when=local_stamp(moment.taken_at, tz),
+            by=moment.by,
+            source=SOURCE_WORDS.get(moment.source, moment.source),
+            cells_markup=_cells_markup(moment),
         )
-    chosen.object_list = rows
+        for moment in chosen.object_list
+    ]
     return chosen
 
 
-def _cell(values: dict, kinds: tuple[str, ...]) -> Cell:
-    taken = [values.get(kind) for kind in kinds]
-    if all(t is None for t in taken):
-        return Cell("")
-    text = "/".join(number_text(t[0]) if t else "–" for t in taken)
-    out = any(t and t[1] for t in taken)
-    return Cell(f"{text} out of range" if out else text, out)
+def _cells_markup(moment: _Moment) -> str:
+    """A moment's cell for each chart's signs (blood pressure's two as "120/80", a missing one
+    as "–"), a value out of range in bold and said in words: one string per row for the
+    template instead of a loop and a test per cell (forty rows a page). The texts are numbers
+    made here, escaped all the same."""
+    taken = dict(zip(moment.kinds, zip(moment.values, moment.outs, strict=True), strict=True))
+    cells = []
+    for kinds in CELL_SIGNS:
+        found = [taken.get(kind) for kind in kinds]
+        if found[0] is None and found[-1] is None:
+            cells.append("<td></td>")
+            continue
+        text = escape("/".join([number_text(t[0]) if t else "–" for t in found]))
+        if any(t[1] for t in found if t):
+            cells.append(f"<td><strong>{text} out of range</strong></td>")
+        else:
+            cells.append(f"<td>{text}</td>")
+    return Markup("".join(cells))  # each text escaped
+
+
+# The signs of each of the table's cells (a chart's), as plain strings.
+CELL_SIGNS = tuple(tuple(str(kind.value) for kind in kinds) for _, _, kinds in CHARTS)
 
 
 def open_exceptions(
