@@ -88,6 +88,14 @@ def resident_upcoming(resident: Resident, now: datetime.datetime) -> list[Appoin
 # (outcome to record), and scheduled ones whose time away may reach back to a dose still open
 # (their return after %(away_since)s). Parameters: %(resident)s, %(today_start)s, %(away_since)s.
 # Soonest first; at most 100 (open ones past their day are few: they are closed as they end).
+# `appointments_between`'s rule as a condition on `appointments_appointment AS ap`, for a
+# statement that reads them with other things (the shift report's): starting in
+# [%(appointments_from)s, %(appointments_until)s), not cancelled.
+UNIT_APPOINTMENTS_BETWEEN_SQL = (
+    "ap.starts_at >= %(appointments_from)s AND ap.starts_at < %(appointments_until)s "
+    "AND ap.state <> 'cancelled'"
+)
+
 RESIDENT_OPEN_FOR_SQL = """
     SELECT a.* FROM appointments_appointment AS a
     WHERE a.resident_id = %(resident)s

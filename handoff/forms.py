@@ -37,11 +37,10 @@ class NoteForm(core_forms.Form):
         error_messages={"required": "Write the note."},
     )
 
-    def __init__(self, *args, residents=(), **kwargs):
+    def __init__(self, *args, residents: list[tuple[int, str]] = (), **kwargs):
+        """`residents`: (id, words) of those a note may be about."""
         super().__init__(*args, **kwargs)
-        self.fields["resident"].choices = [("", "Choose …")] + [
-            (resident.pk, f"{resident} (room {resident.room})") for resident in residents
-        ]
+        self.fields["resident"].choices = [("", "Choose …"), *residents]
 
 
 class NoteAmendForm(core_forms.Form):

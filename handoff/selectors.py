@@ -8,38 +8,32 @@ in the report's order.
 
 import datetime
 import functools
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
-from django.db.models import Exists, OuterRef, Q, Subquery
+from django.db import connection
 from django.urls import reverse
 
 from accounts.models import Facility, Unit
-from appointments.selectors import appointments_between
-from care.models import CareTask, MonitoringCheck, MonitoringEpisode, TaskState
-from clinical.models import ConditionReport
+from appointments.models import Transport
+from care.models import AdlCategory, TaskState
+from clinical.rules import changes_words
 from core.shifts import Shift, parse_shift_key, shift_at, shift_before
 from core.time import local_day_bounds, local_time
-from incidents.models import Incident
-from inventory.models import ControlledCount, StockItem
+from core.words import count_of
+from incidents.rules import IncidentKind
 from inventory.selectors import COUNT_DUE_AFTER
-from mar.models import Administration, AdminStatus, DoseState, PrnFollowUp, ScheduledDose
-from meds.models import OrderStatus, Prescription, PrescriptionStatusChange
-from residents.models import ResidentStatus, ResidentStatusChange
-from vitals.models import VITAL_UNITS, VitalException
+from mar.models import AdminStatus, DoseState
+from meds.models import Form, OrderStatus, Route
+from residents.models import STATUS_WORDS, ResidentStatus, display_name
+from vitals.models import VITAL_UNITS, VitalSign
 
-from .models import AmendmentKind, HandoffNote, HandoffNoteAmendment, ShiftReport
+from . import live
+from .live import Row
+from .models import AmendmentKind, NoteCategory, ShiftReport
 
 SNAPSHOT_VERSION = 1
-# The columns a line reads of the rows it names (a resident's name, a drug's, a person's): the
-# report reads hundreds of rows, not their every column.
-RESIDENT_NAME = ["resident__first_name", "resident__preferred_name", "resident__last_name"]
-DRUG_NAME = [
-    "prescription__medication__name",
-    "prescription__medication__strength",
-    "prescription__medication__form",
-]
-RECORDER_NAME = ["recorded_by__first_name", "recorded_by__last_name", "recorded_by__username"]
 URGENT_MARKS = {"Missed", "Overdue", "Fall", "Discrepancy", "Follow-up pending", "Hospital"}
 WARNING_MARKS = {
     "Refused",
@@ -106,11 +100,6 @@ class NoteLine:
     url: str
 
 
-def _in(prefix: str, scope: ReportScope) -> Q:
-    start, until = scope.window
-    return Q(**{f"{prefix}__gte": start, f"{prefix}__lt": until})
-
-
 _PLACEHOLDER = 987654321
 
 
@@ -136,6 +125,7 @@ def _mar_day(resident_id: int, moment: datetime.datetime, tz) -> str:
 
 
 # The sections -------------------------------------------------------------------------------
+# Each section words the rows its branches of the report's statement (`live.STATEMENT`) read.
 
 EXCEPTION_STATUSES = [
     AdminStatus.REFUSED,
@@ -144,106 +134,95 @@ EXCEPTION_STATUSES = [
     AdminStatus.OMITTED,
     AdminStatus.OTHER,
 ]
+CONTROLLED_SCHEDULES = ["II", "III", "IV", "V"]
+Rows = dict[int, list[Row]]
+
+ADMIN_STATUSES = dict(AdminStatus.choices)
+DOSE_STATES = dict(DoseState.choices)
+ORDER_STATUSES = dict(OrderStatus.choices)
+TASK_STATES = dict(TaskState.choices)
+ADL_CATEGORIES = dict(AdlCategory.choices)
+INCIDENT_KINDS = dict(IncidentKind.choices)
+RESIDENT_STATUSES = dict(ResidentStatus.choices)
+VITAL_SIGNS = dict(VitalSign.choices)
+NOTE_CATEGORIES = dict(NoteCategory.choices)
+TRANSPORTS = dict(Transport.choices)
+FORMS = dict(Form.choices)
+ROUTES = dict(Route.choices)
 
 
-def doses_section(scope: ReportScope) -> Section:
+def _resident(row: Row) -> str:
+    return display_name(row.resident_first, row.resident_preferred, row.resident_last)
+
+
+def _name(first: str, last: str, username: str) -> str:
+    """A person as `User.__str__` says them."""
+    return f"{first} {last}".strip() or username
+
+
+def _person(row: Row) -> str:
+    return _name(row.person_first, row.person_last, row.person_username)
+
+
+def _drug_words(name: str, strength: str, form: str) -> str:
+    """A drug as `Medication.__str__` says it."""
+    return f"{name} {strength} {FORMS.get(form, form).lower()}"
+
+
+def _drug(row: Row) -> str:
+    return _drug_words(row.drug_name, row.drug_strength, row.drug_form)
+
+
+def doses_section(scope: ReportScope, rows: Rows) -> Section:
     """Late, missed, refused and held doses: the records of the shift that are not on-time
-    gifts, and the doses whose window closed in the shift with nothing recorded (two queries)."""
+    gifts, and the doses whose window closed in the shift with nothing recorded."""
     tz = scope.facility.tz
     section = Section("doses", "Late, missed, refused and held doses")
-    records = (
-        Administration.objects.filter(
-            Q(status__in=EXCEPTION_STATUSES) | ~Q(late_reason=""),
-            _in("recorded_at", scope),
-            facility=scope.facility,
-            resident__unit=scope.unit,
-        )
-        .select_related("resident", "prescription__medication", "dose", "recorded_by")
-        .only(
-            "recorded_at",
-            "administered_at",
-            "status",
-            "late_reason",
-            "reason",
-            "dose__due_at",
-            *RESIDENT_NAME,
-            *DRUG_NAME,
-            *RECORDER_NAME,
-        )
-        .order_by("recorded_at", "pk")
-    )
-    for record in records:
-        due = record.dose.due_at if record.dose_id else record.administered_at
-        if record.status == AdminStatus.GIVEN:
-            mark, why = "Late", record.late_reason
+    for row in rows[live.DOSE_RECORDS]:
+        due = row.time1
+        if row.text1 == AdminStatus.GIVEN:
+            mark, why = "Late", row.text2
         else:
-            mark, why = record.get_status_display(), record.reason or record.late_reason
+            mark, why = ADMIN_STATUSES.get(row.text1, row.text1), row.text3 or row.text2
         why = f" — {why}" if why else ""
         section.lines.append(
             Line(
-                record.recorded_at,
-                str(record.resident),
-                f"{record.prescription.medication} due {local_time(due, tz)}, "
-                f"by {record.recorded_by}{why}",
-                _mar_day(record.resident_id, due, tz),
+                row.at,
+                _resident(row),
+                f"{_drug(row)} due {local_time(due, tz)}, by {_person(row)}{why}",
+                _mar_day(row.resident_id, due, tz),
                 mark,
             )
         )
-    doses = (
-        ScheduledDose.objects.filter(
-            _in("window_closes_at", scope),
-            facility=scope.facility,
-            resident__unit=scope.unit,
-            state__in=[DoseState.OVERDUE, DoseState.MISSED],
-        )
-        .select_related("resident", "prescription__medication")
-        .only("due_at", "window_closes_at", "state", *RESIDENT_NAME, *DRUG_NAME)
-        .order_by("window_closes_at", "pk")
-    )
-    for dose in doses:
+    for row in rows[live.DOSES_OPEN]:
         section.lines.append(
             Line(
-                dose.window_closes_at,
-                str(dose.resident),
-                f"{dose.prescription.medication} due {local_time(dose.due_at, tz)}: "
-                "nothing recorded",
-                _resident_url("resident_pass", dose.resident_id)
-                if dose.state == DoseState.OVERDUE
-                else _mar_day(dose.resident_id, dose.due_at, tz),
-                dose.get_state_display(),
+                row.at,
+                _resident(row),
+                f"{_drug(row)} due {local_time(row.time1, tz)}: nothing recorded",
+                _resident_url("resident_pass", row.resident_id)
+                if row.text1 == DoseState.OVERDUE
+                else _mar_day(row.resident_id, row.time1, tz),
+                DOSE_STATES.get(row.text1, row.text1),
             )
         )
     section.lines.sort(key=lambda line: line.at)
     return section
 
 
-def prn_section(scope: ReportScope) -> Section:
-    """The PRNs given in the shift with their follow-up, pending first (one query)."""
+def prn_section(scope: ReportScope, rows: Rows) -> Section:
+    """The PRNs given in the shift with their follow-up, pending first."""
     tz = scope.facility.tz
     section = Section("prn", "PRNs given and follow-ups pending")
-    given = (
-        Administration.objects.filter(
-            _in("administered_at", scope),
-            facility=scope.facility,
-            resident__unit=scope.unit,
-            dose__isnull=True,
-            status=AdminStatus.GIVEN,
-        )
-        .annotate(followed=Exists(PrnFollowUp.objects.filter(administration=OuterRef("pk"))))
-        .select_related("resident", "prescription__medication", "recorded_by")
-        .only("administered_at", "prn_reason", *RESIDENT_NAME, *DRUG_NAME, *RECORDER_NAME)
-        .order_by("administered_at", "pk")
-    )
-    for record in given:
-        reason = f" for {record.prn_reason}" if record.prn_reason else ""
+    for row in rows[live.PRN_GIVEN]:
+        reason = f" for {row.text1}" if row.text1 else ""
         section.lines.append(
             Line(
-                record.administered_at,
-                str(record.resident),
-                f"{record.prescription.medication} given at "
-                f"{local_time(record.administered_at, tz)}{reason} by {record.recorded_by}",
-                _resident_url("resident_pass", record.resident_id) + f"#prn-{record.pk}",
-                "" if record.followed else "Follow-up pending",
+                row.at,
+                _resident(row),
+                f"{_drug(row)} given at {local_time(row.at, tz)}{reason} by {_person(row)}",
+                _resident_url("resident_pass", row.resident_id) + f"#prn-{row.pk}",
+                "" if row.flag1 else "Follow-up pending",
             )
         )
     section.empty = "No PRN given this shift."
@@ -257,52 +236,40 @@ ORDER_WORDS = {
 }
 
 
-def orders_section(scope: ReportScope) -> Section:
+def orders_section(scope: ReportScope, rows: Rows) -> Section:
     """Orders entered (new, or changing another), verified, held, resumed and discontinued in
-    the shift (two queries)."""
+    the shift."""
     section = Section("orders", "New, changed, held and discontinued orders")
-    entered = (
-        Prescription.objects.filter(
-            _in("entered_at", scope), facility=scope.facility, resident__unit=scope.unit
+    for row in rows[live.ORDERS_ENTERED]:
+        # As `Prescription.__str__`: the drug and the dose.
+        dose = f"{count_of(row.number1, row.text2)} {ROUTES.get(row.text3, row.text3).lower()}"
+        changed = (
+            f", replacing {_drug_words(row.other_first, row.other_last, row.other_username)}"
+            if row.flag1
+            else ""
         )
-        .select_related("resident", "medication", "entered_by", "replaces__medication")
-        .order_by("entered_at", "pk")
-    )
-    for order in entered:
-        changed = f", replacing {order.replaces.medication}" if order.replaces_id else ""
-        waiting = " (waits for verification)" if order.status == OrderStatus.PENDING else ""
+        waiting = " (waits for verification)" if row.text1 == OrderStatus.PENDING else ""
         section.lines.append(
             Line(
-                order.entered_at,
-                str(order.resident),
-                f"{order}{changed}, entered by {order.entered_by}{waiting}",
-                _url("order_detail", order.pk),
-                "Changed" if order.replaces_id else "New",
+                row.at,
+                _resident(row),
+                f"{_drug(row)} — {dose}{changed}, entered by {_person(row)}{waiting}",
+                _url("order_detail", row.ref),
+                "Changed" if row.flag1 else "New",
             )
         )
-    changes = (
-        PrescriptionStatusChange.objects.filter(
-            _in("changed_at", scope),
-            prescription__facility=scope.facility,
-            prescription__resident__unit=scope.unit,
-        )
-        .exclude(to_status=OrderStatus.PENDING)
-        .select_related("prescription__resident", "prescription__medication", "changed_by")
-        .order_by("changed_at", "pk")
-    )
-    for change in changes:
-        order = change.prescription
-        if change.to_status == OrderStatus.ACTIVE and change.from_status == OrderStatus.ON_HOLD:
+    for row in rows[live.ORDER_CHANGES]:
+        if row.text2 == OrderStatus.ACTIVE and row.text1 == OrderStatus.ON_HOLD:
             words = "resumed"
         else:
-            words = ORDER_WORDS.get(change.to_status, change.get_to_status_display().lower())
-        why = f" — {change.reason}" if change.reason else ""
+            words = ORDER_WORDS.get(row.text2, ORDER_STATUSES.get(row.text2, row.text2).lower())
+        why = f" — {row.text3}" if row.text3 else ""
         section.lines.append(
             Line(
-                change.changed_at,
-                str(order.resident),
-                f"{order.medication}: {words} by {change.changed_by}{why}",
-                _url("order_detail", order.pk),
+                row.at,
+                _resident(row),
+                f"{_drug(row)}: {words} by {_person(row)}{why}",
+                _url("order_detail", row.ref),
                 words.capitalize(),
             )
         )
@@ -311,49 +278,31 @@ def orders_section(scope: ReportScope) -> Section:
     return section
 
 
-def condition_section(scope: ReportScope) -> Section:
+def condition_section(scope: ReportScope, rows: Rows) -> Section:
     """Changes of condition reported in the shift, and the residents under monitoring during
-    it (two queries)."""
+    it."""
     tz = scope.facility.tz
-    start, until = scope.window
     section = Section("condition", "Changes of condition and residents under monitoring")
-    reports = (
-        ConditionReport.objects.filter(
-            _in("reported_at", scope), facility=scope.facility, resident__unit=scope.unit
-        )
-        .select_related("resident", "reported_by")
-        .order_by("reported_at", "pk")
-    )
-    for report in reports:
+    for row in rows[live.CONDITION_REPORTS]:
+        changes = changes_words(row.text1.split(",") if row.text1 else [])
         section.lines.append(
             Line(
-                report.reported_at,
-                str(report.resident),
-                f"{report.changes_words}, reported by {report.reported_by}",
-                _url("condition_report", report.pk),
+                row.at,
+                _resident(row),
+                f"{changes}, reported by {_person(row)}",
+                _url("condition_report", row.pk),
                 "Change of condition",
             )
         )
-    episodes = (
-        MonitoringEpisode.objects.filter(
-            Q(ended_at__isnull=True) | Q(ended_at__gt=start),
-            facility=scope.facility,
-            resident__unit=scope.unit,
-            started_at__lt=until,
-            ends_at__gt=start,
-        )
-        .select_related("resident")
-        .order_by("resident__last_name", "resident__first_name", "pk")
-    )
-    for episode in episodes:
-        end = episode.ended_at or episode.ends_at
+    for row in rows[live.MONITORING]:
+        end = row.time1
         section.lines.append(
             Line(
-                episode.started_at,
-                str(episode.resident),
+                row.at,
+                _resident(row),
                 f"Under monitoring until {end.astimezone(tz):%Y-%m-%d} {local_time(end, tz)}: "
-                f"{episode.reason}",
-                _resident_url("care_resident", episode.resident_id),
+                f"{row.text1}",
+                _resident_url("care_resident", row.resident_id),
                 "Monitoring",
             )
         )
@@ -361,56 +310,39 @@ def condition_section(scope: ReportScope) -> Section:
     return section
 
 
-def incidents_section(scope: ReportScope) -> Section:
-    """Incidents and falls that happened or were reported in the shift (one query)."""
+def incidents_section(scope: ReportScope, rows: Rows) -> Section:
+    """Incidents and falls that happened or were reported in the shift."""
     section = Section("incidents", "Incidents and falls")
-    incidents = (
-        Incident.objects.filter(
-            _in("occurred_at", scope) | _in("reported_at", scope),
-            facility=scope.facility,
-            unit=scope.unit,
-        )
-        .select_related("resident", "reported_by")
-        .order_by("occurred_at", "pk")
-    )
-    for incident in incidents:
-        hospital = " Sent to hospital." if incident.hospital_transfer else ""
+    for row in rows[live.INCIDENTS]:
+        hospital = " Sent to hospital." if row.flag1 else ""
         section.lines.append(
             Line(
-                incident.occurred_at,
-                str(incident.resident),
-                f"{incident.description}{hospital} Reported by {incident.reported_by}",
-                _url("incident_detail", incident.pk),
-                incident.get_kind_display(),
+                row.at,
+                _resident(row),
+                f"{row.text1}{hospital} Reported by {_person(row)}",
+                _url("incident_detail", row.pk),
+                INCIDENT_KINDS.get(row.text2, row.text2),
             )
         )
     section.empty = "No incident this shift."
     return section
 
 
-def vitals_section(scope: ReportScope) -> Section:
-    """Readings out of range taken in the shift (one query)."""
+def vitals_section(scope: ReportScope, rows: Rows) -> Section:
+    """Readings out of range taken in the shift."""
     section = Section("vitals", "Vitals out of range")
-    exceptions = (
-        VitalException.objects.filter(
-            _in("created_at", scope), facility=scope.facility, resident__unit=scope.unit
-        )
-        .select_related("resident", "reading")
-        .order_by("created_at", "pk")
-    )
-    for exception in exceptions:
-        reading = exception.reading
-        value = f"{reading.value.normalize():f}"
+    for row in rows[live.VITALS]:
+        value = f"{row.number1.normalize():f}"
         bounds = " – ".join(
-            f"{bound.normalize():f}" for bound in (exception.low, exception.high) if bound
+            f"{bound.normalize():f}" for bound in (row.number2, row.number3) if bound
         )
         section.lines.append(
             Line(
-                reading.taken_at,
-                str(exception.resident),
-                f"{reading.get_kind_display()} {value} {VITAL_UNITS.get(reading.kind, '')}"
-                f" (range {bounds})",
-                _resident_url("flowsheet", exception.resident_id),
+                row.at,
+                _resident(row),
+                f"{VITAL_SIGNS.get(row.text1, row.text1)} {value} "
+                f"{VITAL_UNITS.get(row.text1, '')} (range {bounds})",
+                _resident_url("flowsheet", row.resident_id),
                 "Out of range",
             )
         )
@@ -418,86 +350,52 @@ def vitals_section(scope: ReportScope) -> Section:
     return section
 
 
-def care_section(scope: ReportScope) -> Section:
+def care_section(scope: ReportScope, rows: Rows) -> Section:
     """Care tasks and monitoring checks of the shift left undocumented: missed, or overdue (in
-    the shift's last hour), two queries. Those still due while the shift runs are not yet
-    late."""
+    the shift's last hour). Those still due while the shift runs are not yet late."""
     section = Section("care", "Missed care tasks")
-    start, until = scope.window
-    states = [TaskState.OVERDUE, TaskState.MISSED]
-    tasks = (
-        CareTask.objects.filter(
-            facility=scope.facility,
-            resident__unit=scope.unit,
-            window_closes_at__gt=start,
-            window_opens_at__lt=until,
-            window_closes_at__lte=scope.shift.ends_at,
-            state__in=states,
-        )
-        .select_related("resident", "item")
-        .order_by("resident__last_name", "resident__first_name", "pk")
-    )
-    for task in tasks:
+    for row in rows[live.CARE_TASKS]:
         section.lines.append(
             Line(
-                task.window_closes_at,
-                str(task.resident),
-                f"{task.item.get_category_display()}: not documented",
-                _resident_url("care_resident", task.resident_id),
-                task.get_state_display(),
+                row.at,
+                _resident(row),
+                f"{ADL_CATEGORIES.get(row.text1, row.text1)}: not documented",
+                _resident_url("care_resident", row.resident_id),
+                TASK_STATES.get(row.text2, row.text2),
             )
         )
-    checks = (
-        MonitoringCheck.objects.filter(
-            facility=scope.facility,
-            resident__unit=scope.unit,
-            window_closes_at__gt=start,
-            window_opens_at__lt=until,
-            window_closes_at__lte=scope.shift.ends_at,
-            state__in=states,
-        )
-        .select_related("resident")
-        .order_by("resident__last_name", "resident__first_name", "pk")
-    )
-    for check in checks:
+    for row in rows[live.CARE_CHECKS]:
         section.lines.append(
             Line(
-                check.window_closes_at,
-                str(check.resident),
+                row.at,
+                _resident(row),
                 "Monitoring check: not documented",
-                _resident_url("care_resident", check.resident_id),
-                check.get_state_display(),
+                _resident_url("care_resident", row.resident_id),
+                TASK_STATES.get(row.text2, row.text2),
             )
         )
     section.empty = "All care of the shift documented."
     return section
 
 
-def absences_section(scope: ReportScope) -> Section:
+def absences_section(scope: ReportScope, rows: Rows) -> Section:
     """Residents who left (LOA, hospital), came back or were discharged in the shift."""
     section = Section("absences", "LOA, hospital and returns")
-    changes = (
-        ResidentStatusChange.objects.filter(
-            _in("effective_at", scope),
-            resident__facility=scope.facility,
-            resident__unit=scope.unit,
-        )
-        .select_related("resident")
-        .order_by("effective_at", "pk")
-    )
-    for change in changes:
-        if not change.from_status:
+    for row in rows[live.ABSENCES]:
+        to_status = RESIDENT_STATUSES.get(row.text2, row.text2)
+        if not row.text1:
             mark = "Admitted"
-        elif change.to_status == ResidentStatus.ACTIVE:
+        elif row.text2 == ResidentStatus.ACTIVE:
             mark = "Returned"
         else:
-            mark = change.get_to_status_display()
+            mark = to_status
+        words = STATUS_WORDS.get(row.text2, to_status.lower())  # `status_words`
         section.lines.append(
             Line(
-                change.effective_at,
-                str(change.resident),
-                f"{change.status_words.capitalize()}: {change.reason}",
-                _resident_url("resident_detail", change.resident_id),
+                row.at,
+                _resident(row),
+                f"{words.capitalize()}: {row.text3}",
+                _resident_url("resident_detail", row.resident_id),
                 mark,
             )
         )
@@ -505,45 +403,25 @@ def absences_section(scope: ReportScope) -> Section:
     return section
 
 
-def counts_section(scope: ReportScope) -> Section:
+def counts_section(scope: ReportScope, rows: Rows) -> Section:
     """Controlled counts with a discrepancy in the shift, and whether a count is due (no count
-    in the last 12 hours while the unit holds controlled drugs): two queries."""
+    in the last 12 hours while the unit holds controlled drugs)."""
     tz = scope.facility.tz
     section = Section("counts", "Count discrepancies and counts due")
-    counts = ControlledCount.objects.filter(
-        _in("counted_at", scope), unit=scope.unit, has_discrepancy=True
-    ).select_related("outgoing_by", "incoming_by")
-    for count in counts.order_by("counted_at", "pk"):
+    for row in rows[live.COUNT_DISCREPANCIES]:
+        other = _name(row.other_first, row.other_last, row.other_username)
         section.lines.append(
             Line(
-                count.counted_at,
+                row.at,
                 "",
-                f"Count by {count.outgoing_by} and {count.incoming_by} differs from the ledger",
-                _url("count_detail", count.pk),
+                f"Count by {_person(row)} and {other} differs from the ledger",
+                _url("count_detail", row.pk),
                 "Discrepancy",
             )
         )
-    # Whether the unit holds controlled drugs and when it was last counted: one statement.
-    state = (
-        Unit.objects.filter(pk=scope.unit.pk)
-        .annotate(
-            controlled=Exists(
-                StockItem.objects.filter(
-                    facility=scope.facility,
-                    resident__unit=OuterRef("pk"),
-                    medication__controlled_schedule__in=["II", "III", "IV", "V"],
-                )
-            ),
-            last=Subquery(
-                ControlledCount.objects.filter(unit=OuterRef("pk"), counted_at__lt=scope.until)
-                .order_by("-counted_at")
-                .values("counted_at")[:1]
-            ),
-        )
-        .values_list("controlled", "last")
-        .first()
-    )
-    controlled, last = state or (False, None)
+    # Whether the unit holds controlled drugs and when it was last counted (before `until`).
+    state = rows[live.COUNT_STATE]
+    controlled, last = (state[0].flag1, state[0].time1) if state else (False, None)
     if controlled and (last is None or last < scope.until - COUNT_DUE_AFTER):
         since = (
             f"last counted {last.astimezone(tz):%Y-%m-%d} {local_time(last, tz)}"
@@ -563,31 +441,36 @@ def counts_section(scope: ReportScope) -> Section:
     return section
 
 
-def appointments_section(scope: ReportScope) -> Section:
-    """The unit's appointments from the end of the shift to the end of the next local day (the
-    rest of today, and tomorrow), transport not yet booked marked: one query."""
+def appointments_window(scope: ReportScope) -> tuple[datetime.datetime, datetime.datetime]:
+    """From the end of the shift to the end of the next local day (the rest of today, and
+    tomorrow)."""
     tz = scope.facility.tz
     tomorrow = scope.shift.ends_at.astimezone(tz).date()
     if scope.shift.ends_at.astimezone(tz).time() != datetime.time(0):
         tomorrow += datetime.timedelta(days=1)
-    end = local_day_bounds(tomorrow, tz)[1]
+    return scope.shift.ends_at, local_day_bounds(tomorrow, tz)[1]
+
+
+def appointments_section(scope: ReportScope, rows: Rows) -> Section:
+    """The unit's appointments from the end of the shift to the end of the next local day,
+    transport not yet booked marked (`appointments_window`)."""
+    tz = scope.facility.tz
     section = Section("appointments", "Tomorrow's appointments")
-    for appointment in appointments_between(scope.facility, scope.shift.ends_at, end, scope.unit):
-        provider = ", ".join(
-            part for part in (appointment.provider_specialty, appointment.provider_name) if part
-        )
-        text = f"{provider}: {appointment.purpose}; {appointment.get_transport_display()}"
-        if appointment.transport_booked and appointment.pickup_at:
-            text += f", pick-up {local_time(appointment.pickup_at, tz)}"
-        if appointment.fasting:
+    for row in rows[live.APPOINTMENTS]:
+        provider = ", ".join(part for part in (row.text1, row.text2) if part)
+        text = f"{provider}: {row.text3}; {TRANSPORTS.get(row.text4, row.text4)}"
+        booked = row.flag1
+        if booked and row.time1:
+            text += f", pick-up {local_time(row.time1, tz)}"
+        if row.flag2:
             text += "; fasting"
         section.lines.append(
             Line(
-                appointment.starts_at,
-                str(appointment.resident),
+                row.at,
+                _resident(row),
                 text,
-                _url("appointment_detail", appointment.pk),
-                "" if appointment.transport_booked else "Transport not booked",
+                _url("appointment_detail", row.pk),
+                "" if booked else "Transport not booked",
             )
         )
     section.empty = "No appointment before the end of tomorrow."
@@ -595,7 +478,7 @@ def appointments_section(scope: ReportScope) -> Section:
 
 
 # The report's sections, in its order.
-SECTION_BUILDERS: list[Callable[[ReportScope], Section]] = [
+SECTION_BUILDERS: list[Callable[[ReportScope, Rows], Section]] = [
     doses_section,
     prn_section,
     orders_section,
@@ -612,42 +495,56 @@ SECTION_BUILDERS: list[Callable[[ReportScope], Section]] = [
 # The notes ---------------------------------------------------------------------------------
 
 
-def _note_line(note: HandoffNote, shift: Shift) -> NoteLine:
-    """The note as it reads now: its last correction, the original beside it."""
-    text = note.corrected or note.text
-    return NoteLine(
-        note.pk,
-        str(note.resident),
-        note.resident_id,
-        note.get_category_display(),
-        text,
-        note.text if text != note.text else "",
-        str(note.written_by),
-        note.written_at,
-        note.written_at < shift.starts_at,
-        _resident_url("resident_pass", note.resident_id),
-    )
-
-
-def open_notes(*, unit: Unit, shift: Shift, until: datetime.datetime) -> list[NoteLine]:
+def note_lines(rows: Rows, shift: Shift) -> list[NoteLine]:
     """The unit's notes written by `until` that no acknowledged report carried yet, as their
-    amendments until then left them (the last correction; none entered in error): one query."""
-    amendments = HandoffNoteAmendment.objects.filter(note=OuterRef("pk"), amended_at__lte=until)
-    notes = (
-        HandoffNote.objects.filter(unit=unit, written_at__lte=until, acknowledged_in__isnull=True)
-        .annotate(
-            in_error=Exists(amendments.filter(kind=AmendmentKind.ENTERED_IN_ERROR)),
-            corrected=Subquery(
-                amendments.filter(kind=AmendmentKind.CORRECTION)
-                .order_by("-amended_at", "-pk")
-                .values("text")[:1]
-            ),
+    amendments until then left them: the last correction (the original beside it); none
+    entered in error."""
+    lines = []
+    for row in rows[live.NOTES]:
+        text = row.text3 or row.text2
+        lines.append(
+            NoteLine(
+                row.pk,
+                _resident(row),
+                row.resident_id,
+                NOTE_CATEGORIES.get(row.text1, row.text1),
+                text,
+                row.text2 if text != row.text2 else "",
+                _person(row),
+                row.at,
+                row.at < shift.starts_at,
+                _resident_url("resident_pass", row.resident_id),
+            )
         )
-        .filter(in_error=False)
-        .select_related("resident", "written_by")
-        .order_by("resident__last_name", "resident__first_name", "written_at", "pk")
-    )
-    return [_note_line(note, shift) for note in notes]
+    return lines
+
+
+def read_record(scope: ReportScope) -> Rows:
+    """Every row the report words, by branch (`live.STATEMENT`): one prepared statement."""
+    appointments_from, appointments_until = appointments_window(scope)
+    params = {
+        "facility": scope.facility.pk,
+        "unit": scope.unit.pk,
+        "start": scope.shift.starts_at,
+        "until": scope.until,
+        "shift_end": scope.shift.ends_at,
+        "exception_statuses": [str(status) for status in EXCEPTION_STATUSES],
+        "dose_states": [DoseState.OVERDUE.value, DoseState.MISSED.value],
+        "given": AdminStatus.GIVEN.value,
+        "pending": OrderStatus.PENDING.value,
+        "task_states": [TaskState.OVERDUE.value, TaskState.MISSED.value],
+        "controlled": CONTROLLED_SCHEDULES,
+        "appointments_from": appointments_from,
+        "appointments_until": appointments_until,
+        "in_error": AmendmentKind.ENTERED_IN_ERROR.value,
+        "correction": AmendmentKind.CORRECTION.value,
+    }
+    rows: Rows = defaultdict(list)
+    with connection.prepared_cursor() as cursor:
+        cursor.execute(live.STATEMENT, params)
+        for values in cursor.fetchall():
+            rows[values[0]].append(Row(*values))
+    return rows
 
 
 # The report --------------------------------------------------------------------------------
@@ -674,11 +571,12 @@ def report_live(
     *, facility: Facility, unit: Unit, shift: Shift, now: datetime.datetime, report=None
 ) -> ShiftReportView:
     """The unit's report of `shift` read from the record now, up to the end of the shift (or
-    now while it runs): a constant number of queries whatever the unit's size."""
+    now while it runs): one statement whatever the unit's size."""
     until = min(shift.ends_at, now)
     scope = ReportScope(facility, unit, shift, until, now)
-    sections = [build(scope) for build in SECTION_BUILDERS]
-    notes = open_notes(unit=unit, shift=shift, until=until)
+    rows = read_record(scope)
+    sections = [build(scope, rows) for build in SECTION_BUILDERS]
+    notes = note_lines(rows, shift)
     return ShiftReportView(unit, shift, until, sections, notes, report, frozen=False)
 
 

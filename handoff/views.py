@@ -12,7 +12,7 @@ from accounts.permissions import CARE_STAFF, WRITERS_CLINICAL, facility_view, sc
 from core.shifts import shift_after
 from core.validators import parse_id
 from core.views import run_service
-from residents.models import Resident, ResidentStatus
+from residents.models import Resident, ResidentStatus, display_name
 
 from . import selectors, services
 from .forms import AcknowledgeForm, NoteAmendForm, NoteForm
@@ -21,14 +21,24 @@ from .models import HandoffNote, ReportState, ShiftReport
 READERS = CARE_STAFF
 
 
+def _units(request) -> list[Unit]:
+    """The facility's units by name (read once per request: the page lists them too)."""
+    if not hasattr(request, "_units"):
+        request._units = list(Unit.objects.filter(facility=request.facility).order_by("name"))
+    return request._units
+
+
 def _unit(request, raw) -> Unit | None:
     """The unit a page names (?unit=), else the facility's first (None when it has none);
     another facility's is a 404."""
     pk = parse_id(raw) if raw else None
-    units = Unit.objects.filter(facility=request.facility).order_by("name")
+    units = _units(request)
     if pk is not None:
-        return get_object_or_404(units, pk=pk)
-    return units.first()
+        unit = next((unit for unit in units if unit.pk == pk), None)
+        if unit is None:
+            raise Http404("No such unit in this facility.")
+        return unit
+    return units[0] if units else None
 
 
 def _posted_unit(request) -> Unit:
@@ -48,6 +58,16 @@ def _residents(unit: Unit):
     )
 
 
+def _resident_choices(unit: Unit) -> list[tuple[int, str]]:
+    """The note form's residents: the unit's present ones, as the form words them."""
+    return [
+        (pk, f"{display_name(first, preferred, last)} (room {room})")
+        for pk, first, preferred, last, room in _residents(unit).values_list(
+            "pk", "first_name", "preferred_name", "last_name", "room"
+        )
+    ]
+
+
 def _render_report(request, unit, shift, *, note_form=None, ack_form=None, status=200):
     facility = request.facility
     now = timezone.now()
@@ -65,7 +85,7 @@ def _render_report(request, unit, shift, *, note_form=None, ack_form=None, statu
     # the next shift's report.
     may_write = role in services.NOTE_WRITERS and shift.starts_at <= now < shift.ends_at
     if may_write and note_form is None:
-        note_form = NoteForm(initial={"key": uuid.uuid4()}, residents=_residents(unit))
+        note_form = NoteForm(initial={"key": uuid.uuid4()}, residents=_resident_choices(unit))
     following = shift_after(shift, facility.shifts)
     context = {
         "view": view,
@@ -73,7 +93,7 @@ def _render_report(request, unit, shift, *, note_form=None, ack_form=None, statu
         "unit": unit,
         "shift": shift,
         "running": running,
-        "units": Unit.objects.filter(facility=facility).order_by("name"),
+        "units": _units(request),
         "previous_url": _page_url(unit, selectors.previous_shift(facility=facility, shift=shift)),
         "next_url": _page_url(unit, following) if following.starts_at <= now else "",
         "note_form": note_form if may_write else None,
@@ -121,7 +141,7 @@ def _posted_scope(request):
 @facility_view(services.NOTE_WRITERS, action="leave handoff notes")
 def note_add(request):
     unit, shift = _posted_scope(request)
-    form = NoteForm(request.POST, residents=_residents(unit))
+    form = NoteForm(request.POST, residents=_resident_choices(unit))
     if form.is_valid():
         resident = get_object_or_404(_residents(unit), pk=form.cleaned_data["resident"])
         note = run_service(

@@ -66,6 +66,12 @@ class Cart(models.Model):
         return self.name
 
 
+def display_name(first: str, preferred: str, last: str) -> str:
+    """ "Margaret “Peggy” Lee": how a resident is named on every page."""
+    quoted = f" “{preferred}”" if preferred else ""
+    return f"{first}{quoted} {last}"
+
+
 @track()
 class Resident(models.Model):
     facility = models.ForeignKey(Facility, on_delete=models.PROTECT, related_name="residents")
@@ -112,8 +118,7 @@ class Resident(models.Model):
 
     @property
     def display_name(self) -> str:
-        preferred = f" “{self.preferred_name}”" if self.preferred_name else ""
-        return f"{self.first_name}{preferred} {self.last_name}"
+        return display_name(self.first_name, self.preferred_name, self.last_name)
 
     @property
     def is_present(self) -> bool:

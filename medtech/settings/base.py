@@ -67,6 +67,8 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "medtech.urls"
+# Django's form renderer with its plainest widget templates written out in Python (same markup).
+FORM_RENDERER = "core.renderers.FastRenderer"
 WSGI_APPLICATION = "medtech.wsgi.application"
 
 TEMPLATES = [
