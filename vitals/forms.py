@@ -2,7 +2,6 @@
 rule the service applies, so every wrong value gets its message beside it at once)."""
 
 from django import forms
-from django.utils.html import format_html, format_html_join
 
 from core.errors import DomainError
 
@@ -29,42 +28,12 @@ LABELS = {
 PLAIN = {VitalSign.PAIN: "Pain (0–10)"}
 
 
-class ReadingInput(forms.TextInput):
-    """Django's text input, its markup made here in one step instead of three nested widget
-    templates: the flowsheet draws nine of them on every view."""
-
-    def render(self, name, value, attrs=None, renderer=None):
-        widget = self.get_context(name, value, attrs)["widget"]
-        shown = widget["value"]
-        return format_html(
-            '<input type="{}" name="{}"{}{}>',
-            widget["type"],
-            widget["name"],
-            format_html(' value="{}"', shown) if shown is not None else "",
-            _attributes(widget["attrs"]),
-        )
-
-
-def _attributes(attrs: dict) -> str:
-    """As Django's widget attributes template: in their order, `True` a bare name, `False` left
-    out."""
-    return format_html_join(
-        "",
-        "{}",
-        (
-            (format_html(" {}", name) if value is True else format_html(' {}="{}"', name, value),)
-            for name, value in attrs.items()
-            if value is not False
-        ),
-    )
-
-
 def _reading_field(sign: VitalSign) -> forms.CharField:
     return forms.CharField(
         required=False,
         max_length=8,
         label=PLAIN.get(sign) or f"{LABELS.get(sign, sign.label)} ({VITAL_UNITS[sign]})",
-        widget=ReadingInput(attrs={"inputmode": "decimal", "autocomplete": "off", "size": 6}),
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off", "size": 6}),
     )
 
 
