@@ -168,6 +168,7 @@ class BoardResident:
 class BoardUnit:
     name: str
     residents: list[BoardResident]
+    pk: int = 0
 
     @property
     def counts(self) -> dict[str, int]:
@@ -223,6 +224,7 @@ def med_pass_board(
             "resident__preferred_name",
             "resident__room",
             "resident__photo",
+            "resident__unit_id",
             "resident__unit__name",
             "prescription__medication__name",
             "monitored",
@@ -230,7 +232,7 @@ def med_pass_board(
         )
     )
     tz = facility.tz
-    units: dict[str, dict[int, BoardResident]] = {}
+    units: dict[tuple[str, int], dict[int, BoardResident]] = {}
     for (
         state,
         due_at,
@@ -241,11 +243,13 @@ def med_pass_board(
         preferred,
         room,
         photo,
-        unit,
+        unit_id,
+        unit_name,
         med,
         watch,
         out,
     ) in rows:
+        unit = (unit_name, unit_id)
         row = units.setdefault(unit, {}).get(resident_id)
         if row is None:
             row = units[unit][resident_id] = BoardResident(
@@ -259,8 +263,8 @@ def med_pass_board(
         else:
             row.upcoming.append(dose)
     return [
-        BoardUnit(name, sorted(rows.values(), key=lambda r: r.sort_key))
-        for name, rows in sorted(units.items())
+        BoardUnit(name, sorted(rows.values(), key=lambda r: r.sort_key), pk)
+        for (name, pk), rows in sorted(units.items())
     ]
 
 

@@ -13,6 +13,7 @@ urlpatterns = [
     path("residents/<int:pk>/care/month/", adl.resident_adl_month, name="resident_adl_month"),
     path("appointments/<int:pk>/packet.pdf", pdf.appointment_packet, name="appointment_packet"),
     path("units/<int:pk>/mar/month.pdf", pdf.unit_mar_pdf, name="unit_mar_pdf"),
+    path("units/<int:pk>/downtime-mar.pdf", pdf.downtime_mar, name="downtime_mar"),
     path("reports/mar-pdfs/", pdf.mar_pdf_jobs, name="mar_pdf_jobs"),
     path("reports/mar-pdfs/<int:pk>/", pdf.mar_pdf_job, name="mar_pdf_job"),
     path(

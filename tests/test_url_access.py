@@ -639,6 +639,15 @@ EXPECTED: dict[str, dict[str, int]] = {
         "admin": 200,
         "outsider": 404,
     },
+    # Built in the request: it is for when the workers (or the network) are down.
+    "downtime_mar": {
+        "anon": 302,
+        "med_tech": 200,
+        "caregiver": 403,
+        "nurse": 200,
+        "admin": 200,
+        "outsider": 404,
+    },
     "appointment_transport": POST_ONLY,
     "appointment_hold": POST_ONLY,
     "appointment_hold_verify": POST_ONLY,
@@ -1558,6 +1567,7 @@ READ_ONLY = {
     "resident_appointments",
     "appointment_detail",
     "appointment_packet",
+    "downtime_mar",
 }
 WRITE_KINDS = {
     "POST_DATA": set(POST_DATA),

@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods
 
@@ -17,6 +18,7 @@ from core.views import paginate, run_service
 from residents.models import Resident
 
 from .. import params
+from ..downtime import downtime_mar_pdf
 from ..forms import MarPdfJobForm
 from ..models import JobState, MarPdfJob
 from ..packet import appointment_packet_pdf
@@ -128,4 +130,17 @@ def appointment_packet(request, pk: int):
     day = appointment.starts_at.astimezone(request.facility.tz).date()
     name = _filename_part(f"{appointment.resident.last_name} {appointment.resident.first_name}")
     response["Content-Disposition"] = f'inline; filename="Appointment-{name}-{day}.pdf"'
+    return response
+
+
+@facility_view(EVERYONE, action=ACTION)
+def downtime_mar(request, pk: int):
+    """The unit's doses of the next hours on paper, built now (reports/downtime.py)."""
+    unit = scoped_get(Unit, request, pk=pk)
+    now = timezone.now()
+    pdf = downtime_mar_pdf(facility=request.facility, unit=unit, now=now)
+    response = HttpResponse(pdf, content_type="application/pdf")
+    stamp = now.astimezone(request.facility.tz).strftime("%Y-%m-%d-%H%M")
+    name = _filename_part(unit.name)
+    response["Content-Disposition"] = f'inline; filename="Downtime-MAR-{name}-{stamp}.pdf"'
     return response

@@ -64,6 +64,7 @@ NOT_PAGES = {
     "mar_pdf_job_download",
     "appointment_packet",
     "shift_reports_last_day_pdf",
+    "downtime_mar",
 }
 BLOCKING = {"critical", "serious"}
 
