@@ -42,3 +42,20 @@ def test_a_prepared_statement_runs_inside_an_audit_context_and_is_logged_with_it
         cursor.execute(STATEMENT, {"a": 40, "b": 2})
         assert cursor.fetchone() == (42,)
     assert [q["sql"] for q in captured.captured_queries] == ["SELECT 40::int + 2::int"]
+
+
+@pytest.mark.django_db
+def test_a_long_statement_is_converted_once_and_prepared_once():
+    from core.database.base import _convert
+
+    # Longer than psycopg keeps converted by itself (4 KB): the shift report's is 27 KB.
+    long = "SELECT %(a)s::int + %(b)s::int" + " " * 5000 + "-- padded"
+    before = _convert.cache_info()
+    for a in range(3):
+        with connection.prepared_cursor() as cursor:
+            cursor.execute(long, {"a": a, "b": 2})
+            assert cursor.fetchone() == (a + 2,)
+    after = _convert.cache_info()
+    assert after.hits - before.hits == 2
+    assert after.misses - before.misses <= 1
+    assert len([s for s in _prepared() if "-- padded" in s]) == 1

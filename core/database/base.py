@@ -9,10 +9,28 @@ requests nothing should arrive on its socket: when nothing has, it is used as it
 something has, or the socket cannot be polled, Django's own check decides.
 """
 
+import functools
 import select
 
 from django.db.backends.postgresql import base, operations
-from psycopg import pq
+from psycopg import _queries, pq
+
+# A prepared statement's text converted to PostgreSQL's placeholders ($1 …), kept: psycopg keeps
+# only statements under 4 KB (an ORM's are many and long), but the prepared cursor's are a few
+# fixed texts, and the shift report's is longer (converting it again at every request cost more
+# than running it). psycopg's own converter, cached here.
+_convert = functools.lru_cache(maxsize=64)(_queries._query2pg_nocache)
+
+
+class _FixedQuery(_queries.PostgresQuery):
+    def convert(self, query, vars):
+        if vars is None or not isinstance(query, str | bytes):
+            return super().convert(query, vars)
+        self.query, self._want_formats, self._order, self._parts = _convert(
+            self._ensure_bytes(query), self._tx.encoding
+        )
+        self.dump(vars)
+        return None
 
 
 class PreparedCursor(base.ServerBindingCursor):
@@ -24,6 +42,7 @@ class PreparedCursor(base.ServerBindingCursor):
     pghistory leaves a cursor with a name alone (it takes it for a reading iterator's)."""
 
     name = "prepared"
+    _query_cls = _FixedQuery
 
     def execute(self, query, params=None, *, prepare=True, binary=None):
         return super().execute(query, params, prepare=prepare, binary=binary)
