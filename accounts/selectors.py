@@ -8,7 +8,33 @@ from datetime import date, timedelta
 from django.db import connection
 from django.db.models import Prefetch, Q, QuerySet
 
-from .models import Certification, CertificationKind, Facility, Membership, StaffSession, User
+from core import rows
+
+from .models import (
+    Certification,
+    CertificationKind,
+    Facility,
+    Membership,
+    StaffSession,
+    Unit,
+    User,
+)
+
+_UNITS = """
+    SELECT row_to_json(u) FROM accounts_unit AS u
+    WHERE u.facility_id = %(facility)s ORDER BY u.name, u.id
+"""
+
+
+def unit_list(*, facility: Facility) -> list[Unit]:
+    """The facility's units by name (one prepared statement: pages that pick a unit read it
+    at every view)."""
+    with connection.prepared_cursor() as cursor:
+        cursor.execute(_UNITS, {"facility": facility.pk})
+        units = rows.instances(Unit, [row for (row,) in cursor.fetchall()])
+    for unit in units:
+        unit.facility = facility
+    return units
 
 
 def membership_list_for_user(*, user: User) -> QuerySet[Membership]:

@@ -15,10 +15,11 @@ from dataclasses import asdict, dataclass, field
 from django.db import connection
 from django.urls import reverse
 
-from accounts.models import Facility, Unit
+from accounts.models import Facility, Unit, User
 from appointments.models import Transport
 from care.models import AdlCategory, TaskState
 from clinical.rules import changes_words
+from core import rows
 from core.shifts import Shift, parse_shift_key, shift_at, shift_before
 from core.time import local_day_bounds, local_time
 from core.words import count_of
@@ -628,15 +629,38 @@ def report_frozen(*, report: ShiftReport, shift: Shift) -> ShiftReportView:
     )
 
 
+# A unit's report of a shift, with who submitted and acknowledged it (as select_related).
+_REPORT = """
+    SELECT row_to_json(r), row_to_json(s), row_to_json(a)
+    FROM handoff_shiftreport AS r
+    LEFT JOIN accounts_user AS s ON s.id = r.submitted_by_id
+    LEFT JOIN accounts_user AS a ON a.id = r.acknowledged_by_id
+    WHERE r.unit_id = %(unit)s AND r.shift_day = %(day)s AND r.shift_name = %(name)s
+"""
+
+
+def shift_report_row(*, unit: Unit, shift: Shift) -> ShiftReport | None:
+    """The unit's report row of `shift` (one at most), its unit and people attached: one
+    prepared statement (the ORM's compiling of it cost more than running it, on a page read at
+    every handover)."""
+    with connection.prepared_cursor() as cursor:
+        cursor.execute(_REPORT, {"unit": unit.pk, "day": shift.day, "name": shift.name})
+        found = cursor.fetchone()
+    if found is None:
+        return None
+    (report,) = rows.instances(ShiftReport, [found[0]])
+    people = rows.by_pk(rows.instances(User, [person for person in found[1:] if person]))
+    rows.attach([report], "submitted_by", people)
+    rows.attach([report], "acknowledged_by", people)
+    report.unit = unit
+    return report
+
+
 def report_for(
     *, facility: Facility, unit: Unit, shift: Shift, now: datetime.datetime
 ) -> ShiftReportView:
     """The report of a unit's shift: frozen once submitted, live before."""
-    report = (
-        ShiftReport.objects.filter(unit=unit, shift_day=shift.day, shift_name=shift.name)
-        .select_related("submitted_by", "acknowledged_by", "unit")
-        .first()
-    )
+    report = shift_report_row(unit=unit, shift=shift)
     if report is not None and report.snapshot is not None:
         return report_frozen(report=report, shift=shift)
     return report_live(facility=facility, unit=unit, shift=shift, now=now, report=report)

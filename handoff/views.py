@@ -9,10 +9,12 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import Role, Unit
 from accounts.permissions import CARE_STAFF, WRITERS_CLINICAL, facility_view, scoped_get
+from accounts.selectors import unit_list
 from core.shifts import shift_after
 from core.validators import parse_id
 from core.views import run_service
-from residents.models import Resident, ResidentStatus, display_name
+from residents.models import Resident, ResidentStatus
+from residents.selectors import present_in_unit
 
 from . import selectors, services
 from .forms import AcknowledgeForm, NoteAmendForm, NoteForm
@@ -24,7 +26,7 @@ READERS = CARE_STAFF
 def _units(request) -> list[Unit]:
     """The facility's units by name (read once per request: the page lists them too)."""
     if not hasattr(request, "_units"):
-        request._units = list(Unit.objects.filter(facility=request.facility).order_by("name"))
+        request._units = unit_list(facility=request.facility)
     return request._units
 
 
@@ -60,12 +62,7 @@ def _residents(unit: Unit):
 
 def _resident_choices(unit: Unit) -> list[tuple[int, str]]:
     """The note form's residents: the unit's present ones, as the form words them."""
-    return [
-        (pk, f"{display_name(first, preferred, last)} (room {room})")
-        for pk, first, preferred, last, room in _residents(unit).values_list(
-            "pk", "first_name", "preferred_name", "last_name", "room"
-        )
-    ]
+    return [(pk, f"{name} (room {room})") for pk, name, room in present_in_unit(unit=unit)]
 
 
 def _render_report(request, unit, shift, *, note_form=None, ack_form=None, status=200):

@@ -10,7 +10,7 @@ from accounts.models import Facility, Membership, Role, Unit, User
 from core import rows
 from core.shifts import Shift, shift_after, shift_at
 
-from .models import Cart, Resident, ResidentStatus, ShiftAssignment
+from .models import Cart, Resident, ResidentStatus, ShiftAssignment, display_name
 
 
 def resident_name_matches(word: str, prefix: str = "") -> Q:
@@ -58,6 +58,24 @@ def resident_of_facility(*, facility: Facility, pk: int) -> Resident | None:
     )
     resident.facility = facility  # found there: no join, no query
     return resident
+
+
+_PRESENT_IN_UNIT = """
+    SELECT id, first_name, preferred_name, last_name, room FROM residents_resident
+    WHERE unit_id = %(unit)s AND status = %(active)s
+    ORDER BY last_name, first_name, id
+"""
+
+
+def present_in_unit(*, unit: Unit) -> list[tuple[int, str, str]]:
+    """The unit's present residents by name as (id, display name, room): one prepared
+    statement, for the forms that offer them."""
+    with connection.prepared_cursor() as cursor:
+        cursor.execute(_PRESENT_IN_UNIT, {"unit": unit.pk, "active": ResidentStatus.ACTIVE.value})
+        return [
+            (pk, display_name(first, preferred, last), room)
+            for pk, first, preferred, last, room in cursor.fetchall()
+        ]
 
 
 def resident_profile(*, facility: Facility, pk: int) -> Resident:
