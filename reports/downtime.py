@@ -10,15 +10,16 @@ worker, no Redis: it is for when things are down), a fixed number of queries wha
 import datetime
 from dataclasses import dataclass, field
 
-from django.db.models import Max, OuterRef, Prefetch, Q, Subquery
+from django.db.models import Prefetch, Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
 from accounts.models import Facility, Unit
-from mar.models import OPEN_STATES, Administration, AdminStatus, ScheduledDose
+from mar.models import OPEN_STATES, ScheduledDose
 from meds.models import HoldParameter, OrderStatus, Prescription
 from residents.models import Resident, ResidentStatus
 
+from .packet import last_given
 from .pdf import _allergies
 
 DOWNTIME_HOURS = 8
@@ -95,15 +96,6 @@ def downtime_mar(
                 [str(h) for h in dose.prescription.hold_parameters.all()],
             )
         )
-    last_given = (
-        Administration.objects.filter(
-            prescription=OuterRef("pk"), status=AdminStatus.GIVEN, voided=False
-        )
-        .order_by()
-        .values("prescription")
-        .annotate(last=Max("administered_at"))
-        .values("last")
-    )
     on = now.astimezone(facility.tz).date()
     prn_orders = (
         Prescription.objects.filter(
@@ -111,7 +103,7 @@ def downtime_mar(
         )
         .filter(Q(stop_date__isnull=True) | Q(stop_date__gte=on))
         .select_related("medication")
-        .annotate(last_given=Subquery(last_given))
+        .annotate(last_given=last_given())
         .order_by("medication__name", "pk")
     )
     for order in prn_orders:

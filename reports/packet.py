@@ -16,9 +16,9 @@ from meds.models import DatedHold, DatedHoldState, OrderStatus, Prescription
 from .pdf import _allergies
 
 
-def packet_medications(resident, *, on: datetime.date):
-    """The resident's active orders on `on` with the last time each was given (one query)."""
-    last_given = (
+def last_given() -> Subquery:
+    """When an order (the outer query's row) was last given, for `.annotate()`."""
+    return Subquery(
         Administration.objects.filter(
             prescription=OuterRef("pk"), status=AdminStatus.GIVEN, voided=False
         )
@@ -27,11 +27,15 @@ def packet_medications(resident, *, on: datetime.date):
         .annotate(last=Max("administered_at"))
         .values("last")
     )
+
+
+def packet_medications(resident, *, on: datetime.date):
+    """The resident's active orders on `on` with the last time each was given (one query)."""
     return list(
         Prescription.objects.filter(resident=resident, status=OrderStatus.ACTIVE)
         .filter(Q(stop_date__isnull=True) | Q(stop_date__gte=on))
         .select_related("medication")
-        .annotate(last_given=Subquery(last_given))
+        .annotate(last_given=last_given())
         .order_by("is_prn", "medication__name", "pk")
     )
 
