@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class PharmacyConfig(AppConfig):
+    name = "pharmacy"
+    verbose_name = "Pharmacy interface"  # what the audit trail's kind filter reads
