@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import IntegrityError, close_old_connections, transaction
+from django.db import IntegrityError, close_old_connections, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.module_loading import import_string
@@ -46,13 +46,20 @@ def _control_id() -> str:
     return uuid.uuid4().hex[:20].upper()
 
 
+def _close_stale() -> None:
+    """Drop this thread's connection when it is broken or too old (never inside a transaction:
+    a caller's, or a test's)."""
+    if not connection.in_atomic_block:
+        close_old_connections()
+
+
 def frame_receive(raw: bytes, *, peer: str = "", now: datetime.datetime | None = None) -> Answer:
     """Store one MLLP frame's content and return the ACK to write back (after the commit)."""
-    close_old_connections()
+    _close_stale()
     try:
         return _receive(raw, peer=peer, now=now or timezone.now())
     finally:
-        close_old_connections()
+        _close_stale()
 
 
 def _receive(raw: bytes, *, peer: str, now: datetime.datetime) -> Answer:
@@ -170,7 +177,7 @@ _NOT_REFUSED = [state for state in MessageState.values if state != MessageState.
 
 def broken_frame_receive(raw: bytes, *, reason: str, peer: str = "") -> Answer:
     """A frame the MLLP layer could not read (no start block, too long): stored refused, AR."""
-    close_old_connections()
+    _close_stale()
     try:
         now = timezone.now()
         found = messages.header_from_raw(raw)
@@ -199,4 +206,4 @@ def broken_frame_receive(raw: bytes, *, reason: str, peer: str = "") -> Answer:
         )
         return Answer(ack=ack, message_id=stored.pk, code="AR")
     finally:
-        close_old_connections()
+        _close_stale()
