@@ -32,6 +32,7 @@ from .models import (
     PharmacyInterface,
     ReceiptState,
 )
+from .refills import refills_delivered
 
 DECIDERS = (Role.NURSE, Role.ADMIN)
 SWEEP_BATCH = 200
@@ -203,6 +204,9 @@ def _pending_order(message, position, group, resident, now) -> PendingOrder:
 
 
 def _dispense(message, position, group, resident, now) -> DispenseReceipt:
+    medication = medication_for_ndc(group.ndc) if group.ndc else None
+    if medication is not None:
+        refills_delivered(resident_id=resident.pk, medication_id=medication.pk, at=now)
     receipt, _ = DispenseReceipt.objects.get_or_create(
         message=message,
         position=position,
@@ -212,7 +216,7 @@ def _dispense(message, position, group, resident, now) -> DispenseReceipt:
             "order_number": group.order_number,
             "ndc": group.ndc,
             "drug_text": group.drug_text,
-            "medication": medication_for_ndc(group.ndc) if group.ndc else None,
+            "medication": medication,
             "quantity": group.quantity,
             "lot": group.lot,
             "expiry": group.expiry,

@@ -1,11 +1,14 @@
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 
-from accounts.permissions import WRITERS_ADMIN, WRITERS_CLINICAL, facility_view
+from accounts.permissions import WRITERS_ADMIN, WRITERS_CLINICAL, facility_view, scoped_get
+from core.errors import DomainError
 from core.views import paginate, run_service
+from inventory.models import StockItem
 
-from . import selectors, services
+from . import refills, selectors, services
 from .forms import DecisionForm, InterfaceForm, MatchForm, ReceiptForm
 from .models import DispenseReceipt, InboundMessage, PendingOrder
 
@@ -185,3 +188,17 @@ def interface(request):
             messages.success(request, "Pharmacy interface saved.")
             return redirect("pharmacy_interface")
     return render(request, "pharmacy/interface.html", {"form": form, "interface": current})
+
+
+@require_POST
+@facility_view(WRITERS_CLINICAL, action="request refills")
+def refill_request(request, pk: int):
+    """One click on the reorder list: the refill goes to the pharmacy from a worker."""
+    item = scoped_get(StockItem.objects.select_related("medication", "resident"), request, pk=pk)
+    try:
+        refills.refill_request(actor=request.user, item=item)
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"Refill of {item} requested from the pharmacy.")
+    return redirect("reorder_list")

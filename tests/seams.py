@@ -30,3 +30,11 @@ PHARMACY_MESSAGES_QUEUED: list[int] = []
 def remember_pharmacy_message(message_id: int) -> None:
     """Instead of sending "process this pharmacy message" to a worker, remember the request."""
     PHARMACY_MESSAGES_QUEUED.append(message_id)
+
+
+REFILLS_QUEUED: list[int] = []
+
+
+def remember_refill(refill_id: int) -> None:
+    """Instead of sending "send this refill request" to a worker, remember the request."""
+    REFILLS_QUEUED.append(refill_id)

@@ -152,6 +152,7 @@ EXPECTED: dict[str, dict[str, int]] = {
         "admin": 200,
         "outsider": 404,
     },
+    "refill_request": POST_ONLY,
     "pharmacy_interface": {
         "anon": 302,
         "med_tech": 403,
@@ -1174,6 +1175,7 @@ PARAMETERS: dict[str, dict[str, str]] = {
         "pharmacy/orders/": "pending_order",
         "pharmacy/match/": "waiting_message",
         "pharmacy/deliveries/": "dispense_receipt",
+        "pharmacy/refills/": "stock_item",
         "medpass/doses/": "dose",
         "medpass/prn-doses/": "prn_administration",
         "medpass/prn/": "prn_order",
@@ -1428,6 +1430,7 @@ POST_DATA: dict[str, dict] = {
     "pharmacy_order": {"decision": "reject", "reason": "Not for this resident"},
     "pharmacy_match": {"resident": "<bare_resident>"},
     "pharmacy_receipt": {"decision": "reject", "reason": "Damaged in transit"},
+    "refill_request": {},
     "pharmacy_interface": {
         "sending_application": "NEW_RX",
         "sending_facility": "NEW_PLACE",
@@ -1985,7 +1988,11 @@ def _objects(
     # The pharmacy interface: an order waiting for a nurse, a patient waiting to be matched and a
     # delivery to receive, each from a message the listener stored.
     interface = PharmacyInterface.objects.create(
-        facility=facility, sending_application="MAPLE_RX", sending_facility="MAPLE_GROVE"
+        facility=facility,
+        sending_application="MAPLE_RX",
+        sending_facility="MAPLE_GROVE",
+        pharmacy_host="127.0.0.1",
+        pharmacy_port=2999,
     )
     pharmacy_services.patient_link_add(
         interface=interface, pharmacy_patient_id="RX1001", resident=resident

@@ -305,3 +305,5 @@ HL7_PORT = env.int("HL7_PORT", default=2575)
 HL7_APPLICATION = env("HL7_APPLICATION", default="MEDTECH_EMAR")
 # Process a received pharmacy message now, after its ACK (best effort: the beat is the guarantee).
 PHARMACY_PROCESS_QUEUE = "pharmacy.tasks.process_send"
+# Send a refill request just queued (best effort: the beat's sweep is the guarantee).
+PHARMACY_REFILL_QUEUE = "pharmacy.tasks.refill_send"

@@ -19,3 +19,4 @@ CARE_GENERATION_QUEUE = "tests.seams.remember_care_generation"
 MAR_PDF_QUEUE = "tests.seams.remember_pdf_job"
 # Pharmacy messages to process: tests see the ids (`queued_pharmacy_messages`) and process them.
 PHARMACY_PROCESS_QUEUE = "tests.seams.remember_pharmacy_message"
+PHARMACY_REFILL_QUEUE = "tests.seams.remember_refill"
