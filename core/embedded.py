@@ -20,8 +20,9 @@ next start. Several launchers may share them: each service stops when its last u
 terminal, so Ctrl-C reaches it directly; SIGTERM/SIGHUP sent to the launcher are passed on to it.
 
 `run` migrates, seeds the demo data (showing each day of history as it is recorded), then starts
-the web server, one Celery worker and exactly one Celery beat as child processes (the worker and
-beat write to var/log/, so their banners do not bury what matters), waits until the web server
+the web server, one Celery worker, exactly one Celery beat and the pharmacy interface's HL7
+listener (`manage.py hl7_listen`, on HL7_HOST:HL7_PORT) as child processes (the worker, beat and
+listener write to var/log/, so their banners do not bury what matters), waits until the web server
 answers and the worker is ready, and ends with one block: the URL, the demo logins and how to stop.
 When a child dies, or on Ctrl-C/SIGTERM, it stops all of them (SIGTERM, then SIGKILL after a
 timeout) and then the embedded services.
@@ -312,7 +313,7 @@ def host_port(host: str, port: str) -> str:
 
 # Where the children's output goes: the web server's requests stay on the terminal; the worker's
 # and beat's banners and warnings go to their logs.
-LOGGED = ("worker", "beat")
+LOGGED = ("worker", "beat", "hl7")
 
 
 def child_commands(port: str, host: str = DEFAULT_HOST) -> dict[str, list[str]]:
@@ -328,6 +329,8 @@ def child_commands(port: str, host: str = DEFAULT_HOST) -> dict[str, list[str]]:
             sys.executable, "-m", "celery", "-A", "medtech", "beat",
             "-l", "info", "-s", str(VAR / "celerybeat-schedule"), "--pidfile=",
         ],
+        # The pharmacy interface: HL7 v2 over MLLP (HL7_HOST / HL7_PORT, default 127.0.0.1:2575).
+        "hl7": manage("hl7_listen"),
     }  # fmt: skip
 
 
@@ -440,8 +443,10 @@ def final_block(
         *who,
         "",
         *worker,
-        "  Celery worker and beat log to var/log/worker.log and var/log/beat.log.",
-        "  Press Ctrl-C to stop everything (web, worker, beat, PostgreSQL, Redis).",
+        "  Pharmacy messages (HL7 v2 over MLLP): "
+        f"{os.environ.get('HL7_HOST') or '127.0.0.1'}:{os.environ.get('HL7_PORT') or '2575'}.",
+        "  Celery worker, beat and the HL7 listener log to var/log/worker.log, beat.log, hl7.log.",
+        "  Press Ctrl-C to stop everything (web, worker, beat, HL7 listener, PostgreSQL, Redis).",
         rule,
     ]
     return "\n".join(lines)

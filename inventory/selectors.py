@@ -35,6 +35,9 @@ class Supply:
     item: StockItem
     daily_use: Decimal
     days_left: Decimal | None  # None: no known use
+    # Set by the pharmacy interface (signals.reorder_list_shown): the refill asked for, if any.
+    refill: object | None = None
+    can_request_refill: bool = False
 
     @property
     def is_low(self) -> bool:

@@ -12,6 +12,7 @@ from core.views import paginate, run_service
 from . import selectors, services
 from .forms import AdjustForm, DestroyForm, ReceiveForm, ShiftCountForm, WitnessedForm
 from .models import ControlledCount, StockItem
+from .signals import reorder_list_shown
 
 
 @facility_view(EVERYONE)
@@ -72,6 +73,7 @@ def stock_receive(request):
 @facility_view(WRITERS_CLINICAL, action="see the reorder list")
 def reorder_list(request):
     supplies = selectors.reorder_list(facility=request.facility, now=timezone.now())
+    reorder_list_shown.send(sender=StockItem, facility=request.facility, supplies=supplies)
     return render(request, "inventory/reorder.html", {"supplies": supplies})
 
 

@@ -116,6 +116,11 @@ class OrderStatus(models.TextChoices):
     DISCONTINUED = "discontinued", "Discontinued"
 
 
+class OrderSource(models.TextChoices):
+    TYPED = "typed", "Entered by staff"
+    PHARMACY = "pharmacy", "Sent by the pharmacy"
+
+
 class Recurrence(models.TextChoices):
     DAILY = "daily", "Every day"
     WEEKDAYS = "weekdays", "On chosen weekdays"
@@ -196,6 +201,9 @@ class Prescription(models.Model):
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="replaced_by"
     )
     allergy_override_reason = models.CharField(max_length=300, blank=True)
+    # Where the order came from: typed by staff, or a pharmacy's message (its control id, MSH-10).
+    source = models.CharField(max_length=10, choices=OrderSource.choices, default=OrderSource.TYPED)
+    source_message_id = models.CharField("Pharmacy message id", max_length=199, blank=True)
 
     class Meta:
         ordering = ["medication__name", "pk"]

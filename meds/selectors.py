@@ -3,7 +3,8 @@
 import datetime
 from dataclasses import dataclass
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import CharField, Count, F, Func, Prefetch, Q, QuerySet, Value
+from django.db.models.functions import Concat, LPad
 
 from accounts.models import Facility
 from core.schedule import occurrences
@@ -154,4 +155,27 @@ def order_review(*, facility: Facility, pk: int, now: datetime.datetime) -> Orde
         allergy_override=order.allergy_override_reason,
         next_doses=next_doses,
         warnings=warnings,
+    )
+
+
+def _ndc_part(position: int, width: int) -> LPad:
+    segment = Func(
+        F("ndc"), Value("-"), Value(position), function="split_part", output_field=CharField()
+    )
+    return LPad(segment, width, Value("0"))
+
+
+def medication_for_ndc(ndc: str) -> Medication | None:
+    """The catalog entry whose NDC is `ndc` (11 digits, the canonical 5-4-2; anything but digits
+    is ignored), or None. The catalog stores NDCs dashed as printed (4-4-2, 5-3-2, 5-4-1 or
+    5-4-2); they compare as their 11 digits, computed in SQL."""
+    digits = "".join(ch for ch in (ndc or "") if ch.isascii() and ch.isdigit())
+    if len(digits) != 11:
+        return None
+    return (
+        Medication.objects.exclude(ndc="")
+        .annotate(ndc11=Concat(_ndc_part(1, 5), _ndc_part(2, 4), _ndc_part(3, 2)))
+        .filter(ndc11=digits)
+        .order_by("pk")
+        .first()
     )

@@ -26,6 +26,7 @@ from .models import (
     HighAlert,
     HoldParameter,
     Medication,
+    OrderSource,
     OrderStatus,
     Prescription,
     PrescriptionStatusChange,
@@ -156,8 +157,12 @@ def prescription_create(
     hold_rules: list[HoldRule] | None = None,
     allergy_override_reason: str = "",
     replaces: Prescription | None = None,
+    source: str = OrderSource.TYPED,
+    source_message_id: str = "",
 ) -> Prescription:
     """Enter an order; it waits in the verification queue until a nurse verifies it.
+
+    `source` / `source_message_id` record an order a pharmacy sent (its message's control id).
 
     Raises AllergyWarning when the medication matches a recorded allergy (or allergies are not
     recorded) and no `allergy_override_reason` is given; the reason is stored with the order.
@@ -249,6 +254,8 @@ def prescription_create(
         entered_by=actor,
         allergy_override_reason=allergy_override_reason if warning else "",
         replaces=replaces,
+        source=source,
+        source_message_id=source_message_id,
     )
     HoldParameter.objects.bulk_create(
         HoldParameter(

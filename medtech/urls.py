@@ -14,6 +14,7 @@ urlpatterns = [
     path("", include("vitals.urls")),
     path("", include("care.urls")),
     path("", include("clinical.urls")),
+    path("", include("pharmacy.urls")),
     path("", include("incidents.urls")),
     path("", include("appointments.urls")),
     path("stock/", include("inventory.urls")),

@@ -209,6 +209,10 @@ def queued_pdf_jobs():
     seams.PDF_JOBS_QUEUED.clear()
 
 
+# The pharmacy interface's listener on a free port, and the messages it queued for a worker.
+from tests.pharmacy_support import listener, queued_pharmacy_messages  # noqa: E402, F401, I001
+
+
 @pytest.fixture
 def queued_care_generations():
     """The facilities whose care task generation was asked for after a commit (tests/seams.py)."""

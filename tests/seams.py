@@ -22,3 +22,19 @@ PDF_JOBS_QUEUED: list[int] = []
 def remember_pdf_job(job_id: int) -> None:
     """Instead of sending "build this unit's MAR PDF" to a worker, remember the request."""
     PDF_JOBS_QUEUED.append(job_id)
+
+
+PHARMACY_MESSAGES_QUEUED: list[int] = []
+
+
+def remember_pharmacy_message(message_id: int) -> None:
+    """Instead of sending "process this pharmacy message" to a worker, remember the request."""
+    PHARMACY_MESSAGES_QUEUED.append(message_id)
+
+
+REFILLS_QUEUED: list[int] = []
+
+
+def remember_refill(refill_id: int) -> None:
+    """Instead of sending "send this refill request" to a worker, remember the request."""
+    REFILLS_QUEUED.append(refill_id)

@@ -20,7 +20,7 @@ LEVELS = [
     ["meds", "care"],
     ["inventory", "appointments"],
     ["mar"],
-    ["clinical"],
+    ["clinical", "pharmacy"],
     ["incidents"],
     ["handoff"],
     ["reports"],

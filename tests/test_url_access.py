@@ -35,6 +35,9 @@ from incidents import services as incident_services
 from inventory import services as stock_services
 from mar import services as mar_services
 from mar.models import Alert, AlertKind, OtherCode, ScheduledDose
+from pharmacy import services as pharmacy_services
+from pharmacy.models import DispenseReceipt, InboundMessage, PendingOrder, PharmacyInterface
+from pharmacy.receiving import frame_receive
 from reports.models import JobState, MarPdfJob
 from residents.models import AllergyStatus, Cart
 from tests.factories import (
@@ -48,6 +51,8 @@ from tests.factories import (
     UnitFactory,
     member,
 )
+from tests.pharmacy_support import rde as pharmacy_rde
+from tests.pharmacy_support import rds as pharmacy_rds
 from vitals import services as vitals_services
 from vitals.models import ReadingSource, VitalRange
 
@@ -112,6 +117,47 @@ EXPECTED: dict[str, dict[str, int]] = {
         "med_tech": 200,
         "caregiver": 200,
         "nurse": 200,
+        "admin": 200,
+        "outsider": 200,
+    },
+    "pharmacy_inbox": {
+        "anon": 302,
+        "med_tech": 403,
+        "caregiver": 403,
+        "nurse": 200,
+        "admin": 200,
+        "outsider": 200,
+    },
+    "pharmacy_order": {
+        "anon": 302,
+        "med_tech": 403,
+        "caregiver": 403,
+        "nurse": 200,
+        "admin": 200,
+        "outsider": 404,
+    },
+    "pharmacy_match": {
+        "anon": 302,
+        "med_tech": 403,
+        "caregiver": 403,
+        "nurse": 200,
+        "admin": 200,
+        "outsider": 404,
+    },
+    "pharmacy_receipt": {
+        "anon": 302,
+        "med_tech": 403,
+        "caregiver": 403,
+        "nurse": 200,
+        "admin": 200,
+        "outsider": 404,
+    },
+    "refill_request": POST_ONLY,
+    "pharmacy_interface": {
+        "anon": 302,
+        "med_tech": 403,
+        "caregiver": 403,
+        "nurse": 403,
         "admin": 200,
         "outsider": 200,
     },
@@ -1135,6 +1181,10 @@ EXPECTED: dict[str, dict[str, int]] = {
 # route's first segment): staff pages take a Membership pk, resident pages a Resident pk.
 PARAMETERS: dict[str, dict[str, str]] = {
     "pk": {
+        "pharmacy/orders/": "pending_order",
+        "pharmacy/match/": "waiting_message",
+        "pharmacy/deliveries/": "dispense_receipt",
+        "pharmacy/refills/": "stock_item",
         "medpass/doses/": "dose",
         "medpass/prn-doses/": "prn_administration",
         "medpass/prn/": "prn_order",
@@ -1386,6 +1436,15 @@ POST_DATA: dict[str, dict] = {
     "appointment_back": {"version": "2"},
     "appointment_outcome": {"version": "1", "seen": "not_seen", "notes": "Clinic closed"},
     "appointment_cancel": {"version": "1", "reason": "Clinic closed"},
+    "pharmacy_order": {"decision": "reject", "reason": "Not for this resident"},
+    "pharmacy_match": {"resident": "<bare_resident>"},
+    "pharmacy_receipt": {"decision": "reject", "reason": "Damaged in transit"},
+    "refill_request": {},
+    "pharmacy_interface": {
+        "sending_application": "NEW_RX",
+        "sending_facility": "NEW_PLACE",
+        "enabled": "on",
+    },
     "dose_record_away": {"key": "7c1e9a8b-7c6d-4e5f-8a9b-0c1d2e3f4a5b", "choice": "sent"},
     "incident_amend": {"field": "discovered_by", "value": "Sam", "reason": "Sam found her"},
     "handoff_note_add": lambda o: {
@@ -1563,6 +1622,7 @@ READ_ONLY = {
     "report_audit_resident",
     "report_audit_staff",
     "medication_list",
+    "pharmacy_inbox",
     "appointment_calendar",
     "resident_appointments",
     "appointment_detail",
@@ -1585,6 +1645,7 @@ PROJECT_APPS = [
     "inventory",
     "mar",
     "clinical",
+    "pharmacy",
     "incidents",
     "handoff",
     "appointments",
@@ -1934,7 +1995,31 @@ def _objects(
     out_appointment = appointment_services.appointment_leave(
         actor=medtech_user, appointment=out_appointment, version=1
     )
+    # The pharmacy interface: an order waiting for a nurse, a patient waiting to be matched and a
+    # delivery to receive, each from a message the listener stored.
+    interface = PharmacyInterface.objects.create(
+        facility=facility,
+        sending_application="MAPLE_RX",
+        sending_facility="MAPLE_GROVE",
+        pharmacy_host="127.0.0.1",
+        pharmacy_port=2999,
+    )
+    pharmacy_services.patient_link_add(
+        interface=interface, pharmacy_patient_id="RX1001", resident=resident
+    )
+    pharmacy_messages = {}
+    for control_id, text in (
+        ("ACC-ORDER", pharmacy_rde("ACC-ORDER")),
+        ("ACC-WAIT", pharmacy_rde("ACC-WAIT", patient="RX-WAIT", name="Lovelace^Ada")),
+        ("ACC-RDS", pharmacy_rds("ACC-RDS")),
+    ):
+        message_id = frame_receive(text.encode()).message_id
+        pharmacy_services.message_process(message_id=message_id)
+        pharmacy_messages[control_id] = message_id
     return SimpleNamespace(
+        pending_order=PendingOrder.objects.get(message_id=pharmacy_messages["ACC-ORDER"]),
+        waiting_message=InboundMessage.objects.get(pk=pharmacy_messages["ACC-WAIT"]),
+        dispense_receipt=DispenseReceipt.objects.get(message_id=pharmacy_messages["ACC-RDS"]),
         shift_report=shift_report,
         handoff_note=handoff_note,
         incoming_user=member(facility, Role.MED_TECH, username="incoming_tech"),

@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "appointments",
     "mar",
     "clinical",
+    "pharmacy",
     "incidents",
     "handoff",
     "reports",
@@ -240,6 +241,18 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 300.0,
         "options": {"expires": 290},
     },
+    # Pharmacy messages acknowledged but not yet processed (the worker's task after the ACK is
+    # only quicker), and refill requests still queued.
+    "process-pharmacy-messages": {
+        "task": "pharmacy.tasks.process_received_messages",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
+    "send-queued-refills": {
+        "task": "pharmacy.tasks.send_queued_refills",
+        "schedule": 120.0,
+        "options": {"expires": 110},
+    },
     "clear-expired-sessions": {
         "task": "accounts.tasks.clear_expired_sessions",
         "schedule": 60 * 60.0,
@@ -286,3 +299,13 @@ CARE_GENERATION_QUEUE = "care.tasks.generation_send"
 
 # A unit's monthly MAR PDF is built by a worker; this function sends the job (reports.tasks).
 MAR_PDF_QUEUE = "reports.tasks.mar_pdf_send"
+
+# The pharmacy interface's MLLP listener (`manage.py hl7_listen`).
+HL7_HOST = env("HL7_HOST", default="127.0.0.1")
+HL7_PORT = env.int("HL7_PORT", default=2575)
+# What this product calls itself in the messages it sends (MSH-3 of an ACK or a refill request).
+HL7_APPLICATION = env("HL7_APPLICATION", default="MEDTECH_EMAR")
+# Process a received pharmacy message now, after its ACK (best effort: the beat is the guarantee).
+PHARMACY_PROCESS_QUEUE = "pharmacy.tasks.process_send"
+# Send a refill request just queued (best effort: the beat's sweep is the guarantee).
+PHARMACY_REFILL_QUEUE = "pharmacy.tasks.refill_send"

@@ -17,3 +17,6 @@ CARE_GENERATION_QUEUE = "tests.seams.remember_care_generation"
 # The same for a unit's MAR PDF: tests see the job ids asked for (`queued_pdf_jobs`) and run
 # the job themselves.
 MAR_PDF_QUEUE = "tests.seams.remember_pdf_job"
+# Pharmacy messages to process: tests see the ids (`queued_pharmacy_messages`) and process them.
+PHARMACY_PROCESS_QUEUE = "tests.seams.remember_pharmacy_message"
+PHARMACY_REFILL_QUEUE = "tests.seams.remember_refill"

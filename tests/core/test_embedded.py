@@ -49,7 +49,9 @@ def test_run_ends_with_one_block_the_url_every_login_and_how_to_stop():
     assert block[1] == "  MedTech eMAR is up at http://127.0.0.1:8000/"
     assert "  Demo logins (password for all: medtech-demo):" in block
     assert "    medtech2    Med tech, Cedar House Group Home" in block
-    assert block[-2] == "  Press Ctrl-C to stop everything (web, worker, beat, PostgreSQL, Redis)."
+    assert block[-2] == (
+        "  Press Ctrl-C to stop everything (web, worker, beat, HL7 listener, PostgreSQL, Redis)."
+    )
     assert not any("still starting" in line for line in block)
 
 
@@ -58,3 +60,10 @@ def test_the_block_says_when_the_worker_is_not_ready_yet_or_no_logins_were_liste
 
     assert "The Celery worker is still starting: see var/log/worker.log." in block
     assert "No demo logins were listed" in block
+
+
+def test_run_starts_the_pharmacy_listener_beside_the_worker_and_beat():
+    commands = embedded.child_commands("8123")
+
+    assert commands["hl7"][-1] == "hl7_listen"
+    assert "hl7" in embedded.LOGGED

@@ -32,10 +32,15 @@ from inventory.models import ControlledCount, StockItem
 from mar import services as mar_services
 from mar.models import OtherCode
 from meds.models import OrderStatus
+from pharmacy import services as pharmacy_services
+from pharmacy.models import DispenseReceipt, InboundMessage, PendingOrder
+from pharmacy.receiving import frame_receive
 from reports.models import JobState, MarPdfJob
 from residents import services as resident_services
 from residents.models import Cart, Resident, ResidentStatus
 from tests.e2e.conftest import CHROMIUM, DEMO_PASSWORD, login
+from tests.pharmacy_support import rde as pharmacy_rde
+from tests.pharmacy_support import rds as pharmacy_rds
 from tests.test_url_access import EXPECTED, URLS, _url
 from vitals import services as vitals_services
 from vitals.models import VitalException, VitalRange
@@ -100,7 +105,20 @@ def _demo_objects(demo) -> SimpleNamespace:
     ).administration
     north = Unit.objects.get(facility=facility, name="North Wing")
     now = timezone.now()
+    # Maple Grove's pharmacy (demo/pharmacy.py) sends an order, a dispense, and an order for a
+    # patient it has not sent before.
+    pharmacy = {}
+    for control_id, text in (
+        ("AXE-ORDER", pharmacy_rde("AXE-ORDER", patient="MG-RX-0001")),
+        ("AXE-WAIT", pharmacy_rde("AXE-WAIT", patient="MG-RX-9999", name="Lovelace^Ada")),
+        ("AXE-RDS", pharmacy_rds("AXE-RDS", patient="MG-RX-0001")),
+    ):
+        pharmacy[control_id] = frame_receive(text.encode()).message_id
+        pharmacy_services.message_process(message_id=pharmacy[control_id])
     return SimpleNamespace(
+        pending_order=PendingOrder.objects.get(message_id=pharmacy["AXE-ORDER"]),
+        waiting_message=InboundMessage.objects.get(pk=pharmacy["AXE-WAIT"]),
+        dispense_receipt=DispenseReceipt.objects.get(message_id=pharmacy["AXE-RDS"]),
         facility=facility,
         resident=resident,
         prescription=dose.prescription,

@@ -15,6 +15,7 @@ from demo.handoff import seed_handoff
 from demo.history import record_history
 from demo.incidents import seed_incidents
 from demo.people import login_lines
+from demo.pharmacy import seed_pharmacy
 from demo.vitals import seed_vitals
 from mar.models import DoseState, ScheduledDose
 from mar.services import alerts_raise_followups, doses_generate, doses_mark_overdue
@@ -61,6 +62,7 @@ class Command(BaseCommand):
             seed_conditions(facilities, staff)
             seed_incidents(facilities, staff)
             seed_appointments(facilities, staff)
+            seed_pharmacy(facilities, staff)
         self.say("demo: today's deliveries, doses and alerts")
         with transaction.atomic(), pghistory.context(command="seed_demo"):
             stocked = build.deliver_todays_stock(facilities, staff, password)

@@ -1,0 +1,13 @@
+"""What the pharmacy interface adds to the lower apps' pages, through their signals."""
+
+from django.dispatch import receiver
+
+from inventory.models import StockItem
+from inventory.signals import reorder_list_shown
+
+from .refills import refill_statuses
+
+
+@receiver(reorder_list_shown, sender=StockItem, dispatch_uid="pharmacy_refill_statuses")
+def show_refills(sender, *, facility, supplies, **kwargs) -> None:
+    refill_statuses(facility=facility, supplies=supplies)
