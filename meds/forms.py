@@ -239,11 +239,11 @@ class ReasonForm(core_forms.Form):
 class MedicationForm(core_forms.Form):
     """A catalog entry. Duplicates and the NDC's shape are the service's to judge."""
 
-    name = forms.CharField(max_length=120, help_text="The name on the label, e.g. Lisinopril.")
+    name = forms.CharField(max_length=255, help_text="The name on the label, e.g. Lisinopril.")
     generic_name = forms.CharField(
-        max_length=120, required=False, help_text="Used to match residents' allergies."
+        max_length=500, required=False, help_text="Used to match residents' allergies."
     )
-    strength = forms.CharField(max_length=60, help_text="e.g. 10 mg or 500 mg/5 mL")
+    strength = forms.CharField(max_length=255, help_text="e.g. 10 mg or 500 mg/5 mL")
     form = forms.ChoiceField(choices=Form.choices)
     default_route = forms.ChoiceField(
         label="Usual route",

@@ -1,16 +1,19 @@
 """Reads about orders that pages and reports share."""
 
 import datetime
+import re
 from dataclasses import dataclass
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Case, Count, Prefetch, Q, QuerySet, Value, When
+from django.db.models.functions import Upper
 
 from accounts.models import Facility
 from core.schedule import occurrences
 from core.time import local_stamp
 from residents.models import Allergy, Resident
 
-from .models import HoldParameter, Medication, OrderStatus, Prescription
+from .barcodes import ndc_11, ndc_readings
+from .models import HoldParameter, Medication, MedicationPackage, OrderStatus, Prescription
 
 
 def _with_details(orders: QuerySet[Prescription]) -> QuerySet[Prescription]:
@@ -154,4 +157,136 @@ def order_review(*, facility: Facility, pk: int, now: datetime.datetime) -> Orde
         allergy_override=order.allergy_override_reason,
         next_doses=next_doses,
         warnings=warnings,
+    )
+
+
+# --- Finding a catalog entry ------------------------------------------------------------------
+
+_DASHED_NDC = re.compile(r"(\d{4,5})[\s-]+(\d{3,4})[\s-]+(\d{1,2})")
+# The printed shapes of a 10-digit NDC, and the 11-digit one (5-4-2).
+_NDC_SHAPES = {(4, 4, 2), (5, 3, 2), (5, 4, 1), (5, 4, 2)}
+
+
+def ndc_candidates(text: str) -> tuple[str, ...]:
+    """The 11-digit NDCs a typed NDC can stand for: one for a dashed NDC (4-4-2, 5-3-2, 5-4-1,
+    5-4-2) or 11 bare digits; up to three for 10 bare digits (see meds.barcodes); none for
+    anything else."""
+    text = text.strip()
+    match = _DASHED_NDC.fullmatch(text)
+    if match:
+        segments = match.groups()
+        if tuple(len(s) for s in segments) not in _NDC_SHAPES:
+            return ()
+        return (ndc_11("-".join(segments)),)
+    if text.isascii() and text.isdigit():
+        if len(text) == 11:
+            return (text,)
+        if len(text) == 10:
+            return ndc_readings(text)
+    return ()
+
+
+def _printed_forms(eleven: str) -> list[str]:
+    """Every dashed NDC whose 11-digit form is `eleven`: the 5-4-2 form, and each 10-digit
+    form whose padding zero it carries."""
+    labeler, product, package = eleven[:5], eleven[5:9], eleven[9:]
+    forms = [f"{labeler}-{product}-{package}"]
+    if labeler[0] == "0":
+        forms.append(f"{labeler[1:]}-{product}-{package}")
+    if product[0] == "0":
+        forms.append(f"{labeler}-{product[1:]}-{package}")
+    if package[0] == "0":
+        forms.append(f"{labeler}-{product}-{package[1:]}")
+    return forms
+
+
+def medication_for_ndc(ndc: str) -> Medication | None:
+    """The catalog entry an NDC names, typed in any printed form (4-4-2, 5-3-2, 5-4-1 with
+    dashes, 5-4-2 or 11 bare digits, 10 bare digits): by one of its packages' NDCs, or else by
+    the entry's own NDC (entries made by hand and the demo's have only that). None when no
+    entry has it, or when 10 bare digits could name two different entries."""
+    candidates = ndc_candidates(ndc)
+    if not candidates:
+        return None
+    found = {
+        package.medication
+        for package in MedicationPackage.objects.filter(ndc11__in=candidates).select_related(
+            "medication"
+        )
+    }
+    if not found:
+        printed = [form for eleven in candidates for form in _printed_forms(eleven)]
+        found = set(Medication.objects.filter(ndc__in=printed)[:2])
+    return found.pop() if len(found) == 1 else None
+
+
+SEARCH_RESULTS = 20
+_NUMBER_UNIT = re.compile(r"(\d+(?:\.\d+)?)([a-z%]+)", re.IGNORECASE)
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+
+
+def _word_matches(word: str) -> Q:
+    """What one word of a search may match: the name, the generic name, the strength (a
+    number as a number: "5" finds "5 mg", not "25 mg"), or the first digits of an NDC."""
+    text = Q(name__icontains=word) | Q(generic_name__icontains=word)
+    number_unit = _NUMBER_UNIT.fullmatch(word)
+    if number_unit:
+        number, unit = number_unit.groups()
+        return text | Q(strength__iregex=rf"(^|[^0-9.]){re.escape(number)}\s*{re.escape(unit)}")
+    if _NUMBER.fullmatch(word):
+        text |= Q(strength__iregex=rf"(^|[^0-9.]){re.escape(word)}($|[^0-9.])")
+    digits = word.replace("-", "")
+    if digits.isascii() and digits.isdigit() and len(digits) >= 4:
+        text |= Q(ndc__startswith=word) | Q(product_ndc__startswith=word)
+        prefix = _ndc_prefix(word)
+        if prefix:
+            # A semi-join the planner runs once (the prefix index), not a probe per entry.
+            text |= Q(
+                pk__in=MedicationPackage.objects.filter(ndc11__startswith=prefix).values(
+                    "medication_id"
+                )
+            )
+    return text
+
+
+def _ndc_prefix(word: str) -> str:
+    """The first digits of the 11-digit NDCs a typed NDC (or its start) can be: "0093-1048"
+    (labeler-product) reads as 00093 1048; bare digits are taken as the 11 digits' start."""
+    whole = ndc_candidates(word)
+    if len(whole) == 1:
+        return whole[0]
+    segments = word.split("-")
+    if len(segments) == 1:
+        return word if len(word) >= 5 else ""
+    if len(segments) == 2 and all(segments):
+        labeler, product = segments
+        if (len(labeler), len(product)) in {(4, 4), (5, 3), (5, 4)}:
+            return labeler.zfill(5) + product.zfill(4)
+    return ""
+
+
+def medication_search(*, query: str, limit: int = SEARCH_RESULTS) -> list[Medication]:
+    """Catalog entries matching every word of `query` (part of a name, a strength such as
+    "10 mg" or "10mg", or an NDC in any printed form, whole or its first digits), those whose
+    name starts with the first word first; at most `limit`, in one query. A whole NDC that
+    names one entry (medication_for_ndc) finds it alone."""
+    words = query.split()[:6]
+    if not words or len(query.strip()) < 2:
+        return []
+    if len(words) == 1 and ndc_candidates(words[0]):
+        found = medication_for_ndc(words[0])
+        if found is not None:
+            return [found]
+    condition = Q()
+    for word in words:
+        condition &= _word_matches(word)
+    return list(
+        Medication.objects.filter(condition)
+        .annotate(
+            starts=Case(
+                When(name__istartswith=words[0], then=Value(0)),
+                default=Value(1),
+            )
+        )
+        .order_by("starts", Upper("name"), "strength", "form", "pk")[:limit]
     )
