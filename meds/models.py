@@ -95,7 +95,7 @@ class HighAlert(models.TextChoices):
 @track()
 class Medication(models.Model):
     """A catalog entry, shared by every facility: entered by hand, or a product of the FDA's
-    NDC directory (`import_ndc`), which then carries the FDA's product id and product NDC,
+    NDC directory (`import_ndc`), which then carries its product NDC and the FDA's product id,
     its labeler and every package NDC (MedicationPackage)."""
 
     name = models.CharField(max_length=255)  # the proprietary name (the one on the label)
@@ -117,12 +117,12 @@ class Medication(models.Model):
         "High-alert class", max_length=16, choices=HighAlert.choices, default="", blank=True
     )
     labeler = models.CharField(max_length=200, blank=True)
-    # The FDA NDC directory's PRODUCTID (product NDC + SPL document id): what `import_ndc`
-    # finds the entry by. Empty (NULL) for an entry made by hand.
-    fda_product_id = models.CharField(
-        "FDA product id", max_length=100, null=True, blank=True, unique=True
-    )
-    product_ndc = models.CharField("Product NDC", max_length=12, blank=True)
+    # The FDA NDC directory's product NDC (labeler-product, "0002-1200"): what `import_ndc`
+    # finds the entry by on every release. NULL for an entry made by hand.
+    product_ndc = models.CharField("Product NDC", max_length=12, null=True, blank=True, unique=True)
+    # The directory's PRODUCTID (product NDC + the label's SPL document id, which changes with
+    # each version of the label): kept to trace the row, never a key.
+    fda_product_id = models.CharField("FDA product id", max_length=100, blank=True)
 
     class Meta:
         ordering = ["name", "strength"]
@@ -131,7 +131,7 @@ class Medication(models.Model):
             # lists the same ones from many labelers, told apart by their product id.
             models.UniqueConstraint(
                 fields=["name", "strength", "form"],
-                condition=models.Q(fda_product_id__isnull=True),
+                condition=models.Q(product_ndc__isnull=True),
                 name="medication_unique_product",
             ),
         ]

@@ -629,12 +629,12 @@ def _refuse_duplicates(
 ) -> None:
     """Refuse a second entry of the same product, NDC or barcode. The same name, strength and
     form is a duplicate among the entries made by hand; the FDA directory lists one product
-    from many labelers, so its entries are told apart by their product id instead."""
+    from many labelers, so its entries are told apart by their product NDC instead."""
     others = Medication.objects.exclude(pk=exclude_pk)
     same = None
     if not from_directory:
         same = (
-            others.filter(fda_product_id__isnull=True)
+            others.filter(product_ndc__isnull=True)
             .annotate(bare_strength=Replace("strength", Value(" "), Value("")))
             .filter(
                 name__iexact=clean["name"],
@@ -736,7 +736,5 @@ def medication_update(*, actor: User, medication: Medication, **fields) -> Medic
                 "be corrected here.",
                 field=renamed[0],
             )
-    _refuse_duplicates(
-        clean, exclude_pk=locked.pk, from_directory=locked.fda_product_id is not None
-    )
+    _refuse_duplicates(clean, exclude_pk=locked.pk, from_directory=locked.product_ndc is not None)
     return _save_medication(locked, clean)

@@ -73,7 +73,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='medication',
             name='fda_product_id',
-            field=models.CharField(blank=True, max_length=100, null=True, unique=True, verbose_name='FDA product id'),
+            field=models.CharField(blank=True, max_length=100, verbose_name='FDA product id'),
         ),
         migrations.AddField(
             model_name='medication',
@@ -88,12 +88,12 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='medication',
             name='product_ndc',
-            field=models.CharField(blank=True, max_length=12, verbose_name='Product NDC'),
+            field=models.CharField(blank=True, max_length=12, null=True, unique=True, verbose_name='Product NDC'),
         ),
         migrations.AddField(
             model_name='medicationevent',
             name='fda_product_id',
-            field=models.CharField(blank=True, max_length=100, null=True, verbose_name='FDA product id'),
+            field=models.CharField(blank=True, max_length=100, verbose_name='FDA product id'),
         ),
         migrations.AddField(
             model_name='medicationevent',
@@ -108,7 +108,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='medicationevent',
             name='product_ndc',
-            field=models.CharField(blank=True, max_length=12, verbose_name='Product NDC'),
+            field=models.CharField(blank=True, max_length=12, null=True, verbose_name='Product NDC'),
         ),
         migrations.AlterField(
             model_name='medication',
@@ -168,7 +168,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name='medication',
-            constraint=models.UniqueConstraint(condition=models.Q(('fda_product_id__isnull', True)), fields=('name', 'strength', 'form'), name='medication_unique_product'),
+            constraint=models.UniqueConstraint(condition=models.Q(('product_ndc__isnull', True)), fields=('name', 'strength', 'form'), name='medication_unique_product'),
         ),
         migrations.AddField(
             model_name='medicationpackage',

@@ -12,9 +12,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def packaged():
     """An entry of the FDA directory with two packages: 0093-1048-01 (4-4-2) and its 30s."""
-    medication = MedicationFactory(
-        name="Lisinopril", fda_product_id="0093-1048_x", product_ndc="0093-1048"
-    )
+    medication = MedicationFactory(name="Lisinopril", product_ndc="0093-1048")
     for printed, eleven in (("0093-1048-01", "00093104801"), ("0093-1048-30", "00093104830")):
         MedicationPackage.objects.create(medication=medication, ndc=printed, ndc11=eleven)
     return medication
