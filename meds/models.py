@@ -145,6 +145,11 @@ class Medication(models.Model):
         return bool(self.controlled_schedule)
 
     @property
+    def dose_unit(self) -> str:
+        """What one dose is counted in: a new order's dose unit starts from it."""
+        return dose_unit_for(self.form)
+
+    @property
     def ranks_first(self) -> bool:
         """A late dose of it is urgent: time-critical or of a high-alert class."""
         return self.is_time_critical or bool(self.high_alert)

@@ -223,12 +223,15 @@ def medication_for_ndc(ndc: str) -> Medication | None:
 SEARCH_RESULTS = 20
 _NUMBER_UNIT = re.compile(r"(\d+(?:\.\d+)?)([a-z%]+)", re.IGNORECASE)
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
+_UNIT_APART = re.compile(r"(\d)\s+(mg|mcg|g|ml|units?|%)(?=\s|/|$)", re.IGNORECASE)
 
 
 def _word_matches(word: str) -> Q:
     """What one word of a search may match: the name, the generic name, the strength (a
     number as a number: "5" finds "5 mg", not "25 mg"), or the first digits of an NDC."""
     text = Q(name__icontains=word) | Q(generic_name__icontains=word)
+    if not _NUMBER.fullmatch(word):
+        text |= Q(strength__icontains=word)
     number_unit = _NUMBER_UNIT.fullmatch(word)
     if number_unit:
         number, unit = number_unit.groups()
@@ -270,7 +273,9 @@ def medication_search(*, query: str, limit: int = SEARCH_RESULTS) -> list[Medica
     "10 mg" or "10mg", or an NDC in any printed form, whole or its first digits), those whose
     name starts with the first word first; at most `limit`, in one query. A whole NDC that
     names one entry (medication_for_ndc) finds it alone."""
-    words = query.split()[:6]
+    query = query.replace("\x00", "")  # PostgreSQL text cannot hold it; no name has it
+    # "10 mg" is one strength, as "10mg" is.
+    words = _UNIT_APART.sub(r"\1\2", query).split()[:6]
     if not words or len(query.strip()) < 2:
         return []
     if len(words) == 1 and ndc_candidates(words[0]):
@@ -290,3 +295,21 @@ def medication_search(*, query: str, limit: int = SEARCH_RESULTS) -> list[Medica
         )
         .order_by("starts", Upper("name"), "strength", "form", "pk")[:limit]
     )
+
+
+def medication_choices(*, query: str, chosen_id: int | None) -> dict:
+    """The order form's medication search: what was typed, the entries it finds, and the one
+    already chosen, kept first even when the words no longer find it (two queries at most)."""
+    results = medication_search(query=query)
+    if chosen_id is not None and all(m.pk != chosen_id for m in results):
+        chosen = Medication.objects.filter(pk=chosen_id).first()
+        if chosen is None:
+            chosen_id = None
+        else:
+            results = [chosen, *results]
+    return {
+        "query": query,
+        "results": results,
+        "chosen_id": chosen_id,
+        "limit": SEARCH_RESULTS,
+    }

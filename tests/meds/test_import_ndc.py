@@ -207,3 +207,17 @@ def test_entries_made_by_hand_live_beside_the_directory():
     assert mine.product_ndc is None
     # The package NDC now belongs to the directory's entry; the hand-made one keeps its own.
     assert medication_for_ndc("0555-0886-02").product_ndc == "0555-0886"
+
+
+def test_an_inhaler_is_an_inhaler(tmp_path):
+    """No real inhaler row was found for the extract (tests/data/ndc/README.md): this is the
+    Claritin row with its form and route edited to an inhalation aerosol's, for the mapping."""
+    changed = _edited(tmp_path, PRODUCTS, "11523-7197", "DOSAGEFORMNAME", "AEROSOL, METERED")
+    changed = _edited(tmp_path, changed, "11523-7197", "ROUTENAME", "RESPIRATORY (INHALATION)")
+    _import(changed)
+    inhaler = Medication.objects.get(product_ndc="11523-7197")
+    assert (inhaler.form, inhaler.default_route, inhaler.dose_unit) == (
+        "inhaler",
+        "inhaled",
+        "puff",
+    )
