@@ -7,6 +7,8 @@ import pgtrigger
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
+from django.db.models import Value
+from django.db.models.functions import Concat, Upper
 
 from accounts.models import Facility
 from core.audit import track
@@ -92,7 +94,7 @@ class HighAlert(models.TextChoices):
     OTHER = "other", "Other high-alert medication"
 
 
-@track()
+@track(exclude=["search"])
 class Medication(models.Model):
     """A catalog entry, shared by every facility: entered by hand, or a product of the FDA's
     NDC directory (`import_ndc`), which then carries its product NDC and the FDA's product id,
@@ -123,6 +125,15 @@ class Medication(models.Model):
     # The directory's PRODUCTID (product NDC + the label's SPL document id, which changes with
     # each version of the label): kept to trace the row, never a key.
     fda_product_id = models.CharField("FDA product id", max_length=100, blank=True)
+    # What the order form's search reads, kept by the database: names and strength, upper case,
+    # in one column with one trigram index (migration 0007), so a word is one indexed LIKE.
+    search = models.GeneratedField(
+        expression=Upper(
+            Concat("name", Value(" "), "generic_name", Value(" "), "strength"),
+        ),
+        output_field=models.TextField(),
+        db_persist=True,
+    )
 
     class Meta:
         ordering = ["name", "strength"]
@@ -135,7 +146,15 @@ class Medication(models.Model):
                 name="medication_unique_product",
             ),
         ]
-        indexes = [models.Index(fields=["ndc"], name="medication_ndc")]
+        indexes = [
+            # An NDC's first digits (LIKE '0378-46%'): the search; and the exact NDC lookup.
+            models.Index(fields=["ndc"], name="medication_ndc", opclasses=["varchar_pattern_ops"]),
+            models.Index(
+                fields=["product_ndc"],
+                name="medication_product_ndc_prefix",
+                opclasses=["varchar_pattern_ops"],
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} {self.strength} {self.get_form_display().lower()}"

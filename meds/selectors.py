@@ -227,29 +227,43 @@ _UNIT_APART = re.compile(r"(\d)\s+(mg|mcg|g|ml|units?|%)(?=\s|/|$)", re.IGNORECA
 
 
 def _word_matches(word: str) -> Q:
-    """What one word of a search may match: the name, the generic name, the strength (a
-    number as a number: "5" finds "5 mg", not "25 mg"), or the first digits of an NDC."""
-    text = Q(name__icontains=word) | Q(generic_name__icontains=word)
-    if not _NUMBER.fullmatch(word):
-        text |= Q(strength__icontains=word)
+    """What one word of a search must match. Every condition starts from the `search` column
+    (names and strength, upper case, trigram-indexed), so each word is an index scan; a number
+    must then stand as a number in the strength ("5" finds "5 mg", not "25 mg") or appear in a
+    name. A word of digits (and dashes) is the start of an NDC instead."""
+    digits = word.replace("-", "")
+    if digits.isascii() and digits.isdigit() and len(digits) >= 4:
+        return _ndc_matches(word)
+    text = Q(search__contains=word.upper())
     number_unit = _NUMBER_UNIT.fullmatch(word)
     if number_unit:
         number, unit = number_unit.groups()
-        return text | Q(strength__iregex=rf"(^|[^0-9.]){re.escape(number)}\s*{re.escape(unit)}")
+        return Q(search__contains=number) & (
+            Q(strength__iregex=rf"(^|[^0-9.]){re.escape(number)}\s*{re.escape(unit)}") | text
+        )
     if _NUMBER.fullmatch(word):
-        text |= Q(strength__iregex=rf"(^|[^0-9.]){re.escape(word)}($|[^0-9.])")
-    digits = word.replace("-", "")
-    if digits.isascii() and digits.isdigit() and len(digits) >= 4:
-        text |= Q(ndc__startswith=word) | Q(product_ndc__startswith=word)
-        prefix = _ndc_prefix(word)
-        if prefix:
-            # A semi-join the planner runs once (the prefix index), not a probe per entry.
-            text |= Q(
-                pk__in=MedicationPackage.objects.filter(ndc11__startswith=prefix).values(
-                    "medication_id"
-                )
-            )
+        return text & (
+            Q(strength__iregex=rf"(^|[^0-9.]){re.escape(word)}($|[^0-9.])")
+            | Q(name__contains=word)
+            | Q(generic_name__contains=word)
+        )
     return text
+
+
+def _ndc_matches(word: str) -> Q:
+    """Entries whose own NDC or product NDC starts as typed, or one of whose packages' 11
+    digits start with what the typed NDC (or its start) stands for."""
+    condition = Q(ndc__startswith=word) | Q(product_ndc__startswith=word)
+    prefix = _ndc_prefix(word)
+    if prefix:
+        # Read first (a prefix index scan), so the catalog is then read by primary key.
+        ids = list(
+            MedicationPackage.objects.filter(ndc11__startswith=prefix)
+            .values_list("medication_id", flat=True)
+            .distinct()[:500]
+        )
+        condition |= Q(pk__in=ids)
+    return condition
 
 
 def _ndc_prefix(word: str) -> str:
@@ -300,16 +314,18 @@ def medication_search(*, query: str, limit: int = SEARCH_RESULTS) -> list[Medica
 def medication_choices(*, query: str, chosen_id: int | None) -> dict:
     """The order form's medication search: what was typed, the entries it finds, and the one
     already chosen, kept first even when the words no longer find it (two queries at most)."""
-    results = medication_search(query=query)
-    if chosen_id is not None and all(m.pk != chosen_id for m in results):
+    found = medication_search(query=query)
+    results = found
+    if chosen_id is not None and all(m.pk != chosen_id for m in found):
         chosen = Medication.objects.filter(pk=chosen_id).first()
         if chosen is None:
             chosen_id = None
         else:
-            results = [chosen, *results]
+            results = [chosen, *found]
     return {
         "query": query,
         "results": results,
+        "found": len(found),
         "chosen_id": chosen_id,
         "limit": SEARCH_RESULTS,
     }
