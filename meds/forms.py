@@ -62,10 +62,34 @@ def parse_month_days(text: str) -> list[int]:
     return sorted(set(days))
 
 
+class MedicationChoice(forms.ModelChoiceField):
+    """The medication of an order, posted as the id of the entry chosen among the search
+    results (templates/meds/_medication_results.html renders the choices: a catalog of
+    100,000 entries is never listed whole)."""
+
+    widget = forms.HiddenInput
+    default_error_messages = {
+        "required": "Find the medication: type part of its name, strength or NDC, then "
+        "choose it in the list.",
+        "invalid_choice": "That medication is not in the catalog; search again and choose it "
+        "in the list.",
+    }
+
+
 class OrderForm(core_forms.Form):
-    medication = forms.ModelChoiceField(queryset=Medication.objects.all())
+    medication = MedicationChoice(queryset=Medication.objects.all())
+    medication_query = forms.CharField(
+        label="Medication",
+        required=False,
+        max_length=200,
+        help_text="Type part of the name, the strength or the NDC, then choose below.",
+    )
     dose_amount = forms.DecimalField(min_value=Decimal("0.001"), max_digits=8, decimal_places=3)
-    dose_unit = forms.CharField(max_length=20, initial="tablet")
+    dose_unit = forms.CharField(
+        max_length=20,
+        required=False,
+        help_text="Empty: the medication's own unit (tablet, mL, puff, patch …).",
+    )
     route = forms.ChoiceField(choices=Route.choices, initial=Route.ORAL)
     instructions = forms.CharField(max_length=300, required=False)
     indication = forms.CharField(max_length=200, required=False, help_text="Required for PRN.")
@@ -149,6 +173,8 @@ class OrderForm(core_forms.Form):
 
     def clean(self):
         data = super().clean()
+        if not data.get("dose_unit") and data.get("medication") is not None:
+            data["dose_unit"] = data["medication"].dose_unit
         rules = []
         for index in range(HOLD_ROWS):
             vital = data.get(f"hold_{index}_vital")
@@ -239,11 +265,11 @@ class ReasonForm(core_forms.Form):
 class MedicationForm(core_forms.Form):
     """A catalog entry. Duplicates and the NDC's shape are the service's to judge."""
 
-    name = forms.CharField(max_length=120, help_text="The name on the label, e.g. Lisinopril.")
+    name = forms.CharField(max_length=255, help_text="The name on the label, e.g. Lisinopril.")
     generic_name = forms.CharField(
-        max_length=120, required=False, help_text="Used to match residents' allergies."
+        max_length=500, required=False, help_text="Used to match residents' allergies."
     )
-    strength = forms.CharField(max_length=60, help_text="e.g. 10 mg or 500 mg/5 mL")
+    strength = forms.CharField(max_length=255, help_text="e.g. 10 mg or 500 mg/5 mL")
     form = forms.ChoiceField(choices=Form.choices)
     default_route = forms.ChoiceField(
         label="Usual route",

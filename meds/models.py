@@ -7,6 +7,8 @@ import pgtrigger
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
+from django.db.models import Value
+from django.db.models.functions import Concat, Upper
 
 from accounts.models import Facility
 from core.audit import track
@@ -54,6 +56,30 @@ class Form(models.TextChoices):
     CREAM = "cream", "Cream / ointment"
     SUPPOSITORY = "suppository", "Suppository"
     POWDER = "powder", "Powder"
+    SPRAY = "spray", "Spray"
+    OTHER = "other", "Other"
+
+
+# What one dose of a form is counted in: the order form's dose unit starts from it.
+DOSE_UNITS = {
+    Form.TABLET: "tablet",
+    Form.CAPSULE: "capsule",
+    Form.LIQUID: "mL",
+    Form.PATCH: "patch",
+    Form.INJECTION: "mL",
+    Form.INHALER: "puff",
+    Form.DROPS: "drop",
+    Form.CREAM: "application",
+    Form.SUPPOSITORY: "suppository",
+    Form.POWDER: "g",
+    Form.SPRAY: "spray",
+    Form.OTHER: "dose",
+}
+
+
+def dose_unit_for(form: str) -> str:
+    """The unit a dose of this form is usually counted in (tablet, mL, puff, patch, ...)."""
+    return DOSE_UNITS.get(form, "dose")
 
 
 class HighAlert(models.TextChoices):
@@ -68,14 +94,19 @@ class HighAlert(models.TextChoices):
     OTHER = "other", "Other high-alert medication"
 
 
-@track()
+@track(exclude=["search"])
 class Medication(models.Model):
-    """A catalog entry, shared by every facility."""
+    """A catalog entry, shared by every facility: entered by hand, or a product of the FDA's
+    NDC directory (`import_ndc`), which then carries its product NDC and the FDA's product id,
+    its labeler and every package NDC (MedicationPackage)."""
 
-    name = models.CharField(max_length=120)
-    generic_name = models.CharField(max_length=120, blank=True)
-    strength = models.CharField(max_length=60, help_text="e.g. 10 mg, 500 mg/5 mL")
+    name = models.CharField(max_length=255)  # the proprietary name (the one on the label)
+    generic_name = models.CharField(max_length=500, blank=True)  # the non-proprietary name
+    strength = models.CharField(max_length=255, help_text="e.g. 10 mg, 500 mg/5 mL")
     form = models.CharField(max_length=16, choices=Form.choices)
+    # The FDA's own dosage form name ("TABLET, FILM COATED, EXTENDED RELEASE"): `form` is its
+    # family, this says what a nurse must not confuse (extended release or not).
+    form_detail = models.CharField(max_length=120, blank=True)
     default_route = models.CharField(max_length=16, choices=Route.choices, default=Route.ORAL)
     controlled_schedule = models.CharField(
         max_length=3, choices=ControlledSchedule.choices, default="", blank=True
@@ -87,12 +118,41 @@ class Medication(models.Model):
     high_alert = models.CharField(
         "High-alert class", max_length=16, choices=HighAlert.choices, default="", blank=True
     )
+    labeler = models.CharField(max_length=200, blank=True)
+    # The FDA NDC directory's product NDC (labeler-product, "0002-1200"): what `import_ndc`
+    # finds the entry by on every release. NULL for an entry made by hand.
+    product_ndc = models.CharField("Product NDC", max_length=12, null=True, blank=True, unique=True)
+    # The directory's PRODUCTID (product NDC + the label's SPL document id, which changes with
+    # each version of the label): kept to trace the row, never a key.
+    fda_product_id = models.CharField("FDA product id", max_length=100, blank=True)
+    # What the order form's search reads, kept by the database: names and strength, upper case,
+    # in one column with one trigram index (migration 0007), so a word is one indexed LIKE.
+    search = models.GeneratedField(
+        expression=Upper(
+            Concat("name", Value(" "), "generic_name", Value(" "), "strength"),
+        ),
+        output_field=models.TextField(),
+        db_persist=True,
+    )
 
     class Meta:
         ordering = ["name", "strength"]
         constraints = [
+            # Entered by hand, a product is its name, strength and form; the FDA's directory
+            # lists the same ones from many labelers, told apart by their product id.
             models.UniqueConstraint(
-                fields=["name", "strength", "form"], name="medication_unique_product"
+                fields=["name", "strength", "form"],
+                condition=models.Q(product_ndc__isnull=True),
+                name="medication_unique_product",
+            ),
+        ]
+        indexes = [
+            # An NDC's first digits (LIKE '0378-46%'): the search; and the exact NDC lookup.
+            models.Index(fields=["ndc"], name="medication_ndc", opclasses=["varchar_pattern_ops"]),
+            models.Index(
+                fields=["product_ndc"],
+                name="medication_product_ndc_prefix",
+                opclasses=["varchar_pattern_ops"],
             ),
         ]
 
@@ -104,9 +164,41 @@ class Medication(models.Model):
         return bool(self.controlled_schedule)
 
     @property
+    def dose_unit(self) -> str:
+        """What one dose is counted in: a new order's dose unit starts from it."""
+        return dose_unit_for(self.form)
+
+    @property
     def ranks_first(self) -> bool:
         """A late dose of it is urgent: time-critical or of a high-alert class."""
         return self.is_time_critical or bool(self.high_alert)
+
+
+class MedicationPackage(models.Model):
+    """One package of a catalog entry, by its NDC (the FDA directory lists one or more per
+    product). `ndc11` is the canonical 11 digits (5-4-2) every NDC form compares as."""
+
+    medication = models.ForeignKey(Medication, on_delete=models.CASCADE, related_name="packages")
+    ndc11 = models.CharField("NDC (11 digits)", max_length=11, unique=True)
+    ndc = models.CharField("NDC as printed", max_length=14)
+    description = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["ndc11"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ndc11__regex=r"^[0-9]{11}$"), name="package_ndc11_digits"
+            ),
+        ]
+        indexes = [
+            # A typed NDC's first digits find their packages (LIKE '00093%').
+            models.Index(
+                fields=["ndc11"], name="package_ndc11_prefix", opclasses=["varchar_pattern_ops"]
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"NDC {self.ndc}"
 
 
 class OrderStatus(models.TextChoices):

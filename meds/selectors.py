@@ -1,17 +1,19 @@
 """Reads about orders that pages and reports share."""
 
 import datetime
+import re
 from dataclasses import dataclass
 
-from django.db.models import CharField, Count, F, Func, Prefetch, Q, QuerySet, Value
-from django.db.models.functions import Concat, LPad
+from django.db.models import Case, Count, Prefetch, Q, QuerySet, Value, When
+from django.db.models.functions import Upper
 
 from accounts.models import Facility
 from core.schedule import occurrences
 from core.time import local_stamp
 from residents.models import Allergy, Resident
 
-from .models import HoldParameter, Medication, OrderStatus, Prescription
+from .barcodes import ndc_11, ndc_readings
+from .models import HoldParameter, Medication, MedicationPackage, OrderStatus, Prescription
 
 
 def _with_details(orders: QuerySet[Prescription]) -> QuerySet[Prescription]:
@@ -158,24 +160,172 @@ def order_review(*, facility: Facility, pk: int, now: datetime.datetime) -> Orde
     )
 
 
-def _ndc_part(position: int, width: int) -> LPad:
-    segment = Func(
-        F("ndc"), Value("-"), Value(position), function="split_part", output_field=CharField()
-    )
-    return LPad(segment, width, Value("0"))
+# --- Finding a catalog entry ------------------------------------------------------------------
+
+_DASHED_NDC = re.compile(r"(\d{4,5})[\s-]+(\d{3,4})[\s-]+(\d{1,2})")
+# The printed shapes of a 10-digit NDC, and the 11-digit one (5-4-2).
+_NDC_SHAPES = {(4, 4, 2), (5, 3, 2), (5, 4, 1), (5, 4, 2)}
+
+
+def ndc_candidates(text: str) -> tuple[str, ...]:
+    """The 11-digit NDCs a typed NDC can stand for: one for a dashed NDC (4-4-2, 5-3-2, 5-4-1,
+    5-4-2) or 11 bare digits; up to three for 10 bare digits (see meds.barcodes); none for
+    anything else."""
+    text = text.strip()
+    match = _DASHED_NDC.fullmatch(text)
+    if match:
+        segments = match.groups()
+        if tuple(len(s) for s in segments) not in _NDC_SHAPES:
+            return ()
+        return (ndc_11("-".join(segments)),)
+    if text.isascii() and text.isdigit():
+        if len(text) == 11:
+            return (text,)
+        if len(text) == 10:
+            return ndc_readings(text)
+    return ()
+
+
+def _printed_forms(eleven: str) -> list[str]:
+    """Every dashed NDC whose 11-digit form is `eleven`: the 5-4-2 form, and each 10-digit
+    form whose padding zero it carries."""
+    labeler, product, package = eleven[:5], eleven[5:9], eleven[9:]
+    forms = [f"{labeler}-{product}-{package}"]
+    if labeler[0] == "0":
+        forms.append(f"{labeler[1:]}-{product}-{package}")
+    if product[0] == "0":
+        forms.append(f"{labeler}-{product[1:]}-{package}")
+    if package[0] == "0":
+        forms.append(f"{labeler}-{product}-{package[1:]}")
+    return forms
 
 
 def medication_for_ndc(ndc: str) -> Medication | None:
-    """The catalog entry whose NDC is `ndc` (11 digits, the canonical 5-4-2; anything but digits
-    is ignored), or None. The catalog stores NDCs dashed as printed (4-4-2, 5-3-2, 5-4-1 or
-    5-4-2); they compare as their 11 digits, computed in SQL."""
-    digits = "".join(ch for ch in (ndc or "") if ch.isascii() and ch.isdigit())
-    if len(digits) != 11:
+    """The catalog entry an NDC names, typed in any printed form (4-4-2, 5-3-2, 5-4-1 with
+    dashes, 5-4-2 or 11 bare digits, 10 bare digits): by one of its packages' NDCs, or else by
+    the entry's own NDC (entries made by hand and the demo's have only that). None when no
+    entry has it, or when 10 bare digits could name two different entries."""
+    candidates = ndc_candidates(ndc)
+    if not candidates:
         return None
-    return (
-        Medication.objects.exclude(ndc="")
-        .annotate(ndc11=Concat(_ndc_part(1, 5), _ndc_part(2, 4), _ndc_part(3, 2)))
-        .filter(ndc11=digits)
-        .order_by("pk")
-        .first()
+    found = {
+        package.medication
+        for package in MedicationPackage.objects.filter(ndc11__in=candidates).select_related(
+            "medication"
+        )
+    }
+    if not found:
+        printed = [form for eleven in candidates for form in _printed_forms(eleven)]
+        found = set(Medication.objects.filter(ndc__in=printed)[:2])
+    return found.pop() if len(found) == 1 else None
+
+
+SEARCH_RESULTS = 20
+_NUMBER_UNIT = re.compile(r"(\d+(?:\.\d+)?)([a-z%]+)", re.IGNORECASE)
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+_UNIT_APART = re.compile(r"(\d)\s+(mg|mcg|g|ml|units?|%)(?=\s|/|$)", re.IGNORECASE)
+
+
+def _word_matches(word: str) -> Q:
+    """What one word of a search must match. Every condition starts from the `search` column
+    (names and strength, upper case, trigram-indexed), so each word is an index scan; a number
+    must then stand as a number in the strength ("5" finds "5 mg", not "25 mg") or appear in a
+    name. A word of digits (and dashes) is the start of an NDC instead."""
+    digits = word.replace("-", "")
+    if digits.isascii() and digits.isdigit() and len(digits) >= 4:
+        return _ndc_matches(word)
+    text = Q(search__contains=word.upper())
+    number_unit = _NUMBER_UNIT.fullmatch(word)
+    if number_unit:
+        number, unit = number_unit.groups()
+        return Q(search__contains=number) & (
+            Q(strength__iregex=rf"(^|[^0-9.]){re.escape(number)}\s*{re.escape(unit)}") | text
+        )
+    if _NUMBER.fullmatch(word):
+        return text & (
+            Q(strength__iregex=rf"(^|[^0-9.]){re.escape(word)}($|[^0-9.])")
+            | Q(name__contains=word)
+            | Q(generic_name__contains=word)
+        )
+    return text
+
+
+def _ndc_matches(word: str) -> Q:
+    """Entries whose own NDC or product NDC starts as typed, or one of whose packages' 11
+    digits start with what the typed NDC (or its start) stands for."""
+    condition = Q(ndc__startswith=word) | Q(product_ndc__startswith=word)
+    prefix = _ndc_prefix(word)
+    if prefix:
+        # Read first (a prefix index scan), so the catalog is then read by primary key.
+        ids = list(
+            MedicationPackage.objects.filter(ndc11__startswith=prefix)
+            .values_list("medication_id", flat=True)
+            .distinct()[:500]
+        )
+        condition |= Q(pk__in=ids)
+    return condition
+
+
+def _ndc_prefix(word: str) -> str:
+    """The first digits of the 11-digit NDCs a typed NDC (or its start) can be: "0093-1048"
+    (labeler-product) reads as 00093 1048; bare digits are taken as the 11 digits' start."""
+    whole = ndc_candidates(word)
+    if len(whole) == 1:
+        return whole[0]
+    segments = word.split("-")
+    if len(segments) == 1:
+        return word if len(word) >= 5 else ""
+    if len(segments) == 2 and all(segments):
+        labeler, product = segments
+        if (len(labeler), len(product)) in {(4, 4), (5, 3), (5, 4)}:
+            return labeler.zfill(5) + product.zfill(4)
+    return ""
+
+
+def medication_search(*, query: str, limit: int = SEARCH_RESULTS) -> list[Medication]:
+    """Catalog entries matching every word of `query` (part of a name, a strength such as
+    "10 mg" or "10mg", or an NDC in any printed form, whole or its first digits), those whose
+    name starts with the first word first; at most `limit`, in one query. A whole NDC that
+    names one entry (medication_for_ndc) finds it alone."""
+    query = query.replace("\x00", "")  # PostgreSQL text cannot hold it; no name has it
+    # "10 mg" is one strength, as "10mg" is.
+    words = _UNIT_APART.sub(r"\1\2", query).split()[:6]
+    if not words or len(query.strip()) < 2:
+        return []
+    if len(words) == 1 and ndc_candidates(words[0]):
+        found = medication_for_ndc(words[0])
+        if found is not None:
+            return [found]
+    condition = Q()
+    for word in words:
+        condition &= _word_matches(word)
+    return list(
+        Medication.objects.filter(condition)
+        .annotate(
+            starts=Case(
+                When(name__istartswith=words[0], then=Value(0)),
+                default=Value(1),
+            )
+        )
+        .order_by("starts", Upper("name"), "strength", "form", "pk")[:limit]
     )
+
+
+def medication_choices(*, query: str, chosen_id: int | None) -> dict:
+    """The order form's medication search: what was typed, the entries it finds, and the one
+    already chosen, kept first even when the words no longer find it (two queries at most)."""
+    found = medication_search(query=query)
+    results = found
+    if chosen_id is not None and all(m.pk != chosen_id for m in found):
+        chosen = Medication.objects.filter(pk=chosen_id).first()
+        if chosen is None:
+            chosen_id = None
+        else:
+            results = [chosen, *found]
+    return {
+        "query": query,
+        "results": results,
+        "found": len(found),
+        "chosen_id": chosen_id,
+        "limit": SEARCH_RESULTS,
+    }

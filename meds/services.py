@@ -26,6 +26,7 @@ from .models import (
     HighAlert,
     HoldParameter,
     Medication,
+    MedicationPackage,
     OrderSource,
     OrderStatus,
     Prescription,
@@ -630,17 +631,25 @@ def _clean_medication(fields: dict) -> dict:
     return clean
 
 
-def _refuse_duplicates(clean: dict, *, exclude_pk: int | None = None) -> None:
+def _refuse_duplicates(
+    clean: dict, *, exclude_pk: int | None = None, from_directory: bool = False
+) -> None:
+    """Refuse a second entry of the same product, NDC or barcode. The same name, strength and
+    form is a duplicate among the entries made by hand; the FDA directory lists one product
+    from many labelers, so its entries are told apart by their product NDC instead."""
     others = Medication.objects.exclude(pk=exclude_pk)
-    same = (
-        others.annotate(bare_strength=Replace("strength", Value(" "), Value("")))
-        .filter(
-            name__iexact=clean["name"],
-            bare_strength__iexact=clean["strength"].replace(" ", ""),
-            form=clean["form"],
+    same = None
+    if not from_directory:
+        same = (
+            others.filter(product_ndc__isnull=True)
+            .annotate(bare_strength=Replace("strength", Value(" "), Value("")))
+            .filter(
+                name__iexact=clean["name"],
+                bare_strength__iexact=clean["strength"].replace(" ", ""),
+                form=clean["form"],
+            )
+            .first()
         )
-        .first()
-    )
     if same is not None:
         raise DomainError(f"{same} is already in the catalog.", field="name")
     if clean["ndc"]:
@@ -649,6 +658,14 @@ def _refuse_duplicates(clean: dict, *, exclude_pk: int | None = None) -> None:
             .filter(ndc_digits__in=_ndc_spellings(clean["ndc"]))
             .first()
         )
+        if same is None:
+            package = (
+                MedicationPackage.objects.filter(ndc11=ndc_11(clean["ndc"]))
+                .exclude(medication_id=exclude_pk)
+                .select_related("medication")
+                .first()
+            )
+            same = package.medication if package is not None else None
         if same is not None:
             raise DomainError(
                 f"NDC {clean['ndc']} is already the NDC of {same} ({same.ndc}).", field="ndc"
@@ -726,5 +743,5 @@ def medication_update(*, actor: User, medication: Medication, **fields) -> Medic
                 "be corrected here.",
                 field=renamed[0],
             )
-    _refuse_duplicates(clean, exclude_pk=locked.pk)
+    _refuse_duplicates(clean, exclude_pk=locked.pk, from_directory=locked.product_ndc is not None)
     return _save_medication(locked, clean)

@@ -5,6 +5,7 @@ from . import views
 urlpatterns = [
     path("medications/", views.medication_list, name="medication_list"),
     path("medications/add/", views.medication_create, name="medication_create"),
+    path("medications/search/", views.medication_search, name="medication_search"),
     path("medications/<int:pk>/edit/", views.medication_edit, name="medication_edit"),
     path("residents/<int:pk>/orders/", views.resident_orders, name="resident_orders"),
     path("residents/<int:pk>/orders/new/", views.order_create, name="order_create"),

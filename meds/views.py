@@ -1,4 +1,5 @@
 from django.contrib import messages
+from django.forms.utils import ErrorDict
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -13,7 +14,7 @@ from accounts.permissions import (
     scoped_get,
 )
 from core.errors import DomainError
-from core.validators import search_text
+from core.validators import parse_id, search_text
 from core.views import paginate, run_service
 from residents.models import Resident
 
@@ -45,11 +46,39 @@ def _submit_order(request, form, call):
     return None
 
 
+def _medication_search(form) -> dict:
+    chosen = form["medication"].value()
+    return selectors.medication_choices(
+        query=search_text(form["medication_query"].value()),
+        chosen_id=parse_id(None if chosen is None else str(chosen)),
+    )
+
+
+def _searching(request) -> bool:
+    """A POST that asks for the medication search rather than the order: the form's Search
+    button, or Enter in the search box with no medication chosen yet (without JavaScript)."""
+    if request.method != "POST":
+        return False
+    return "find_medication" in request.POST or (
+        not request.POST.get("medication") and bool(request.POST.get("medication_query"))
+    )
+
+
+def _order_page(request, context: dict):
+    form = context["form"]
+    if context.pop("searching", False):
+        # Show what was typed, without judging the half-filled order yet.
+        form._errors = ErrorDict()
+    context["medication_search"] = _medication_search(form)
+    return render(request, "meds/order_form.html", context)
+
+
 @facility_view(WRITERS_CLINICAL, action="enter orders")
 def order_create(request, pk: int):
     resident = scoped_get(Resident, request, pk=pk)
     form = OrderForm(request.POST or None, initial={"start_date": _today(request)})
-    if request.method == "POST" and form.is_valid():
+    searching = _searching(request)
+    if request.method == "POST" and not searching and form.is_valid():
         order = _submit_order(
             request,
             form,
@@ -60,10 +89,14 @@ def order_create(request, pk: int):
         if order is not None:
             messages.success(request, "Order entered. It produces doses once a nurse verifies it.")
             return redirect("order_detail", pk=order.pk)
-    return render(
+    return _order_page(
         request,
-        "meds/order_form.html",
-        {"resident": resident, "form": form, "title": f"New order for {resident.display_name}"},
+        {
+            "resident": resident,
+            "form": form,
+            "title": f"New order for {resident.display_name}",
+            "searching": searching,
+        },
     )
 
 
@@ -76,7 +109,8 @@ def order_change(request, pk: int):
     form = OrderForm(request.POST or None, initial=initial_from_order(old, today=_today(request)))
     form.fields["change_reason"] = ReasonForm.base_fields["reason"]
     form.fields["change_reason"].label = "Why is the order changing?"
-    if request.method == "POST" and form.is_valid():
+    searching = _searching(request)
+    if request.method == "POST" and not searching and form.is_valid():
         order = _submit_order(
             request,
             form,
@@ -94,14 +128,14 @@ def order_change(request, pk: int):
                 "the new order waits for verification.",
             )
             return redirect("order_detail", pk=order.pk)
-    return render(
+    return _order_page(
         request,
-        "meds/order_form.html",
         {
             "resident": old.resident,
             "form": form,
             "old": old,
             "title": f"Change the {old.medication} order for {old.resident.display_name}",
+            "searching": searching,
         },
     )
 
@@ -203,6 +237,23 @@ def medication_list(request):
         "meds/medication_list.html",
         {"page": page, "query": query, "may_edit": request.role in WRITERS_ADMIN},
     )
+
+
+@facility_view(WRITERS_CLINICAL, action="search the medication catalog")
+def medication_search(request):
+    """The catalog entries a few words find (name, strength, NDC). For the order form's
+    search box (htmx): its list of choices, in place; opened as a page, the same list."""
+    context = {
+        "medication_search": selectors.medication_choices(
+            query=search_text(request.GET.get("medication_query") or request.GET.get("q")),
+            chosen_id=parse_id(request.GET.get("medication")),
+        ),
+        "choosable": bool(request.htmx),  # in the order form: radio choices
+    }
+    template = "meds/_medication_results.html" if request.htmx else "meds/medication_search.html"
+    response = render(request, template, context)
+    response["Vary"] = "HX-Request"
+    return response
 
 
 @facility_view(WRITERS_ADMIN, action="add medications to the catalog")

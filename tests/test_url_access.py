@@ -1091,6 +1091,15 @@ EXPECTED: dict[str, dict[str, int]] = {
         "admin": 200,
         "outsider": 200,
     },
+    # The order form's medication search (a list of choices for htmx, a page without it).
+    "medication_search": {
+        "anon": 302,
+        "med_tech": 403,
+        "caregiver": 403,
+        "nurse": 200,
+        "admin": 200,
+        "outsider": 200,
+    },
     "medication_create": {
         "anon": 302,
         "med_tech": 403,
@@ -1623,6 +1632,7 @@ READ_ONLY = {
     "report_audit_staff",
     "medication_list",
     "pharmacy_inbox",
+    "medication_search",
     "appointment_calendar",
     "resident_appointments",
     "appointment_detail",
