@@ -10,3 +10,7 @@ controlled_count_discrepancy = Signal()
 # pharmacy, with `state` and its label) and `supply.can_request_refill` on each, in a constant
 # number of queries; the page shows them. Without a receiver the list is the manual one.
 reorder_list_shown = Signal()
+
+# Sent when a stock item's page is shown, with `item` and `extra` (a dict the page shows): the
+# pharmacy interface puts the latest refill request there (`extra["refill"]`).
+stock_item_shown = Signal()

@@ -12,7 +12,7 @@ from core.views import paginate, run_service
 from . import selectors, services
 from .forms import AdjustForm, DestroyForm, ReceiveForm, ShiftCountForm, WitnessedForm
 from .models import ControlledCount, StockItem
-from .signals import reorder_list_shown
+from .signals import reorder_list_shown, stock_item_shown
 
 
 @facility_view(EVERYONE)
@@ -90,10 +90,17 @@ def mark_ordered(request, pk: int):
 def stock_item(request, pk: int):
     """The item's ledger with balances and signatures: the controlled log, printable."""
     item = scoped_get(StockItem.objects.select_related("medication", "resident"), request, pk=pk)
+    extra: dict = {}
+    stock_item_shown.send(sender=StockItem, item=item, extra=extra)
     return render(
         request,
         "inventory/item.html",
-        {"item": item, "movements": selectors.item_ledger(item=item), "tz": request.facility.tz},
+        {
+            "item": item,
+            "movements": selectors.item_ledger(item=item),
+            "tz": request.facility.tz,
+            "extra": extra,
+        },
     )
 
 

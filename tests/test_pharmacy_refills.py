@@ -187,6 +187,8 @@ def test_the_reorder_list_offers_the_refill_and_shows_its_state(
     page = response.content.decode()
     assert "Refill: queued" in page
     assert "Request refill" not in page
+    item_page = nurse_client.get(reverse("stock_item", args=[supply.pk])).content.decode()
+    assert "Refill requested from the pharmacy" in item_page and "Queued" in item_page
 
 
 def test_without_an_interface_the_reorder_list_is_the_manual_one(
