@@ -61,7 +61,8 @@ def test_medication_for_ndc_compares_every_printed_form_as_11_digits(db):
     assert medication_for_ndc("68180051301") == five_three_two
     assert medication_for_ndc("12345-6789-01") == five_four_one
     assert medication_for_ndc("00378001802") is None
-    assert medication_for_ndc("0378001801") is None  # ten digits: ambiguous, not canonical
+    # Ten bare digits read every way they can be printed: here only one names an entry.
+    assert medication_for_ndc("0378001801") == four_four_two
     assert medication_for_ndc("") is None
 
 
