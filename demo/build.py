@@ -189,10 +189,13 @@ def add_medications() -> None:
     """The medication catalog (demo/catalog.py), with the NDCs and barcodes of its packages."""
     for row in MEDICATIONS:
         name, generic, strength, form, route, controlled, psych, critical, ndc, barcode = row
+        # Its own entries, beside whatever `import_ndc` brought (the same product from many
+        # labelers): those carry a product NDC.
         Medication.objects.get_or_create(
             name=name,
             strength=strength,
             form=form,
+            product_ndc=None,
             defaults={
                 "generic_name": generic,
                 "default_route": route,
@@ -210,7 +213,7 @@ def write_orders(facilities: dict[str, Facility], staff: dict[str, User]) -> int
     """3–12 verified orders per resident (a few PRN, some with hold parameters), a few left in
     the nurses' verification queues, all running for the last five weeks."""
     rng = random.Random(4242)
-    catalog = {m.name: m for m in Medication.objects.all()}
+    catalog = {m.name: m for m in Medication.objects.filter(product_ndc__isnull=True)}
     count = 0
     residents = Resident.objects.filter(facility__in=facilities.values()).order_by("pk")
     for resident in residents.prefetch_related("allergies"):

@@ -549,3 +549,25 @@ def test_appointment_calendar_and_lists_do_not_grow_with_appointments(
     book(4 * N)
     for (client, url), before in zip(pages, small, strict=True):
         _assert_constant(before, _queries(client, url), url)
+
+
+@pytest.mark.parametrize(
+    "query", ["?medication_query=searchmed", "?medication_query=searchmed+10mg"]
+)
+def test_medication_search_queries_do_not_grow_with_the_catalog(nurse_client, query):
+    """The order form's medication search (the page; the htmx fragment reads the same)."""
+    from meds.models import MedicationPackage
+    from tests.factories import MedicationFactory
+
+    def add(start: int, count: int) -> None:
+        for i in range(start, start + count):
+            medication = MedicationFactory(name=f"Searchmed{i:03d}", strength=f"{i} mg")
+            MedicationPackage.objects.create(
+                medication=medication, ndc=f"12345-{i:03d}-01", ndc11=f"123450{i:03d}01"
+            )
+
+    url = reverse("medication_search") + query
+    add(0, N)
+    small = _queries(nurse_client, url)
+    add(N, 4 * N)
+    _assert_constant(small, _queries(nurse_client, url), "medication search")

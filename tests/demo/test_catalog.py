@@ -33,3 +33,31 @@ def test_no_two_demo_packages_scan_alike():
             matches_medication(scan, text=medication[9], ndc=m[8], barcode=m[9], today=TODAY)
             for m in others
         )
+
+
+@pytest.mark.django_db
+def test_the_demo_catalog_seeds_beside_an_imported_directory():
+    """`import_ndc` first (the same product from many labelers), the demo's catalog after:
+    the demo makes its own entries and finds each by its NDC, as without the directory."""
+    import io
+    from pathlib import Path
+
+    from django.conf import settings
+    from django.core.management import call_command
+
+    from demo.build import add_medications
+    from meds.models import Medication
+    from meds.selectors import medication_for_ndc
+    from tests.factories import MedicationFactory
+
+    data = Path(settings.BASE_DIR) / "tests" / "data" / "ndc"
+    call_command("import_ndc", str(data / "product.txt"), stdout=io.StringIO())
+    # A directory entry with a demo entry's very name, strength and form.
+    first = MEDICATIONS[0]
+    MedicationFactory(name=first[0], strength=first[2], form=first[3], product_ndc="99999-999")
+    add_medications()
+    add_medications()  # idempotent, as the seed is
+    own = Medication.objects.filter(product_ndc__isnull=True)
+    assert own.count() == len(MEDICATIONS)
+    for name, _generic, strength, form, *_rest, ndc, _barcode in MEDICATIONS:
+        assert medication_for_ndc(ndc) == own.get(name=name, strength=strength, form=form)
