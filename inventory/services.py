@@ -91,11 +91,15 @@ def stock_receive(
     rx_number: str = "",
     unit_of_count: str = "",
     now: datetime.datetime | None = None,
+    announced: bool = False,
 ) -> ReceiveResult:
-    """Receive a pharmacy delivery into the resident's supply (or house stock)."""
+    """Receive a pharmacy delivery into the resident's supply (or house stock): a nurse or an
+    administrator; a delivery the pharmacy `announced` (its dispense message says what, which
+    lot, how many), a med tech too, who checks what arrived against it."""
     check_inputs(lot=lot, expiry=expiry, rx_number=rx_number, unit_of_count=unit_of_count)
     now = now or timezone.now()
-    _require_member(actor, facility, roles=(Role.NURSE, Role.ADMIN))
+    receivers = (Role.MED_TECH, Role.NURSE, Role.ADMIN) if announced else (Role.NURSE, Role.ADMIN)
+    _require_member(actor, facility, roles=receivers)
     quantity = _quantity(quantity)
     if resident is not None and resident.facility_id != facility.pk:
         raise DomainError("Choose a resident of this facility.", field="resident")

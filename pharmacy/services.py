@@ -35,6 +35,9 @@ from .models import (
 from .refills import refills_delivered
 
 DECIDERS = (Role.NURSE, Role.ADMIN)
+# Who confirms (or refuses) a delivery the pharmacy announced: whoever is on the floor when it
+# arrives, med techs included (inventory.services.stock_receive, `announced`).
+RECEIVERS = (Role.MED_TECH, Role.NURSE, Role.ADMIN)
 SWEEP_BATCH = 200
 
 
@@ -473,6 +476,7 @@ def receipt_confirm(
         expiry=expiry,
         rx_number=rx_number,
         now=now,
+        announced=True,
     )
     receipt.state, receipt.decided_by = ReceiptState.RECEIVED, actor
     receipt.decided_at = now or timezone.now()
@@ -489,7 +493,7 @@ def receipt_reject(
     check_inputs(reason=reason)
     reason = (reason or "").strip()
     receipt = _lock_receipt(receipt)
-    _require(actor, receipt.facility_id, what="refuse deliveries")
+    _require(actor, receipt.facility_id, roles=RECEIVERS, what="refuse deliveries")
     if not reason:
         raise DomainError("Give the reason the delivery is not received.", field="reason")
     receipt.state, receipt.decided_by = ReceiptState.REJECTED, actor

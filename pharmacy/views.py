@@ -3,7 +3,13 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from accounts.permissions import WRITERS_ADMIN, WRITERS_CLINICAL, facility_view, scoped_get
+from accounts.permissions import (
+    EVERYONE,
+    WRITERS_ADMIN,
+    WRITERS_CLINICAL,
+    facility_view,
+    scoped_get,
+)
 from core.errors import DomainError
 from core.views import paginate, run_service
 from inventory.models import StockItem
@@ -104,7 +110,14 @@ def match(request, pk: int):
     return render(request, "pharmacy/match.html", {"patient": patient, "form": form})
 
 
-@facility_view(WRITERS_CLINICAL, action="receive pharmacy deliveries")
+@facility_view(EVERYONE)
+def deliveries(request):
+    """The deliveries the pharmacy announced that wait to be received, oldest first."""
+    receipts = list(selectors.receipts_pending(facility=request.facility)[:100])
+    return render(request, "pharmacy/deliveries.html", {"receipts": receipts})
+
+
+@facility_view(EVERYONE, action="receive pharmacy deliveries")
 def receipt(request, pk: int):
     try:
         found = (

@@ -6,6 +6,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from core.errors import DomainError
 from meds.models import Prescription
 from pharmacy import services
 from pharmacy.models import InboundMessage, PendingOrder, PharmacyInterface
@@ -175,3 +176,45 @@ def test_the_interface_page_saves_and_refuses_beside_the_field(admin_client, fac
     assert saved.status_code == 302
     interface = PharmacyInterface.objects.get(facility=facility)
     assert (interface.sending_application, interface.enabled) == ("MAPLE_RX", True)
+
+
+def test_a_med_tech_finds_the_delivery_and_receives_it_but_not_one_typed_by_hand(
+    medtech_client, medtech_user, maple, resident
+):
+    from inventory.services import stock_receive
+
+    metoprolol = catalog()
+    _process(rds("D10", quantity="28", lot="L-10"))
+    receipt = services.DispenseReceipt.objects.get()
+    listed = medtech_client.get(reverse("pharmacy_deliveries")).content.decode()
+    url = reverse("pharmacy_receipt", args=[receipt.pk])
+    assert url in listed
+    stock = medtech_client.get(reverse("stock_list")).content.decode()
+    assert reverse("pharmacy_deliveries") in stock
+
+    response = medtech_client.post(
+        url,
+        {
+            "decision": "receive",
+            "medication": metoprolol.pk,
+            "quantity": "28",
+            "lot": "L-10",
+            "expiry": "2028-12-31",
+            "rx_number": "RX2",
+        },
+    )
+
+    assert response.status_code == 302
+    receipt.refresh_from_db()
+    assert receipt.state == "received" and receipt.decided_by == medtech_user
+    assert receipt.stock_item.on_hand == 28
+    # A delivery nobody announced is still received by a nurse or an administrator.
+    with pytest.raises(DomainError, match="cannot change stock"):
+        stock_receive(
+            actor=medtech_user,
+            facility=resident.facility,
+            resident=resident,
+            medication=metoprolol,
+            quantity=5,
+        )
+    assert medtech_client.get(reverse("stock_receive")).status_code == 403

@@ -146,11 +146,19 @@ EXPECTED: dict[str, dict[str, int]] = {
     },
     "pharmacy_receipt": {
         "anon": 302,
-        "med_tech": 403,
+        "med_tech": 200,
         "caregiver": 403,
         "nurse": 200,
         "admin": 200,
         "outsider": 404,
+    },
+    "pharmacy_deliveries": {
+        "anon": 302,
+        "med_tech": 200,
+        "caregiver": 403,
+        "nurse": 200,
+        "admin": 200,
+        "outsider": 200,
     },
     "refill_request": POST_ONLY,
     "pharmacy_interface": {
@@ -1566,6 +1574,7 @@ OPEN_TO_ALL_WRITES = {
     "shift_report_submit",  # a med tech hands the shift over
     "shift_report_acknowledge",  # and signs for it
     "flowsheet",  # and records vitals
+    "pharmacy_receipt",  # and receives the delivery the pharmacy announced
     "mar_pdf_jobs",
     # Appointments: med techs book and work them (holds wait for a nurse's verification).
     "appointment_new",
@@ -1633,6 +1642,7 @@ READ_ONLY = {
     "medication_list",
     "pharmacy_inbox",
     "medication_search",
+    "pharmacy_deliveries",
     "appointment_calendar",
     "resident_appointments",
     "appointment_detail",
