@@ -321,6 +321,8 @@ def test_beat_schedule_names_the_tasks_in_intervals():
         "incidents.tasks.raise_followup_alerts": 300.0,
         "appointments.tasks.raise_outcome_alerts": 300.0,
         "handoff.tasks.raise_handoff_alerts": 60.0,
+        "pharmacy.tasks.process_received_messages": 60.0,
+        "pharmacy.tasks.send_queued_refills": 120.0,
     }
 
 
