@@ -1,3 +1,5 @@
+import datetime
+
 from django import forms
 
 from core import forms as core_forms
@@ -177,3 +179,85 @@ class AssignmentForm(core_forms.Form):
         self.fields["med_tech"].choices = [(str(u.pk), str(u)) for u in med_techs]
         self.fields["residents"].choices = [(str(r.pk), str(r)) for r in residents]
         self.fields["take"].choices = [("", ""), *((key, key) for key in groups)]
+
+
+class OfflineRecordForm(core_forms.Form):
+    """One record a cart sends from its offline queue (JSON, static/js/offline.js)."""
+
+    key = forms.UUIDField()
+    kind = forms.ChoiceField(choices=[("dose", "dose"), ("prn", "PRN")])
+    target = forms.IntegerField(min_value=1, max_value=2**63 - 1)
+    device_at = forms.DateTimeField(input_formats=["iso-8601"])
+    snapshot_at = forms.DateTimeField(required=False, input_formats=["iso-8601"])
+    status = forms.ChoiceField(choices=AdminStatus.choices, required=False)
+    reason = forms.CharField(required=False, max_length=300)
+    late_reason = forms.CharField(required=False, max_length=300)
+    other_code = forms.CharField(required=False, max_length=40)
+    prn_reason = forms.CharField(required=False, max_length=300)
+    notes = forms.CharField(required=False, max_length=500)
+
+    def __init__(self, data, *args, **kwargs):
+        # Vitals come as an object {kind: value}; they are checked as the cart's inputs are.
+        vitals = data.get("vitals") if isinstance(data, dict) else None
+        self.vitals_given = vitals if isinstance(vitals, dict) else {}
+        flat = {
+            name: value
+            for name, value in (data.items() if isinstance(data, dict) else ())
+            if isinstance(value, str | int | float) and not isinstance(value, bool)
+        }
+        super().__init__(flat, *args, **kwargs)
+
+    def clean_device_at(self):
+        # Django reads a time without an offset in the server's zone; a cart always sends one.
+        value = self.cleaned_data["device_at"]
+        try:
+            sent = datetime.datetime.fromisoformat(str(self.data.get("device_at")))
+        except ValueError:
+            sent = None
+        if sent is None or sent.tzinfo is None:
+            raise forms.ValidationError("The device's time has no offset.")
+        return value
+
+    def clean(self):
+        data = super().clean()
+        vitals = {}
+        for kind, raw in self.vitals_given.items():
+            if kind not in dict(HOLD_VITAL_CHOICES) or not isinstance(raw, str | int | float):
+                self.add_error(None, f"Unknown vital sign {kind!s:.20}.")
+                continue
+            try:
+                finite_number(str(raw))
+            except forms.ValidationError as error:
+                self.add_error(None, error)
+                continue
+            vitals[kind] = str(raw)[:10]
+        data["vitals"] = vitals
+        if not data.get("status"):
+            data["status"] = AdminStatus.GIVEN
+        return data
+
+
+class ReconciliationForm(core_forms.Form):
+    action = forms.ChoiceField(
+        choices=[
+            ("keep", "Keep it as recorded"),
+            ("amend", "Amend it, then keep it"),
+            ("void", "Void it (it goes on no record)"),
+        ],
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": "Choose keep, amend or void.",
+            "invalid_choice": "Choose keep, amend or void.",
+        },
+    )
+    reason = forms.CharField(max_length=300, label="Reason for your decision")
+    status = forms.ChoiceField(
+        choices=[("", "— as recorded —"), *AdminStatus.choices],
+        required=False,
+        label="Amended status",
+    )
+    administered_at = forms.DateTimeField(
+        required=False,
+        label="Amended time (facility time)",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+    )

@@ -1,6 +1,7 @@
 """Reads about doses and alerts that pages and reports share."""
 
 import datetime
+import json
 import uuid
 from dataclasses import dataclass, field
 
@@ -362,6 +363,8 @@ class DoseCard:
     # Due while the resident is away at this appointment: a reason is asked instead.
     away: object | None = None
     away_given: bool = False  # "given before leaving" is offered (they have not left yet)
+    # What the cart checks when it records this dose without a connection (JSON, offline.js).
+    offline: str = ""
 
     @property
     def anchor(self) -> str:
@@ -399,6 +402,8 @@ class PrnCard:
     vitals: list[VitalField] = field(default_factory=list)
     form: CardForm = field(default_factory=CardForm)
     error_message: str = ""
+    # What the cart checks when it gives this PRN without a connection (JSON, offline.js).
+    offline: str = ""
 
     @property
     def anchor(self) -> str:
@@ -515,7 +520,48 @@ def _dose_card(
         needs_vitals=bool(rules_of),
         needs_witness=bool(order.medication.controlled_schedule),
         vitals=_vital_fields(rules_of),
+        offline=_offline_rules(
+            kind="dose",
+            id=dose.pk,
+            order=order.pk,
+            opens=dose.window_opens_at,
+            closes=dose.window_closes_at,
+            tz=tz,
+            witness=bool(order.medication.controlled_schedule),
+            holds=rules_of,
+            give=not no_stock,
+            spacing=rules.min_dose_spacing(order.times, order.min_dose_spacing_minutes),
+            given=[r.administered_at for r in given],
+        ),
     )
+
+
+def _offline_rules(*, opens=None, closes=None, tz, holds, spacing=None, given, **facts) -> str:
+    """The rules a cart applies offline, from the snapshot of this page: the dose's window, the
+    hold parameters, the doses given recently (spacing, PRN limits). Times are ISO instants; the
+    `*_text` are the facility's clock for messages."""
+    facts |= {
+        "holds": [
+            {
+                "vital": h.vital,
+                "cmp": h.comparator,
+                "at": float(h.threshold),
+                "text": str(h),
+            }
+            for h in holds
+        ],
+        "given": [t.isoformat() for t in given],
+    }
+    if opens is not None:
+        facts |= {
+            "opens": opens.isoformat(),
+            "opens_text": local_time(opens, tz),
+            "closes": closes.isoformat(),
+            "closes_text": local_time(closes, tz),
+        }
+    if spacing is not None:
+        facts["spacing_min"] = int(spacing.total_seconds() // 60)
+    return json.dumps(facts, separators=(",", ":"))
 
 
 def _prn_card(
@@ -527,6 +573,7 @@ def _prn_card(
     status: PrnStatus,
     rules_of: list,
     stock,
+    given: list[datetime.datetime] = (),
 ) -> PrnCard:
     allowed = status.allowed(now)
     no_stock = _no_stock(stock, order)
@@ -547,6 +594,19 @@ def _prn_card(
         needs_witness=bool(order.medication.controlled_schedule),
         needs_approval=order.facility.prn_requires_nurse_approval and role == Role.MED_TECH,
         vitals=_vital_fields(rules_of),
+        offline=_offline_rules(
+            kind="prn",
+            id=order.pk,
+            order=order.pk,
+            tz=order.facility.tz,
+            witness=bool(order.medication.controlled_schedule),
+            approval=order.facility.prn_requires_nurse_approval and role == Role.MED_TECH,
+            holds=rules_of,
+            give=not no_stock,
+            min_hours=float(order.prn_min_hours or 0),
+            max_24h=order.prn_max_per_24h or 0,
+            given=given,
+        ),
     )
 
 
@@ -707,6 +767,7 @@ def resident_med_pass(
             ),
             rules_of=hold_rules[order.pk],
             stock=stock.get(order.medication_id),
+            given=[r.administered_at for r in prn_given if r.prescription_id == order.pk],
         )
         for order in prn_orders
     ]

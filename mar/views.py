@@ -54,6 +54,7 @@ from .models import (
     ScheduledDose,
 )
 from .services import AlreadyDocumented, codes
+from .services.offline import open_reconciliation_count
 
 
 @facility_view(EVERYONE)
@@ -108,6 +109,11 @@ def board(request):
             "now": now,
             "passing": passing,
             "scan_form": ScanForm(),
+            "reconcile_count": (
+                open_reconciliation_count(request.facility)
+                if request.role == Role.NURSE and not request.htmx
+                else 0
+            ),
             # One reverse() for all rows: "<prefix><pk>/".
             "pass_url": reverse("resident_pass", args=[0]).removesuffix("0/"),
         },

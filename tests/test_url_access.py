@@ -35,6 +35,7 @@ from incidents import services as incident_services
 from inventory import services as stock_services
 from mar import services as mar_services
 from mar.models import Alert, AlertKind, OtherCode, ScheduledDose
+from mar.services.offline import OfflineRecord, offline_replay
 from pharmacy import services as pharmacy_services
 from pharmacy.models import DispenseReceipt, InboundMessage, PendingOrder, PharmacyInterface
 from pharmacy.receiving import frame_receive
@@ -702,6 +703,51 @@ EXPECTED: dict[str, dict[str, int]] = {
         "admin": 200,
         "outsider": 404,
     },
+    # The offline med pass: its service worker and manifest are the site's, for anyone.
+    "service_worker": dict.fromkeys(PERSONAS, 200),
+    "manifest": dict.fromkeys(PERSONAS, 200),
+    "offline_records": {
+        "anon": 302,
+        "med_tech": 200,
+        "caregiver": 403,
+        "nurse": 200,
+        "admin": 200,
+        "outsider": 200,
+    },
+    "offline_snapshot": {
+        "anon": 302,
+        "med_tech": 200,
+        "caregiver": 403,
+        "nurse": 200,
+        "admin": 200,
+        "outsider": 200,
+    },
+    # GET: who is signed in and a CSRF token; the records come as JSON POSTs (JSON_WRITES).
+    "offline_sync": {
+        "anon": 302,
+        "med_tech": 200,
+        "caregiver": 403,
+        "nurse": 200,
+        "admin": 200,
+        "outsider": 200,
+    },
+    # Nurses reconcile; the outsider (an administrator elsewhere) is refused by role first.
+    "reconciliation_list": {
+        "anon": 302,
+        "med_tech": 403,
+        "caregiver": 403,
+        "nurse": 200,
+        "admin": 403,
+        "outsider": 403,
+    },
+    "reconciliation_resolve": {
+        "anon": 302,
+        "med_tech": 403,
+        "caregiver": 403,
+        "nurse": 302,
+        "admin": 403,
+        "outsider": 403,
+    },
     "appointment_transport": POST_ONLY,
     "appointment_hold": POST_ONLY,
     "appointment_hold_verify": POST_ONLY,
@@ -1207,6 +1253,7 @@ PARAMETERS: dict[str, dict[str, str]] = {
         "medpass/prn/": "prn_order",
         "medpass/residents/": "resident",
         "medpass/carts/": "cart",
+        "medpass/reconciliation/": "reconciliation_item",
         "records/": "administration",
         "stock/counts/": "count",
         "stock/": "stock_item",
@@ -1292,6 +1339,7 @@ POST_DATA: dict[str, dict] = {
         "prn_requires_nurse_approval": "on",
         "medtechs_may_give_schedule_ii": "",
         "idle_logout_minutes": 20,
+        "offline_max_hours": 8,
         "day_shift_starts": "06:00",
         "evening_shift_starts": "14:00",
         "night_shift_starts": "22:00",
@@ -1351,6 +1399,7 @@ POST_DATA: dict[str, dict] = {
     "alerts_acknowledge": lambda objects: {"alerts": [str(objects.alert.pk)], "note": "Seen"},
     "alert_resolve": {"note": "Called the pharmacy"},
     "dose_record": {"key": "0b6f4c52-52a4-4b8c-9d0e-6a0f1c2d3e4f", "status": "given"},
+    "reconciliation_resolve": {"action": "void", "reason": "Entered twice on two carts"},
     "prn_give": {"key": "5d1e9a8b-7c6d-4e5f-8a9b-0c1d2e3f4a5b", "prn_reason": "Knee pain"},
     "prn_followup": {"result": "effective", "note": "Comfortable"},
     "administration_amend": {"kind": "correction", "reason": "Was refused", "status": "refused"},
@@ -1648,9 +1697,17 @@ READ_ONLY = {
     "appointment_detail",
     "appointment_packet",
     "downtime_mar",
+    "service_worker",
+    "manifest",
+    "offline_records",
+    "offline_snapshot",
+    "reconciliation_list",
 }
+# Writes whose body is JSON, not a form (a cart's offline records): tests/mar/test_offline_views.py.
+JSON_WRITES = {"offline_sync"}
 WRITE_KINDS = {
     "POST_DATA": set(POST_DATA),
+    "JSON_WRITES": JSON_WRITES,
     "NOT_FACILITY_WRITES": NOT_FACILITY_WRITES,
     "READ_ONLY": READ_ONLY,
 }
@@ -2036,7 +2093,16 @@ def _objects(
         message_id = frame_receive(text.encode()).message_id
         pharmacy_services.message_process(message_id=message_id)
         pharmacy_messages[control_id] = message_id
+    # A record made offline on a dose the nurse had documented meanwhile: it waits for a nurse.
+    reconciliation_item = offline_replay(
+        actor=medtech_user,
+        record=OfflineRecord(
+            key=uuid.uuid4(), kind="dose", target=recorded_dose.pk, device_at=now, snapshot_at=now
+        ),
+        now=now,
+    ).item
     return SimpleNamespace(
+        reconciliation_item=reconciliation_item,
         pending_order=PendingOrder.objects.get(message_id=pharmacy_messages["ACC-ORDER"]),
         waiting_message=InboundMessage.objects.get(pk=pharmacy_messages["ACC-WAIT"]),
         dispense_receipt=DispenseReceipt.objects.get(message_id=pharmacy_messages["ACC-RDS"]),

@@ -37,6 +37,7 @@ from ..models import (
     Amendment,
     AmendmentKind,
     DoseState,
+    Entry,
     FollowUpResult,
     OtherCode,
     PrnFollowUp,
@@ -165,6 +166,7 @@ def _save_administration(
     witness_username: str,
     witness_secret: str,
     client_address: str | None,
+    received_at: datetime.datetime | None = None,
     **fields,
 ) -> Administration:
     """The record, its vital readings and, for a dose given, the witness's sign-off and the stock
@@ -186,7 +188,7 @@ def _save_administration(
         dose=dose,
         status=status,
         administered_at=now,
-        recorded_at=now,
+        recorded_at=received_at or now,
         recorded_by=actor,
         dose_given=order.dose_text if status == AdminStatus.GIVEN else "",
         vitals={kind: f"{value.normalize():f}" for kind, value in readings.items()},
@@ -254,8 +256,14 @@ def administration_record(
     now: datetime.datetime | None = None,
     client_address: str | None = None,
     appointment_early: bool = False,
+    entry: str = Entry.ONLINE,
+    received_at: datetime.datetime | None = None,
 ) -> RecordResult:
     """Record what happened to a scheduled dose. Exactly one standing record per dose.
+
+    `entry` says how the record came (mar.models.Entry). Made offline, `now` is the time on the
+    cart when it was recorded (every rule is applied at that time) and `received_at` the time the
+    server received it (kept as recorded_at).
 
     `appointment_early`: the dose is given before the resident leaves for an appointment that
     takes them away across its window (appointments.selectors.away_for, read again under the
@@ -306,9 +314,11 @@ def administration_record(
             now=now,
             client_address=client_address,
             appointment_early=appointment_early,
+            entry=entry,
+            received_at=received_at,
         )
     except CertificationRequired:
-        alert_raise_certification(facility=dose.facility, user=actor, now=now)
+        alert_raise_certification(facility=dose.facility, user=actor, now=received_at or now)
         raise
     except IntegrityError:
         # The unique key or the one-per-dose constraint caught a race the lock did not see.
@@ -389,6 +399,7 @@ def _record_dose(
     witness_secret,
     client_address=None,
     appointment_early=False,
+    received_at=None,
     **fields,
 ) -> RecordResult:
     _share_lock_resident_of(dose_id)
@@ -482,15 +493,16 @@ def _record_dose(
         witness_secret=witness_secret,
         client_address=client_address,
         hold_triggered=triggered,
+        received_at=received_at,
         **fields,
     )
-    dose.state, dose.state_changed_at = DoseState.DOCUMENTED, now
+    dose.state, dose.state_changed_at = DoseState.DOCUMENTED, received_at or now
     dose.save(update_fields=["state", "state_changed_at"])
     alerts_resolve(
         kinds=DOSE_ALERT_KINDS,
         subjects=[dose_subject(dose.pk)],
         by=actor,
-        at=now,
+        at=received_at or now,
         note=f"Documented: {status.label.lower()}",
     )
     hold_message = f"Not given: {triggered}. Recorded as held; tell the nurse." if triggered else ""
@@ -511,8 +523,13 @@ def prn_give(
     notes: str = "",
     now: datetime.datetime | None = None,
     client_address: str | None = None,
+    entry: str = Entry.ONLINE,
+    received_at: datetime.datetime | None = None,
 ) -> RecordResult:
     """Give a PRN dose within its limits (minimum interval, maximum per rolling 24 hours).
+
+    Made offline (`entry`, `received_at`: see administration_record), the limits count every
+    standing dose of the order, those documented after `now` by another cart too.
 
     The order row is locked, so two PRN doses submitted at once are checked one after the other
     and cannot exceed the maximum. Where policy asks, a nurse approves first (authenticating on
@@ -543,9 +560,13 @@ def prn_give(
             notes=(notes or "").strip(),
             now=now,
             client_address=client_address,
+            entry=entry,
+            received_at=received_at,
         )
     except CertificationRequired:
-        alert_raise_certification(facility=prescription.facility, user=actor, now=now)
+        alert_raise_certification(
+            facility=prescription.facility, user=actor, now=received_at or now
+        )
         raise
     except IntegrityError:
         if (
@@ -570,6 +591,8 @@ def _give_prn(
     notes,
     now,
     client_address=None,
+    entry=Entry.ONLINE,
+    received_at=None,
 ) -> RecordResult:
     order = (
         Prescription.objects.select_for_update(of=("self",))
@@ -637,6 +660,8 @@ def _give_prn(
         approved_by=approver,
         prn_reason=prn_reason,
         notes=notes,
+        entry=entry,
+        received_at=received_at,
     )
     return RecordResult(administration, created=True)
 

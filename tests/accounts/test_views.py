@@ -320,6 +320,7 @@ def policy_form(facility: Facility, **overrides) -> dict:
         "prn_followup_earliest_minutes": facility.prn_followup_earliest_minutes,
         "reorder_days": facility.reorder_days,
         "idle_logout_minutes": facility.idle_logout_minutes,
+        "offline_max_hours": facility.offline_max_hours,
         "day_shift_starts": f"{facility.day_shift_starts:%H:%M}",
         "evening_shift_starts": f"{facility.evening_shift_starts:%H:%M}",
         "night_shift_starts": f"{facility.night_shift_starts:%H:%M}",

@@ -31,6 +31,7 @@ from incidents.models import Incident, IncidentFollowUp
 from inventory.models import ControlledCount, StockItem
 from mar import services as mar_services
 from mar.models import OtherCode
+from mar.services.offline import OfflineRecord, offline_replay
 from meds.models import OrderStatus
 from pharmacy import services as pharmacy_services
 from pharmacy.models import DispenseReceipt, InboundMessage, PendingOrder
@@ -70,6 +71,10 @@ NOT_PAGES = {
     "appointment_packet",
     "shift_reports_last_day_pdf",
     "downtime_mar",
+    "service_worker",
+    "manifest",
+    "offline_snapshot",
+    "offline_sync",
 }
 BLOCKING = {"critical", "serious"}
 
@@ -103,6 +108,17 @@ def _demo_objects(demo) -> SimpleNamespace:
         reason="Resident declined",
         idempotency_key=uuid.uuid4(),
     ).administration
+    # The same dose recorded on a cart offline: it waits in the nurse's reconciliation queue.
+    offline_replay(
+        actor=medtech,
+        record=OfflineRecord(
+            key=uuid.uuid4(),
+            kind="dose",
+            target=dose.pk,
+            device_at=timezone.now(),
+            snapshot_at=None,
+        ),
+    )
     north = Unit.objects.get(facility=facility, name="North Wing")
     now = timezone.now()
     # Maple Grove's pharmacy (demo/pharmacy.py) sends an order, a dispense, and an order for a
