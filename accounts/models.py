@@ -116,6 +116,16 @@ class Facility(models.Model):
         default=15,
         help_text="1 to 480 minutes.",
     )
+    offline_max_hours = models.PositiveSmallIntegerField(
+        "hours a med cart may record offline",
+        default=8,
+        validators=[
+            MinValueValidator(1, "At least 1 hour."),
+            MaxValueValidator(24, "At most 24 hours."),
+        ],
+        help_text="1 to 24 hours. Longer without a connection, the cart stops recording and the "
+        "downtime MAR is used.",
+    )
     controlled_requires_witness = models.BooleanField(
         "a witness signs every controlled-drug dose",
         default=True,
@@ -173,6 +183,10 @@ class Facility(models.Model):
             models.CheckConstraint(
                 condition=models.Q(idle_logout_minutes__gte=1, idle_logout_minutes__lte=480),
                 name="facility_idle_logout_range",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(offline_max_hours__gte=1, offline_max_hours__lte=24),
+                name="facility_offline_max_range",
             ),
             models.CheckConstraint(
                 condition=models.Q(

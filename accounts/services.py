@@ -33,6 +33,7 @@ POLICY_FIELDS = (
     "prn_requires_nurse_approval",
     "medtechs_may_give_schedule_ii",
     "idle_logout_minutes",
+    "offline_max_hours",
     "nurses_may_verify_own_orders",
     "controlled_requires_witness",
     "medtechs_may_give_injections",

@@ -325,6 +325,17 @@ class AdminStatus(models.TextChoices):
     OTHER = "other", "Other"
 
 
+class Entry(models.TextChoices):
+    """How a record reached the server."""
+
+    ONLINE = "online", "At the cart"
+    # Recorded on a cart without a connection and sent when it came back: administered_at is the
+    # device's time, recorded_at the time the server received it.
+    OFFLINE = "offline", "Offline, synced later"
+    # Initialled on the printed downtime MAR and typed in afterwards (a late entry).
+    PAPER = "paper", "Downtime MAR, typed in"
+
+
 # What a med tech may record on a dose of a present resident. LOA and hospital come from the
 # resident's status (their doses are cancelled); the page never offers them.
 RECORDABLE_STATUSES = tuple(
@@ -367,6 +378,7 @@ ADMINISTRATION_CLINICAL_FIELDS = [
     "spacing_override_reason",
     "lot",
     "idempotency_key",
+    "entry",
 ]
 
 
@@ -423,6 +435,7 @@ class Administration(models.Model):
     idempotency_key = models.UUIDField(unique=True)
     # Set once, by an "entered in error" amendment; the record itself stays.
     voided = models.BooleanField(default=False)
+    entry = models.CharField(max_length=8, choices=Entry.choices, default=Entry.ONLINE)
 
     class Meta:
         ordering = ["administered_at", "pk"]
@@ -555,6 +568,74 @@ class Amendment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} ({self.reason})"
+
+
+class ReconciliationState(models.TextChoices):
+    OPEN = "open", "Waiting for a nurse"
+    KEPT = "kept", "Kept"
+    AMENDED = "amended", "Amended and kept"
+    VOIDED = "voided", "Voided"
+
+
+@track()
+class ReconciliationItem(models.Model):
+    """A record made offline that the server could not simply accept (someone else documented
+    the dose meanwhile, the order was stopped or held, a PRN limit was crossed across devices,
+    …). Never dropped: it waits here, with what the cart sent, until a nurse keeps it, amends it
+    or voids it with a reason. Its one-time key is the cart's, so a replay finds it again."""
+
+    facility = models.ForeignKey(Facility, on_delete=models.PROTECT, related_name="+")
+    resident = models.ForeignKey(Resident, on_delete=models.PROTECT, related_name="+")
+    prescription = models.ForeignKey(Prescription, on_delete=models.PROTECT, related_name="+")
+    # Null for a PRN dose.
+    dose = models.ForeignKey(
+        ScheduledDose, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    idempotency_key = models.UUIDField(unique=True)
+    made_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # The time on the device when the med tech recorded it, and when the server received it.
+    device_at = models.DateTimeField()
+    received_at = models.DateTimeField()
+    # When the cart's snapshot (the pages it recorded against) was taken.
+    snapshot_at = models.DateTimeField(null=True, blank=True)
+    # What the cart sent: status, reasons, vitals, PRN reason, notes.
+    record = models.JSONField(default=dict)
+    audit_json_keys = {"record": "mar.Administration"}
+    # Why the server could not accept it, in words.
+    conflict = models.CharField(max_length=400)
+    state = models.CharField(
+        max_length=8, choices=ReconciliationState.choices, default=ReconciliationState.OPEN
+    )
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolution_reason = models.CharField(max_length=300, blank=True)
+    # The record written when the nurse kept or amended it.
+    administration = models.OneToOneField(
+        Administration, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["device_at", "pk"]
+        indexes = [
+            models.Index(
+                fields=["facility", "device_at"],
+                condition=models.Q(state="open"),
+                name="reconciliation_open_idx",
+            ),
+            models.Index(fields=["made_by", "received_at"], name="reconciliation_made_by_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(state="open")
+                | (models.Q(resolved_at__isnull=False) & ~models.Q(resolution_reason="")),
+                name="reconciliation_resolved_with_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Offline record of {self.resident}: {self.conflict}"
 
 
 @track()
