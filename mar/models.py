@@ -592,7 +592,9 @@ class ReconciliationItem(models.Model):
         ScheduledDose, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     idempotency_key = models.UUIDField(unique=True)
-    made_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    made_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
     # The time on the device when the med tech recorded it, and when the server received it.
     device_at = models.DateTimeField()
     received_at = models.DateTimeField()
