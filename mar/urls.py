@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import alert_views, views
+from . import alert_views, late_entry_views, views
 
 urlpatterns = [
     path("orders/<int:pk>/", views.order_detail, name="order_detail"),
@@ -17,6 +17,7 @@ urlpatterns = [
     path("medpass/doses/<int:pk>/away/", views.dose_record_away, name="dose_record_away"),
     path("medpass/prn/<int:pk>/give/", views.prn_give, name="prn_give"),
     path("medpass/prn-doses/<int:pk>/followup/", views.prn_followup, name="prn_followup"),
+    path("units/<int:pk>/late-entries/", late_entry_views.late_entries, name="late_entries"),
     path("records/<int:pk>/amend/", views.administration_amend, name="administration_amend"),
     path("alerts/<int:pk>/acknowledge/", alert_views.alert_acknowledge, name="alert_acknowledge"),
     path("alerts/<int:pk>/resolve/", alert_views.alert_resolve, name="alert_resolve"),
