@@ -35,6 +35,7 @@ from .models import (
     AlertState,
     Amendment,
     DoseState,
+    Entry,
     OtherCode,
     PrnFollowUp,
     ScheduledDose,
@@ -678,6 +679,7 @@ class DocumentedRow:
     recorded_by: User
     witness: User | None
     can_amend: bool
+    paper: bool = False  # initialled on the downtime MAR and typed in later
 
 
 def _documented_row(record: Administration, *, tz, nurse: bool) -> DocumentedRow:
@@ -707,6 +709,7 @@ def _documented_row(record: Administration, *, tz, nurse: bool) -> DocumentedRow
         recorded_by=record.recorded_by,
         witness=record.witness,
         can_amend=nurse and not record.voided,
+        paper=record.entry == Entry.PAPER,
     )
 
 

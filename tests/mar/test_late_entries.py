@@ -332,9 +332,7 @@ def test_prn_limits_count_the_other_lines_typed_in(unit, nurse_user, aide, prn_o
     assert not Administration.objects.exists()
 
 
-def test_prn_typed_in_before_a_recorded_dose_keeps_the_interval(
-    unit, nurse_user, aide, prn_order
-):
+def test_prn_typed_in_before_a_recorded_dose_keeps_the_interval(unit, nurse_user, aide, prn_order):
     from mar import services
 
     services.prn_give(
@@ -401,9 +399,7 @@ def test_the_page_lists_only_the_units_undocumented_doses_of_the_period(
     other_unit_dose = scheduled_dose(
         PrescriptionFactory(resident=elsewhere), datetime(2026, 6, 10, 8, 0), state="missed"
     )
-    documented = scheduled_dose(
-        PrescriptionFactory(resident=resident), datetime(2026, 6, 10, 9, 0)
-    )
+    documented = scheduled_dose(PrescriptionFactory(resident=resident), datetime(2026, 6, 10, 9, 0))
     record_dose(aide, documented)
     cancelled = scheduled_dose(
         PrescriptionFactory(resident=resident),
@@ -454,6 +450,9 @@ def test_one_submit_saves_the_lines_typed_in(unit, medtech_client, aide, dose, p
     assert "Saved 2 entries from the downtime MAR." in page
     assert f'id="dose-{dose.pk}"' not in page
     assert Administration.objects.filter(entry=Entry.PAPER).count() == 2
+    # The resident's med pass lists them with the other records, marked as typed in.
+    resident_page = medtech_client.get(reverse("resident_pass", args=[dose.resident_id]))
+    assert "typed in from the downtime MAR" in resident_page.content.decode()
 
 
 def test_a_bad_line_shows_its_message_beside_it_keeps_what_was_typed_and_saves_nothing(
