@@ -62,3 +62,24 @@ def current_stamp(moment: datetime.datetime) -> str:
     from django.utils import timezone
 
     return timezone.localtime(moment).strftime(STAMP_FORMAT)
+
+
+def local_instants(
+    clock: datetime.time, tz: ZoneInfo, start: datetime.datetime, end: datetime.datetime
+) -> list[datetime.datetime]:
+    """Every instant t with start <= t < end (aware) at which the facility's wall clock read
+    `clock`, as UTC, ascending: none for a time the spring-forward gap skips (02:30 on that day
+    in New York never happened), two for one the fall-back hour repeats (01:30 EDT and 01:30
+    EST). A time written on paper is read through this, never guessed."""
+    found: set[datetime.datetime] = set()
+    day = start.astimezone(tz).date() - datetime.timedelta(days=1)
+    last = end.astimezone(tz).date() + datetime.timedelta(days=1)
+    while day <= last:
+        for fold in (0, 1):
+            wall = datetime.datetime.combine(day, clock).replace(fold=fold)
+            moment = wall.replace(tzinfo=tz).astimezone(datetime.UTC)
+            # A time in the gap does not come back as itself: it never showed on the clock.
+            if moment.astimezone(tz).replace(tzinfo=None) == wall and start <= moment < end:
+                found.add(moment)
+        day += datetime.timedelta(days=1)
+    return sorted(found)

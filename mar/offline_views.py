@@ -61,19 +61,8 @@ def offline_snapshot(request):
             "user": request.user.pk,
             "user_name": str(request.user),
             "urls": urls,
-            "downtime": [reverse("downtime_mar", args=[u]) for u in _units(residents)],
         },
         headers={"Cache-Control": "no-store"},
-    )
-
-
-def _units(residents) -> list[int]:
-    return sorted(
-        set(
-            Resident.objects.filter(pk__in=[pk for pk, _photo in residents])
-            .exclude(unit_id=None)
-            .values_list("unit_id", flat=True)
-        )
     )
 
 

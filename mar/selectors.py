@@ -3,10 +3,11 @@
 import datetime
 import json
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.db import connection
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 
 from accounts.models import Facility, Role, User
 from appointments.models import Appointment, AppointmentState
@@ -35,6 +36,7 @@ from .models import (
     AlertState,
     Amendment,
     DoseState,
+    Entry,
     OtherCode,
     PrnFollowUp,
     ScheduledDose,
@@ -130,6 +132,83 @@ def prn_status(
         check.given_in_24h,
         check.next_allowed_at,
         check.too_many,
+    )
+
+
+# The downtime MAR typed in (mar/late_entry_views.py) -------------------------------------------
+
+# Empty PRN lines offered per order: the downtime MAR's row has room for two doses.
+PRN_PAPER_LINES = 2
+
+
+@dataclass
+class LateEntryResident:
+    """A resident of the unit with the doses still undocumented in the period and the PRN
+    orders a dose given on paper may be typed in for."""
+
+    resident: Resident
+    doses: list[ScheduledDose] = field(default_factory=list)
+    prn: list[Prescription] = field(default_factory=list)  # annotated `last_given`
+
+
+def late_entry_sheet(
+    *,
+    facility: Facility,
+    unit_id: int,
+    start: datetime.datetime,
+    end: datetime.datetime,
+    dose_ids: Iterable[int] = (),
+    prn_ids: Iterable[int] = (),
+) -> list[LateEntryResident]:
+    """The unit's scheduled doses due in [start, end) that nobody documented (due, overdue or
+    missed), and the active PRN orders of its present residents, by room, name and due time;
+    with the doses and PRN orders `dose_ids` / `prn_ids` of the unit whatever their state (the
+    lines a submit sent, so that one documented meanwhile is shown with its message). Two
+    queries whatever the size of the unit."""
+    start_day, end_day = start.astimezone(facility.tz).date(), end.astimezone(facility.tz).date()
+    doses = (
+        ScheduledDose.objects.filter(facility=facility, resident__unit_id=unit_id)
+        .filter(
+            Q(
+                state__in=[DoseState.DUE, DoseState.OVERDUE, DoseState.MISSED],
+                due_at__gte=start,
+                due_at__lt=end,
+            )
+            | Q(pk__in=list(dose_ids))
+        )
+        .select_related("prescription__medication", "resident")
+        .order_by("due_at", "prescription__medication__name", "pk")
+    )
+    last_given = (
+        Administration.objects.filter(
+            prescription=OuterRef("pk"), status=AdminStatus.GIVEN, voided=False
+        )
+        .order_by("-administered_at")
+        .values("administered_at")[:1]
+    )
+    orders = (
+        Prescription.objects.filter(facility=facility, resident__unit_id=unit_id, is_prn=True)
+        .filter(
+            Q(
+                status=OrderStatus.ACTIVE,
+                resident__status=ResidentStatus.ACTIVE,
+                start_date__lte=end_day,
+            )
+            & (Q(stop_date__isnull=True) | Q(stop_date__gte=start_day))
+            | Q(pk__in=list(prn_ids))
+        )
+        .select_related("medication", "resident")
+        .annotate(last_given=Subquery(last_given))
+        .order_by("medication__name", "pk")
+    )
+    sheets: dict[int, LateEntryResident] = {}
+    for dose in doses:
+        sheets.setdefault(dose.resident_id, LateEntryResident(dose.resident)).doses.append(dose)
+    for order in orders:
+        sheets.setdefault(order.resident_id, LateEntryResident(order.resident)).prn.append(order)
+    return sorted(
+        sheets.values(),
+        key=lambda s: (s.resident.room, s.resident.last_name, s.resident.first_name, s.resident.pk),
     )
 
 
@@ -660,6 +739,9 @@ class DocumentedRow:
     recorded_by: User
     witness: User | None
     can_amend: bool
+    paper: bool = False  # initialled on the downtime MAR and typed in later
+    # Made on a cart offline: when it reached the server (administered_at is the cart's time).
+    offline_sent_at: datetime.datetime | None = None
 
 
 def _documented_row(record: Administration, *, tz, nurse: bool) -> DocumentedRow:
@@ -689,6 +771,8 @@ def _documented_row(record: Administration, *, tz, nurse: bool) -> DocumentedRow
         recorded_by=record.recorded_by,
         witness=record.witness,
         can_amend=nurse and not record.voided,
+        paper=record.entry == Entry.PAPER,
+        offline_sent_at=record.recorded_at if record.entry == Entry.OFFLINE else None,
     )
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import alert_views, offline_views, views
+from . import alert_views, late_entry_views, offline_views, views
 
 urlpatterns = [
     # The offline med pass's service worker and manifest, at the root (their scope is the site).
@@ -29,6 +29,7 @@ urlpatterns = [
         offline_views.reconciliation_resolve_view,
         name="reconciliation_resolve",
     ),
+    path("units/<int:pk>/late-entries/", late_entry_views.late_entries, name="late_entries"),
     path("records/<int:pk>/amend/", views.administration_amend, name="administration_amend"),
     path("alerts/<int:pk>/acknowledge/", alert_views.alert_acknowledge, name="alert_acknowledge"),
     path("alerts/<int:pk>/resolve/", alert_views.alert_resolve, name="alert_resolve"),

@@ -26,19 +26,21 @@ from core.time import local_day_time
 from meds.models import OrderStatus, Prescription, PrescriptionStatusChange
 
 from ..models import (
-    DOSE_ALERT_KINDS,
     RECORDABLE_STATUSES,
     Administration,
     AdminStatus,
-    DoseState,
     Entry,
     ReconciliationItem,
     ReconciliationState,
     ScheduledDose,
-    dose_subject,
 )
-from .alerts import alerts_resolve
-from .recording import _parse_vitals, _save_administration, administration_record, prn_give
+from .recording import (
+    _mark_documented,
+    _parse_vitals,
+    _save_administration,
+    administration_record,
+    prn_give,
+)
 
 # A cart's clock may run a little ahead of the server's; more than this and its time is not
 # taken as the time of the dose.
@@ -345,18 +347,15 @@ def _keep(item: ReconciliationItem, fields: dict, at, reason: str, now) -> Admin
         record_reason = reason
     administration = _save_administration(
         actor=item.made_by,
-        facility=order.facility,
         order=order,
         resident=order.resident,
         dose=dose,
         status=status,
-        now=at,
+        now=now,
+        administered_at=at,
         key=item.idempotency_key,
         readings=readings,
-        witness_username="",
-        witness_secret="",
-        client_address=None,
-        received_at=item.received_at,
+        witness=None,
         reason=record_reason[:300],
         late_reason=late_reason[:300],
         other_code=(fields.get("other_code") or "") if status == AdminStatus.OTHER else "",
@@ -365,15 +364,7 @@ def _keep(item: ReconciliationItem, fields: dict, at, reason: str, now) -> Admin
         entry=Entry.OFFLINE,
     )
     if dose is not None:
-        dose.state, dose.state_changed_at = DoseState.DOCUMENTED, now
-        dose.save(update_fields=["state", "state_changed_at"])
-        alerts_resolve(
-            kinds=DOSE_ALERT_KINDS,
-            subjects=[dose_subject(dose.pk)],
-            by=item.made_by,
-            at=now,
-            note="Documented: offline record kept by a nurse",
-        )
+        _mark_documented(dose=dose, status=status, by=item.made_by, now=now)
     return administration
 
 

@@ -155,7 +155,6 @@ def _witness_for(
 def _save_administration(
     *,
     actor: User,
-    facility: Facility,
     order: Prescription,
     resident,
     dose: ScheduledDose | None,
@@ -163,23 +162,17 @@ def _save_administration(
     now: datetime.datetime,
     key,
     readings: dict[str, Decimal],
-    witness_username: str,
-    witness_secret: str,
-    client_address: str | None,
-    received_at: datetime.datetime | None = None,
+    witness: User | None,
+    administered_at: datetime.datetime | None = None,
     **fields,
 ) -> Administration:
-    """The record, its vital readings and, for a dose given, the witness's sign-off and the stock
-    it takes, in the caller's transaction: a dose given is a dose out of stock, or neither."""
-    witness = _witness_for(
-        facility=facility,
-        order=order,
-        actor=actor,
-        status=status,
-        username=witness_username,
-        secret=witness_secret,
-        client_address=client_address,
-    )
+    """The record, its vital readings and, for a dose given, the stock it takes, in the caller's
+    transaction: a dose given is a dose out of stock, or neither. `actor` is who gave it (the
+    record's `recorded_by`); `administered_at` is `now` unless the record is entered late
+    (the downtime MAR typed in: `late_entry`) or was made offline and reaches the server now
+    (`offline`): the ledger still moves at `now`, when it learns of the dose, so that its
+    running balance stays in order."""
+    administered_at = administered_at or now
     administration = Administration.objects.create(
         witness=witness,
         facility_id=order.facility_id,
@@ -187,8 +180,8 @@ def _save_administration(
         prescription=order,
         dose=dose,
         status=status,
-        administered_at=now,
-        recorded_at=received_at or now,
+        administered_at=administered_at,
+        recorded_at=now,
         recorded_by=actor,
         dose_given=order.dose_text if status == AdminStatus.GIVEN else "",
         vitals={kind: f"{value.normalize():f}" for kind, value in readings.items()},
@@ -203,7 +196,7 @@ def _save_administration(
             resident=resident,
             values=readings,
             source=ReadingSource.MED_PASS,
-            taken_at=now,
+            taken_at=administered_at,
             now=now,
         )
         administration.readings.add(*taken)
@@ -218,6 +211,19 @@ def _save_administration(
             witness=witness,
         )
     return administration
+
+
+def _mark_documented(*, dose: ScheduledDose, status: str, by: User, now: datetime.datetime):
+    """The dose (locked by the caller) is documented; its overdue / missed alert is resolved."""
+    dose.state, dose.state_changed_at = DoseState.DOCUMENTED, now
+    dose.save(update_fields=["state", "state_changed_at"])
+    alerts_resolve(
+        kinds=DOSE_ALERT_KINDS,
+        subjects=[dose_subject(dose.pk)],
+        by=by,
+        at=now,
+        note=f"Documented: {AdminStatus(status).label.lower()}",
+    )
 
 
 def _by_key(key, *, dose_id: int | None, prescription_id: int) -> Administration | None:
@@ -479,32 +485,30 @@ def _record_dose(
         fields["lot"] = ""
     elif fields["lot"] and not is_lot(fields["lot"]):
         raise DomainError(f"“{fields['lot']}” is not a lot number; scan the package again.")
+    witness = _witness_for(
+        facility=facility,
+        order=order,
+        actor=actor,
+        status=status,
+        username=witness_username,
+        secret=witness_secret,
+        client_address=client_address,
+    )
     administration = _save_administration(
         actor=actor,
-        facility=facility,
         order=order,
         resident=dose.resident,
         dose=dose,
         status=status,
-        now=now,
+        now=received_at or now,
+        administered_at=now,
         key=key,
         readings=readings,
-        witness_username=witness_username,
-        witness_secret=witness_secret,
-        client_address=client_address,
+        witness=witness,
         hold_triggered=triggered,
-        received_at=received_at,
         **fields,
     )
-    dose.state, dose.state_changed_at = DoseState.DOCUMENTED, received_at or now
-    dose.save(update_fields=["state", "state_changed_at"])
-    alerts_resolve(
-        kinds=DOSE_ALERT_KINDS,
-        subjects=[dose_subject(dose.pk)],
-        by=actor,
-        at=received_at or now,
-        note=f"Documented: {status.label.lower()}",
-    )
+    _mark_documented(dose=dose, status=status, by=actor, now=received_at or now)
     hold_message = f"Not given: {triggered}. Recorded as held; tell the nurse." if triggered else ""
     return RecordResult(administration, created=True, hold_message=hold_message)
 
@@ -644,24 +648,30 @@ def _give_prn(
     )
     if triggered:
         raise DomainError(f"Do not give: {triggered}. Tell the nurse.", field="vitals")
+    witness = _witness_for(
+        facility=facility,
+        order=order,
+        actor=actor,
+        status=given,
+        username=witness_username,
+        secret=witness_secret,
+        client_address=client_address,
+    )
     administration = _save_administration(
         actor=actor,
-        facility=facility,
         order=order,
         resident=order.resident,
         dose=None,
         status=given,
-        now=now,
+        now=received_at or now,
+        administered_at=now,
         key=key,
         readings=readings,
-        witness_username=witness_username,
-        witness_secret=witness_secret,
-        client_address=client_address,
+        witness=witness,
         approved_by=approver,
         prn_reason=prn_reason,
         notes=notes,
         entry=entry,
-        received_at=received_at,
     )
     return RecordResult(administration, created=True)
 

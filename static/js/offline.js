@@ -239,10 +239,22 @@
     return null;
   }
 
+  function newKey() {
+    if (crypto.randomUUID) return crypto.randomUUID();
+    var b = crypto.getRandomValues(new Uint8Array(16));
+    b[6] = (b[6] & 15) | 64;
+    b[8] = (b[8] & 63) | 128;
+    var hex = Array.prototype.map.call(b, function (x) { return (x + 256).toString(16).slice(1); }).join("");
+    return hex.slice(0, 8) + "-" + hex.slice(8, 12) + "-" + hex.slice(12, 16) + "-" + hex.slice(16, 20) + "-" + hex.slice(20);
+  }
+
   function recordOffline(form, submitter) {
     var card = form.closest("article.dose");
     var rules = card && card.dataset.offline ? JSON.parse(card.dataset.offline) : null;
-    if (!rules || !conf.offlineUser) return;
+    if (!rules || !conf.offlineUser || form.matches(".away")) {
+      refuse(form, "No connection: this " + NEEDS_SERVER);
+      return Promise.resolve();
+    }
     var now = new Date();
     var status = rules.kind === "dose" ? (submitter && submitter.value) || "" : "given";
     return Promise.all([allRecords(), getMeta("snapshot"), getMeta("offline_since")]).then(function (got) {
@@ -265,7 +277,7 @@
           (rules.kind === "prn" ? "PRN given" : hold.trigger ? "held (" + hold.trigger + ")" :
             ((submitter && submitter.textContent.trim()) || status).toLowerCase());
         var record = {
-          key: used || !formKey ? crypto.randomUUID() : formKey,
+          key: used || !formKey ? newKey() : formKey,
           kind: rules.kind,
           target: rules.id,
           order: rules.order,

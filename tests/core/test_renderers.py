@@ -5,6 +5,7 @@ import importlib
 import inspect
 
 import pytest
+import time_machine
 from django import forms
 from django.apps import apps
 from django.forms.renderers import DjangoTemplates
@@ -97,6 +98,7 @@ def _project_forms():
 
 
 @pytest.mark.django_db
+@time_machine.travel("2026-06-10 12:00:00+00:00", tick=False)  # initial values read the clock
 def test_the_project_forms_are_drawn_as_django_draws_them():
     drawn = 0
     for name, form_class in _project_forms().items():

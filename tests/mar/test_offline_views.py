@@ -98,6 +98,8 @@ def test_a_record_sent_twice_is_recorded_once_with_the_offline_mark(aide, aide_c
         saved.administered_at.isoformat() == datetime.fromisoformat(body["device_at"]).isoformat()
     )
     assert saved.recorded_at > saved.administered_at
+    page = aide_client.get(reverse("resident_pass", args=[open_dose.resident_id])).content.decode()
+    assert "recorded on the cart without a connection, reached the server" in page
 
 
 def test_without_the_csrf_token_nothing_is_recorded(aide_client, aide, open_dose):
