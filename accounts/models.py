@@ -119,6 +119,7 @@ class Facility(models.Model):
     offline_max_hours = models.PositiveSmallIntegerField(
         "hours a med cart may record offline",
         default=8,
+        db_default=8,  # rows written by code that predates the field (a migration's) get it too
         validators=[
             MinValueValidator(1, "At least 1 hour."),
             MaxValueValidator(24, "At most 24 hours."),

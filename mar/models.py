@@ -435,7 +435,9 @@ class Administration(models.Model):
     idempotency_key = models.UUIDField(unique=True)
     # Set once, by an "entered in error" amendment; the record itself stays.
     voided = models.BooleanField(default=False)
-    entry = models.CharField(max_length=8, choices=Entry.choices, default=Entry.ONLINE)
+    entry = models.CharField(
+        max_length=8, choices=Entry.choices, default=Entry.ONLINE, db_default=Entry.ONLINE
+    )
 
     class Meta:
         ordering = ["administered_at", "pk"]

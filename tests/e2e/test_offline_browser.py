@@ -261,6 +261,12 @@ def test_the_queue_survives_a_browser_restart(live_server, playwright, demo, tmp
     page.goto(f"{live_server.url}/medpass/residents/{resident.pk}/")
     page.locator(f"#dose-{dose.pk}").get_by_role("button", name="Given", exact=True).click()
     _waiting(page, 1)
+    # Leaving the app while a record waits asks first (the tab stays when the answer is no).
+    asked = []
+    page.on("dialog", lambda dialog: (asked.append(dialog.type), dialog.dismiss()))
+    page.close(run_before_unload=True)
+    page.locator("#offline-band", has_text="1 record waiting").wait_for()
+    assert asked == ["beforeunload"]
     context.close()  # the browser is closed with a record waiting
 
     context, page = launch()
