@@ -200,8 +200,9 @@ class OfflineRecordForm(core_forms.Form):
         # Vitals come as an object {kind: value}; they are checked as the cart's inputs are.
         vitals = data.get("vitals") if isinstance(data, dict) else None
         self.vitals_given = vitals if isinstance(vitals, dict) else {}
+        # Form fields read text: a number sent where text belongs is read as its text.
         flat = {
-            name: value
+            name: str(value)
             for name, value in (data.items() if isinstance(data, dict) else ())
             if isinstance(value, str | int | float) and not isinstance(value, bool)
         }

@@ -444,6 +444,9 @@ class DoseCard:
     away_given: bool = False  # "given before leaving" is offered (they have not left yet)
     # What the cart checks when it records this dose without a connection (JSON, offline.js).
     offline: str = ""
+    # The form is on the page but hidden until the window opens: a cart that went offline
+    # before then shows it at that time (offline.js), as the server would have.
+    offline_later: bool = False
 
     @property
     def anchor(self) -> str:
@@ -587,6 +590,7 @@ def _dose_card(
         stock=stock,
         upcoming=upcoming,
         can_record=may_record and (not upcoming or role == Role.NURSE),
+        offline_later=may_record and upcoming and role != Role.NURSE,
         can_give=not no_stock and (not too_close or nurse),
         no_stock=no_stock,
         too_close=too_close,

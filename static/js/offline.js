@@ -338,6 +338,7 @@
         .then(function () { return sent; });
     }).then(function (result) {
       if (!result) return;
+      retry.delay = 2000;
       var total = result.recorded + result.duplicate + result.reconcile;
       if (!total) return;
       return allRecords().then(function (records) {
@@ -361,12 +362,22 @@
       } else {
         state.forcedOffline = !navigator.onLine;
         state.message = { text: "The server could not be reached: the records wait on this cart and are sent when it answers.", tone: "warn" };
+        retryLater();
       }
     }).then(function () {
       state.syncing = false;
       return render();
     });
   }
+  // The network says it is back before the server answers (Wi-Fi reassociating, a service
+  // worker still offline): try again soon, then less often.
+  var retry = { delay: 2000, timer: null };
+  function retryLater() {
+    if (retry.timer) return;
+    retry.timer = setTimeout(function () { retry.timer = null; sync(); }, retry.delay);
+    retry.delay = Math.min(retry.delay * 2, 30000);
+  }
+
   function send(record, csrf) {
     var payload = {};
     ["key", "kind", "target", "user", "device_at", "snapshot_at", "status", "reason", "late_reason",
@@ -535,7 +546,25 @@
   });
   window.addEventListener("online", function () { state.forcedOffline = false; state.message = null; sync(); });
 
+  // A dose whose window opens after the page was made: its form appears when it opens (the
+  // server refuses it before, online or not).
+  function openWindows() {
+    var now = new Date();
+    document.querySelectorAll("form[data-offline-later]").forEach(function (form) {
+      var card = form.closest("article.dose");
+      var rules = card && card.dataset.offline ? JSON.parse(card.dataset.offline) : null;
+      if (!rules || now < new Date(rules.opens)) return;
+      form.removeAttribute("data-offline-later");
+      var marked = card.querySelector(".offline-mark");
+      form.hidden = Boolean(marked);
+      var blocked = card.querySelector(".blocked");
+      if (blocked) blocked.hidden = true;
+    });
+  }
+
   if (!body) return;
+  openWindows();
+  setInterval(openWindows, 30000);
   body.dataset.offlineRendered = new Date().toISOString();
   if (!conf.offlineUser && !document.querySelector("[data-offline-queue]")) {
     // Signed out: the band still says what waits (sign in to send it).

@@ -19,6 +19,8 @@ self.addEventListener("fetch", function (event) {
   var request = event.request;
   var url = new URL(request.url);
   if (request.method !== "GET" || url.origin !== self.location.origin || url.pathname === "/sw.js") return;
+  // The offline API (the snapshot, the sync's sign-in check) always asks the server itself.
+  if (url.pathname === "/medpass/offline/sync/" || url.pathname === "/medpass/offline/snapshot/") return;
   event.respondWith(
     fetch(request).catch(function () {
       return caches.open(CACHE).then(function (cache) {

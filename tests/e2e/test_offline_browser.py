@@ -161,7 +161,10 @@ def test_a_med_pass_offline_reaches_the_server_once_with_device_times(
     _shot(page, "offline-03-synced")
 
     records = Administration.objects.filter(entry=Entry.OFFLINE).order_by("administered_at")
-    assert len(records) == 4
+    assert len(records) == 4, (
+        page.locator("#offline-band").inner_text(),
+        [item.conflict for item in ReconciliationItem.objects.all()],
+    )
     assert {(r.dose_id, r.prescription_id, r.status) for r in records} == {
         (given_dose.pk, given_dose.prescription_id, AdminStatus.GIVEN),
         (refused_dose.pk, refused_dose.prescription_id, AdminStatus.REFUSED),
@@ -320,4 +323,39 @@ def test_offline_longer_than_the_facilitys_limit_stops_recording(live_server, br
         })"""
     )
     assert count == 0
+    context.close()
+
+
+def test_a_dose_whose_window_opens_while_offline_can_be_recorded_then(live_server, browser, demo):
+    """Prepared before its window opens, the dose shows its form when the window opens."""
+    resident = demo["resident"]
+    now = timezone.now()
+    later = timezone.localtime(now + timedelta(hours=2), resident.facility.tz)
+    order = PrescriptionFactory(
+        resident=resident,
+        medication=MedicationFactory(name="Laterol", strength="1 mg"),
+        times=[later.time().replace(second=0, microsecond=0)],
+        start_date=(now - timedelta(days=2)).date(),
+        active_since=now - timedelta(days=1),
+        verified_at=now - timedelta(days=1),
+    )
+    from mar import services
+
+    services.doses_generate(now=now)
+    dose = ScheduledDose.objects.get(
+        prescription=order, window_opens_at__gt=now, window_opens_at__lt=now + timedelta(hours=3)
+    )
+    context, page = _cart(browser)
+    context.clock.install(time=now)
+    _prepare(page, live_server, resident)
+    context.set_offline(True)
+    page.goto(f"{live_server.url}/medpass/residents/{resident.pk}/")
+    card = page.locator(f"#dose-{dose.pk}")
+    assert "Not yet" in card.inner_text()
+    assert not card.get_by_role("button", name="Given", exact=True).is_visible()
+
+    page.clock.fast_forward(int((dose.window_opens_at - now).total_seconds() * 1000) + 60_000)
+    card.get_by_role("button", name="Given", exact=True).click()
+    _waiting(page, 1)
+    assert "Laterol" in card.inner_text()
     context.close()

@@ -177,6 +177,28 @@ def test_the_pass_page_carries_the_rules_a_cart_checks_offline(medtech_client, o
     assert rules["give"] is True
 
 
+def test_a_dose_not_yet_due_carries_its_form_hidden_until_its_window_opens(
+    medtech_client, medtech_user, resident
+):
+    CertificationFactory(
+        user=medtech_user, issued=datetime(2025, 1, 1).date(), expires=datetime(2030, 1, 1).date()
+    )
+    now = timezone.now()
+    dose = ScheduledDose.objects.create(
+        facility=resident.facility,
+        prescription=PrescriptionFactory(resident=resident),
+        resident=resident,
+        due_at=now + timedelta(minutes=90),
+        window_opens_at=now + timedelta(minutes=30),
+        window_closes_at=now + timedelta(minutes=150),
+    )
+    html = medtech_client.get(reverse("resident_pass", args=[resident.pk])).content.decode()
+    card = html[html.index(f'id="dose-{dose.pk}"') :]
+    card = card[: card.index("</article>")]
+    assert "Not yet: the window opens at" in card
+    assert 'class="record" hidden data-offline-later' in card
+
+
 def test_the_nurse_resolves_an_item_and_the_med_tech_sees_the_decision(
     aide, open_dose, nurse_user, nurse_client, facility
 ):
