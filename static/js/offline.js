@@ -437,6 +437,10 @@
         });
       })
       .then(function () { return setMeta("snapshot", snapshot); })
+      .then(function () {
+        // Ask the browser not to evict this site's storage under pressure (records wait there).
+        if (navigator.storage && navigator.storage.persist) return navigator.storage.persist().catch(function () {});
+      })
       .then(function () { return render(); })
       .catch(function () {
         if (status) status.textContent = "Could not prepare for offline: check the connection and try again.";
