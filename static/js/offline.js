@@ -484,25 +484,25 @@
       window.caches ? caches.delete(CACHE) : Promise.resolve()
     ]).catch(function () {});
   }
-  function guardLogout(event, form) {
-    event.preventDefault();
-    event.stopImmediatePropagation();
-    allRecords().then(function (records) {
-      var left = waiting(records).length;
-      if (left) {
-        state.message = { text: "You cannot log out yet: " + counted(left, "record") + " made offline " +
-          (left === 1 ? "has" : "have") + " not reached the server. Reconnect and wait for “all synced”.", tone: "bad", urgent: true };
-        render();
-        return;
-      }
-      clearAll().then(function () { state.leaving = true; form.submit(); });
-    }, function () { state.leaving = true; form.submit(); });
+  function guardLogout(event) {
+    if (state.waiting) {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+      state.message = { text: "You cannot log out yet: " + counted(state.waiting, "record") + " made offline " +
+        (state.waiting === 1 ? "has" : "have") + " not reached the server. Reconnect and wait for “all synced”.", tone: "bad", urgent: true };
+      render();
+      return;
+    }
+    // Nothing waits: the logout goes on, and what this device kept is cleared (again on the
+    // sign-in page, should the page leave before it is done).
+    state.leaving = true;
+    clearAll();
   }
 
   document.addEventListener("submit", function (event) {
     var form = event.target;
     state.leaving = true;  // a submit stays in the app
-    if (form.matches("form.logout")) return guardLogout(event, form);
+    if (form.matches("form.logout")) return guardLogout(event);
     if (online()) return;
     if (!form.matches("form.record")) {
       // Only doses and PRNs are kept offline; anything else would be lost in the attempt.
@@ -571,8 +571,12 @@
   setInterval(openWindows, 30000);
   body.dataset.offlineRendered = new Date().toISOString();
   if (!conf.offlineUser && !document.querySelector("[data-offline-queue]")) {
-    // Signed out: the band still says what waits (sign in to send it).
-    if (window.indexedDB) render();
+    // Signed out: the band still says what waits (sign in to send it); with nothing waiting,
+    // nothing of the last person's stays on the device.
+    if (window.indexedDB) {
+      allRecords().then(function (records) { return waiting(records).length ? render() : clearAll(); },
+        function () {});
+    }
   } else {
     if ("serviceWorker" in navigator && window.isSecureContext) {
       navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(function () {});

@@ -19,8 +19,13 @@ self.addEventListener("fetch", function (event) {
   var request = event.request;
   var url = new URL(request.url);
   if (request.method !== "GET" || url.origin !== self.location.origin || url.pathname === "/sw.js") return;
-  // The offline API (the snapshot, the sync's sign-in check) always asks the server itself.
-  if (url.pathname === "/medpass/offline/sync/" || url.pathname === "/medpass/offline/snapshot/") return;
+  // Only what "Prepare for offline" stores: the med pass pages, the static files and the
+  // residents' photos. Every other page (sign-in included) is the browser's own business, and
+  // the offline API (the snapshot, the sync's sign-in check) always asks the server itself.
+  var path = url.pathname;
+  var prepared = path.indexOf("/medpass/") === 0 || path.indexOf("/static/") === 0 ||
+    /^\/residents\/\d+\/photo\/$/.test(path);
+  if (!prepared || path === "/medpass/offline/sync/" || path === "/medpass/offline/snapshot/") return;
   event.respondWith(
     fetch(request).catch(function () {
       return caches.open(CACHE).then(function (cache) {
