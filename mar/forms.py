@@ -8,6 +8,7 @@ from meds.barcodes import MAX_LENGTH
 from vitals.models import HOLD_VITAL_CHOICES
 
 from .models import AdminStatus, AmendmentKind, FollowUpResult
+from .services.offline import Resolution
 
 
 class _VitalsMixin:
@@ -240,11 +241,7 @@ class OfflineRecordForm(core_forms.Form):
 
 class ReconciliationForm(core_forms.Form):
     action = forms.ChoiceField(
-        choices=[
-            ("keep", "Keep it as recorded"),
-            ("amend", "Amend it, then keep it"),
-            ("void", "Void it (it goes on no record)"),
-        ],
+        choices=Resolution.CHOICES,
         widget=forms.RadioSelect,
         error_messages={
             "required": "Choose keep, amend or void.",

@@ -39,6 +39,8 @@ from .models import (
     Entry,
     OtherCode,
     PrnFollowUp,
+    ReconciliationItem,
+    ReconciliationState,
     ScheduledDose,
 )
 
@@ -1106,3 +1108,10 @@ def amendment_changes(administration: Administration, changes: dict, tz) -> list
             after = local_stamp(moment, tz) if moment is not None else str(after)
         result.append(Change(_CHANGE_LABELS.get(key, key), str(before or "—"), str(after)))
     return result
+
+
+def open_reconciliation_count(facility) -> int:
+    """Offline records of the facility waiting for a nurse (mar.services.offline)."""
+    return ReconciliationItem.objects.filter(
+        facility=facility, state=ReconciliationState.OPEN
+    ).count()

@@ -54,7 +54,6 @@ from .models import (
     ScheduledDose,
 )
 from .services import AlreadyDocumented, codes
-from .services.offline import open_reconciliation_count
 
 
 @facility_view(EVERYONE)
@@ -110,7 +109,7 @@ def board(request):
             "passing": passing,
             "scan_form": ScanForm(),
             "reconcile_count": (
-                open_reconciliation_count(request.facility)
+                selectors.open_reconciliation_count(request.facility)
                 if request.role == Role.NURSE and not request.htmx
                 else 0
             ),

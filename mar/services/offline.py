@@ -366,10 +366,3 @@ def _keep(item: ReconciliationItem, fields: dict, at, reason: str, now) -> Admin
     if dose is not None:
         _mark_documented(dose=dose, status=status, by=item.made_by, now=now)
     return administration
-
-
-def open_reconciliation_count(facility) -> int:
-    """Offline records of the facility waiting for a nurse."""
-    return ReconciliationItem.objects.filter(
-        facility=facility, state=ReconciliationState.OPEN
-    ).count()
